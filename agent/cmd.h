@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * cmd.h - the subcommands; one cmd_<verb>.c file each.
+ *
+ * A command gets argv with argv[0] == its verb and returns an enum pe_rc;
+ * main() prints the one sentence and maps it to the exit code.  A command
+ * that printed its own message already returns it through pe_failf()
+ * detail-free (pe_clear()) only when nothing more should be said.
+ */
+#ifndef P11E_CMD_H
+#define P11E_CMD_H
+
+#include "rc.h"
+
+struct cmd {
+    const char *name;
+    enum pe_rc (*run)(int argc, char **argv);
+    const char *summary;
+};
+
+/* The table, NULL-terminated (main.c). */
+extern const struct cmd pe_commands[];
+
+/* Print the usage of the program to f-like stream (stdout or stderr). */
+void pe_usage(int to_stderr);
+
+#endif

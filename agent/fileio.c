@@ -1,0 +1,166 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "fileio.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+enum pe_rc fileio_read(const char *path, size_t max, unsigned char **pbuf,
+                       size_t *plen)
+{
+    unsigned char *buf = NULL, *nbuf;
+    size_t len = 0, cap = 0;
+    ssize_t n;
+    int fd;
+    enum pe_rc rc = PE_E_IO;
+    bool is_stdin = strcmp(path, "-") == 0;
+
+    *pbuf = NULL;
+    *plen = 0;
+    fd = is_stdin ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return pe_failf(PE_E_IO, "Cannot open \"%s\": %s.", path,
+                        strerror(errno));
+    for (;;) {
+        if (len == cap) {
+            cap = cap == 0 ? 16384 : cap * 2;
+            if (cap > max + 1)
+                cap = max + 1;
+            nbuf = realloc(buf, cap + 1);
+            if (nbuf == NULL) {
+                rc = PE_E_NOMEM;
+                goto out;
+            }
+            buf = nbuf;
+        }
+        n = read(fd, buf + len, cap - len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            rc = pe_failf(PE_E_IO, "Reading \"%s\" failed: %s.", path,
+                          strerror(errno));
+            goto out;
+        }
+        if (n == 0)
+            break;
+        len += (size_t)n;
+        if (len > max) {
+            rc = pe_failf(PE_E_INPUT, "\"%s\" is larger than the %zu bytes "
+                          "accepted.", path, max);
+            goto out;
+        }
+    }
+    if (buf == NULL) {
+        buf = malloc(1);
+        if (buf == NULL) {
+            rc = PE_E_NOMEM;
+            goto out;
+        }
+    }
+    buf[len] = '\0';
+    *pbuf = buf;
+    *plen = len;
+    buf = NULL;
+    rc = PE_OK;
+out:
+    if (!is_stdin)
+        close(fd);
+    free(buf);
+    return rc;
+}
+
+static void fsync_dir_of(const char *path)
+{
+    char dir[PATH_MAX];
+    char *slash;
+    int fd;
+
+    snprintf(dir, sizeof(dir), "%s", path);
+    slash = strrchr(dir, '/');
+    if (slash == NULL)
+        snprintf(dir, sizeof(dir), ".");
+    else if (slash == dir)
+        dir[1] = '\0';
+    else
+        *slash = '\0';
+    fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd >= 0) {
+        (void)fsync(fd);
+        close(fd);
+    }
+}
+
+enum pe_rc fileio_write_atomic(const char *path, const void *data,
+                               size_t len, mode_t mode)
+{
+    char tmp[PATH_MAX];
+    const unsigned char *p = data;
+    size_t done = 0;
+    ssize_t n;
+    int fd;
+
+    if (snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()) >=
+        (int)sizeof(tmp))
+        return pe_failf(PE_E_IO, "The path \"%s\" is too long.", path);
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+    if (fd < 0)
+        return pe_failf(PE_E_IO, "Cannot create \"%s\": %s.", tmp,
+                        strerror(errno));
+    while (done < len) {
+        n = write(fd, p + done, len - done);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            goto fail;
+        done += (size_t)n;
+    }
+    if (fsync(fd) != 0)
+        goto fail;
+    if (close(fd) != 0) {
+        fd = -1;
+        goto fail;
+    }
+    fd = -1;
+    if (rename(tmp, path) != 0)
+        goto fail;
+    fsync_dir_of(path);
+    return PE_OK;
+fail:
+    {
+        int err = errno;
+
+        if (fd >= 0)
+            close(fd);
+        unlink(tmp);
+        return pe_failf(PE_E_IO, "Writing \"%s\" failed: %s.", path,
+                        strerror(err));
+    }
+}
+
+enum pe_rc fileio_mkdirs(const char *path, mode_t mode)
+{
+    char buf[PATH_MAX];
+    char *p;
+
+    if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
+        return pe_failf(PE_E_IO, "The path \"%s\" is too long.", path);
+    for (p = buf + 1; *p != '\0'; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(buf, mode) != 0 && errno != EEXIST)
+            return pe_failf(PE_E_IO, "Cannot create \"%s\": %s.", buf,
+                            strerror(errno));
+        *p = '/';
+    }
+    if (mkdir(buf, mode) != 0 && errno != EEXIST)
+        return pe_failf(PE_E_IO, "Cannot create \"%s\": %s.", buf,
+                        strerror(errno));
+    return PE_OK;
+}

@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * fileio.h - bounded reads and atomic writes of local files.
+ */
+#ifndef P11E_FILEIO_H
+#define P11E_FILEIO_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "rc.h"
+
+/*
+ * Read all of path (or stdin for "-") into a new NUL-terminated buffer
+ * (*pbuf, free()), at most max bytes: a larger file is refused with
+ * PE_E_INPUT before it is read whole.  *plen excludes the NUL.
+ */
+enum pe_rc fileio_read(const char *path, size_t max, unsigned char **pbuf,
+                       size_t *plen);
+
+/*
+ * Write len bytes to path atomically: a temporary file in the same
+ * directory, fsync, rename over path, fsync of the directory.  Readers see
+ * the old content or the new, never a mix.  mode as for open(2).
+ */
+enum pe_rc fileio_write_atomic(const char *path, const void *data,
+                               size_t len, mode_t mode);
+
+/* mkdir -p with mode for each missing component. */
+enum pe_rc fileio_mkdirs(const char *path, mode_t mode);
+
+#endif

@@ -1,0 +1,106 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "log.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static unsigned debug_mask;
+static bool quiet_mode;
+static bool verbose_mode;
+
+static const struct {
+    const char *name;
+    unsigned mask;
+} cats[] = {
+    {"general", LOG_CAT_GENERAL}, {"pkcs11", LOG_CAT_PKCS11},
+    {"http", LOG_CAT_HTTP},       {"csr", LOG_CAT_CSR},
+    {"journal", LOG_CAT_JOURNAL}, {"secret", LOG_CAT_SECRET},
+    {"all", ~0u},
+};
+
+void log_init(bool quiet, bool verbose)
+{
+    const char *env = getenv("P11ENROLL_DEBUG");
+    char buf[256];
+    char *tok, *save = NULL;
+    size_t i;
+
+    quiet_mode = quiet;
+    verbose_mode = verbose;
+    debug_mask = 0;
+    if (env == NULL)
+        return;
+    snprintf(buf, sizeof(buf), "%s", env);
+    for (tok = strtok_r(buf, ",", &save); tok != NULL;
+         tok = strtok_r(NULL, ",", &save)) {
+        for (i = 0; i < sizeof(cats) / sizeof(cats[0]); i++)
+            if (strcmp(tok, cats[i].name) == 0)
+                debug_mask |= cats[i].mask;
+    }
+}
+
+bool log_enabled(enum log_cat cat)
+{
+    return (debug_mask & (unsigned)cat) != 0;
+}
+
+static void vlog(const char *prefix, const char *fmt, va_list ap)
+{
+    fprintf(stderr, "p11enroll: %s", prefix);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+}
+
+void log_error(const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vlog("error: ", fmt, ap);
+    va_end(ap);
+}
+
+void log_warn(const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vlog("warning: ", fmt, ap);
+    va_end(ap);
+}
+
+void log_info(const char *fmt, ...)
+{
+    va_list ap;
+
+    if (!verbose_mode && debug_mask == 0)
+        return;
+    va_start(ap, fmt);
+    vlog("", fmt, ap);
+    va_end(ap);
+}
+
+void log_debug(enum log_cat cat, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (!log_enabled(cat))
+        return;
+    va_start(ap, fmt);
+    vlog("debug: ", fmt, ap);
+    va_end(ap);
+}
+
+void say(const char *fmt, ...)
+{
+    va_list ap;
+
+    if (quiet_mode)
+        return;
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}

@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * main.c - argv to a command from the table; the result to an exit code.
+ */
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cmd.h"
+#include "log.h"
+#include "rc.h"
+
+const struct cmd pe_commands[] = {
+    {NULL, NULL, NULL},
+};
+
+void pe_usage(int to_stderr)
+{
+    FILE *f = to_stderr ? stderr : stdout;
+    const struct cmd *c;
+
+    fprintf(f,
+            "Usage: p11enroll [--quiet|--verbose] COMMAND [OPTIONS]\n"
+            "\n"
+            "Enroll a certificate for a key that never leaves its hardware "
+            "token.\n"
+            "\n"
+            "Commands:\n");
+    for (c = pe_commands; c->name != NULL; c++)
+        fprintf(f, "  %-10s %s\n", c->name, c->summary);
+    fprintf(f,
+            "\n"
+            "Options:\n"
+            "  -h, --help     show this help (COMMAND --help for a command)\n"
+            "  -V, --version  show the version\n"
+            "  -q, --quiet    print only errors and the result\n"
+            "  -v, --verbose  say more about each step\n"
+            "\n"
+            "Exit codes: 0 done, 1 internal error, 2 usage or "
+            "configuration,\n"
+            "3 pending at the CA, 4 rejected by the CA, 5 CA unreachable,\n"
+            "6 CA error, 7 token, 8 PIN, 9 verification failed, 10 local "
+            "file or journal.\n");
+}
+
+int main(int argc, char **argv)
+{
+    const struct cmd *c;
+    bool quiet = false, verbose = false;
+    enum pe_rc rc;
+    int i;
+
+    /* Socket-based modules (p11-kit-client.so) must not kill us. */
+    signal(SIGPIPE, SIG_IGN);
+
+    for (i = 1; i < argc && argv[i][0] == '-'; i++) {
+        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+            pe_usage(0);
+            return PE_EXIT_OK;
+        } else if (strcmp(argv[i], "-V") == 0 ||
+                   strcmp(argv[i], "--version") == 0) {
+            printf("p11enroll %s\n", P11E_VERSION);
+            return PE_EXIT_OK;
+        } else if (strcmp(argv[i], "-q") == 0 ||
+                   strcmp(argv[i], "--quiet") == 0) {
+            quiet = true;
+        } else if (strcmp(argv[i], "-v") == 0 ||
+                   strcmp(argv[i], "--verbose") == 0) {
+            verbose = true;
+        } else {
+            fprintf(stderr, "p11enroll: unknown option \"%s\".\n", argv[i]);
+            pe_usage(1);
+            return PE_EXIT_USAGE;
+        }
+    }
+    if (i >= argc) {
+        pe_usage(1);
+        return PE_EXIT_USAGE;
+    }
+    log_init(quiet, verbose);
+    for (c = pe_commands; c->name != NULL; c++)
+        if (strcmp(c->name, argv[i]) == 0)
+            break;
+    if (c->name == NULL) {
+        fprintf(stderr, "p11enroll: unknown command \"%s\"; see "
+                        "p11enroll --help.\n",
+                argv[i]);
+        return PE_EXIT_USAGE;
+    }
+    rc = c->run(argc - i, argv + i);
+    if (rc != PE_OK && rc != PE_PENDING)
+        fprintf(stderr, "p11enroll: %s\n", pe_sentence(rc));
+    return pe_rc_exit(rc);
+}

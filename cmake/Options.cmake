@@ -1,0 +1,19 @@
+# SPDX-License-Identifier: Apache-2.0
+# Build options.  The root CMakeLists.txt only includes this file.
+option(P11E_WERROR "Treat warnings as errors" OFF)
+option(P11E_SANITIZE "Build with AddressSanitizer and UndefinedBehaviorSanitizer" OFF)
+option(P11E_TESTS "Build the tests" ON)
+
+if(NOT CMAKE_BUILD_TYPE AND NOT CMAKE_CONFIGURATION_TYPES)
+  set(CMAKE_BUILD_TYPE RelWithDebInfo CACHE STRING "Build type" FORCE)
+endif()
+
+# POSIX.1-2008 interfaces (strdup, getline, clock_gettime, ...) under -std=c11.
+add_compile_definitions(_POSIX_C_SOURCE=200809L _DEFAULT_SOURCE)
+add_compile_definitions(P11E_VERSION="${PROJECT_VERSION}")
+
+if(P11E_SANITIZE)
+  add_compile_options(-fsanitize=address,undefined -fno-omit-frame-pointer
+                      -fno-sanitize-recover=undefined)
+  add_link_options(-fsanitize=address,undefined)
+endif()
