@@ -51,8 +51,10 @@ enum pe_rc fileio_read(const char *path, size_t max, unsigned char **pbuf,
             break;
         len += (size_t)n;
         if (len > max) {
-            rc = pe_failf(PE_E_INPUT, "\"%s\" is larger than the %zu bytes "
-                          "accepted.", path, max);
+            rc = pe_failf(PE_E_INPUT,
+                          "\"%s\" is larger than the %zu bytes "
+                          "accepted.",
+                          path, max);
             goto out;
         }
     }
@@ -96,8 +98,8 @@ static void fsync_dir_of(const char *path)
     }
 }
 
-enum pe_rc fileio_write_atomic(const char *path, const void *data,
-                               size_t len, mode_t mode)
+enum pe_rc fileio_write_atomic(const char *path, const void *data, size_t len,
+                               mode_t mode)
 {
     char tmp[PATH_MAX];
     const unsigned char *p = data;
@@ -131,16 +133,14 @@ enum pe_rc fileio_write_atomic(const char *path, const void *data,
         goto fail;
     fsync_dir_of(path);
     return PE_OK;
-fail:
-    {
-        int err = errno;
+fail : {
+    int err = errno;
 
-        if (fd >= 0)
-            close(fd);
-        unlink(tmp);
-        return pe_failf(PE_E_IO, "Writing \"%s\" failed: %s.", path,
-                        strerror(err));
-    }
+    if (fd >= 0)
+        close(fd);
+    unlink(tmp);
+    return pe_failf(PE_E_IO, "Writing \"%s\" failed: %s.", path, strerror(err));
+}
 }
 
 enum pe_rc fileio_mkdirs(const char *path, mode_t mode)

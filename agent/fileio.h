@@ -23,8 +23,8 @@ enum pe_rc fileio_read(const char *path, size_t max, unsigned char **pbuf,
  * directory, fsync, rename over path, fsync of the directory.  Readers see
  * the old content or the new, never a mix.  mode as for open(2).
  */
-enum pe_rc fileio_write_atomic(const char *path, const void *data,
-                               size_t len, mode_t mode);
+enum pe_rc fileio_write_atomic(const char *path, const void *data, size_t len,
+                               mode_t mode);
 
 /* mkdir -p with mode for each missing component. */
 enum pe_rc fileio_mkdirs(const char *path, mode_t mode);

@@ -14,9 +14,12 @@ static const struct {
     const char *name;
     unsigned mask;
 } cats[] = {
-    {"general", LOG_CAT_GENERAL}, {"pkcs11", LOG_CAT_PKCS11},
-    {"http", LOG_CAT_HTTP},       {"csr", LOG_CAT_CSR},
-    {"journal", LOG_CAT_JOURNAL}, {"secret", LOG_CAT_SECRET},
+    {"general", LOG_CAT_GENERAL},
+    {"pkcs11", LOG_CAT_PKCS11},
+    {"http", LOG_CAT_HTTP},
+    {"csr", LOG_CAT_CSR},
+    {"journal", LOG_CAT_JOURNAL},
+    {"secret", LOG_CAT_SECRET},
     {"all", ~0u},
 };
 

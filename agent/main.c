@@ -20,13 +20,12 @@ void pe_usage(int to_stderr)
     FILE *f = to_stderr ? stderr : stdout;
     const struct cmd *c;
 
-    fprintf(f,
-            "Usage: p11enroll [--quiet|--verbose] COMMAND [OPTIONS]\n"
-            "\n"
-            "Enroll a certificate for a key that never leaves its hardware "
-            "token.\n"
-            "\n"
-            "Commands:\n");
+    fprintf(f, "Usage: p11enroll [--quiet|--verbose] COMMAND [OPTIONS]\n"
+               "\n"
+               "Enroll a certificate for a key that never leaves its hardware "
+               "token.\n"
+               "\n"
+               "Commands:\n");
     for (c = pe_commands; c->name != NULL; c++)
         fprintf(f, "  %-10s %s\n", c->name, c->summary);
     fprintf(f,
@@ -83,8 +82,9 @@ int main(int argc, char **argv)
         if (strcmp(c->name, argv[i]) == 0)
             break;
     if (c->name == NULL) {
-        fprintf(stderr, "p11enroll: unknown command \"%s\"; see "
-                        "p11enroll --help.\n",
+        fprintf(stderr,
+                "p11enroll: unknown command \"%s\"; see "
+                "p11enroll --help.\n",
                 argv[i]);
         return PE_EXIT_USAGE;
     }

@@ -16,18 +16,18 @@ enum pe_rc {
     PE_OK = 0,
 
     /* enrollment outcomes that are not errors of ours */
-    PE_PENDING,           /* submitted, not issued yet */
-    PE_E_REJECTED,        /* the CA declined, rejected or revoked it */
+    PE_PENDING,    /* submitted, not issued yet */
+    PE_E_REJECTED, /* the CA declined, rejected or revoked it */
 
     /* the CA side */
-    PE_E_CA_UNREACHABLE,  /* connect, TLS, timeout, 429/5xx after retries */
-    PE_E_CA_TLS,          /* the server's certificate is not trusted */
-    PE_E_CA_AUTH,         /* credentials, one-time code or session refused */
-    PE_E_CA_PROTOCOL,     /* malformed or oversized answer */
+    PE_E_CA_UNREACHABLE, /* connect, TLS, timeout, 429/5xx after retries */
+    PE_E_CA_TLS,         /* the server's certificate is not trusted */
+    PE_E_CA_AUTH,        /* credentials, one-time code or session refused */
+    PE_E_CA_PROTOCOL,    /* malformed or oversized answer */
 
     /* configuration and usage */
-    PE_E_USAGE,           /* bad command line */
-    PE_E_CONFIG,          /* bad configuration file or value */
+    PE_E_USAGE,  /* bad command line */
+    PE_E_CONFIG, /* bad configuration file or value */
 
     /* the token */
     PE_E_MODULE,          /* the PKCS#11 module does not load or initialise */
@@ -39,12 +39,12 @@ enum pe_rc {
     PE_E_KEY,             /* key missing, wrong type or unsafe attributes */
 
     /* what came back does not check out */
-    PE_E_VERIFY,          /* wrong key, bad chain, validity, usage */
-    PE_E_INPUT,           /* a file or bundle that cannot be parsed */
+    PE_E_VERIFY, /* wrong key, bad chain, validity, usage */
+    PE_E_INPUT,  /* a file or bundle that cannot be parsed */
 
     /* local state */
-    PE_E_IO,              /* reading or writing a local file */
-    PE_E_STATE,           /* the journal is damaged or an order conflicts */
+    PE_E_IO,    /* reading or writing a local file */
+    PE_E_STATE, /* the journal is damaged or an order conflicts */
 
     PE_E_NOMEM,
     PE_E_INTERNAL,

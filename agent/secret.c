@@ -58,8 +58,10 @@ enum pe_rc secret_from_bytes(const void *data, size_t len,
 
     *psecret = NULL;
     if (len > SECRET_MAX)
-        return pe_failf(PE_E_PIN_SOURCE, "The secret is longer than %d "
-                        "bytes.", SECRET_MAX);
+        return pe_failf(PE_E_PIN_SOURCE,
+                        "The secret is longer than %d "
+                        "bytes.",
+                        SECRET_MAX);
     s = calloc(1, sizeof(*s));
     if (s == NULL)
         return PE_E_NOMEM;
@@ -106,14 +108,18 @@ static enum pe_rc read_line_fd(int fd, char *buf, size_t *plen,
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0)
-            return pe_failf(PE_E_PIN_SOURCE, "Reading the secret from %s "
-                            "failed: %s.", what, strerror(errno));
+            return pe_failf(PE_E_PIN_SOURCE,
+                            "Reading the secret from %s "
+                            "failed: %s.",
+                            what, strerror(errno));
         if (n == 0 || c == '\n')
             break;
         if (len >= SECRET_MAX) {
             OPENSSL_cleanse(buf, len);
-            return pe_failf(PE_E_PIN_SOURCE, "The secret in %s is longer "
-                            "than %d bytes.", what, SECRET_MAX);
+            return pe_failf(PE_E_PIN_SOURCE,
+                            "The secret in %s is longer "
+                            "than %d bytes.",
+                            what, SECRET_MAX);
         }
         buf[len++] = c;
     }
@@ -132,9 +138,11 @@ static enum pe_rc read_prompt(const char *prompt, char *buf, size_t *plen)
 
     fd = open("/dev/tty", O_RDWR | O_CLOEXEC);
     if (fd < 0)
-        return pe_failf(PE_E_PIN_SOURCE, "No terminal to ask for the %s on; "
+        return pe_failf(PE_E_PIN_SOURCE,
+                        "No terminal to ask for the %s on; "
                         "give a PIN source (--pin-file, --pin-fd, "
-                        "--pin-env).", prompt ? prompt : "secret");
+                        "--pin-env).",
+                        prompt ? prompt : "secret");
     if (tcgetattr(fd, &old) == 0) {
         quiet = old;
         quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
@@ -178,8 +186,10 @@ enum pe_rc secret_read(const struct secret_source *src, bool allow_empty,
     case SECRET_FILE:
         fd = open(src->arg, O_RDONLY | O_CLOEXEC);
         if (fd < 0) {
-            rc = pe_failf(PE_E_PIN_SOURCE, "Cannot open the secret file "
-                          "\"%s\": %s.", src->arg, strerror(errno));
+            rc = pe_failf(PE_E_PIN_SOURCE,
+                          "Cannot open the secret file "
+                          "\"%s\": %s.",
+                          src->arg, strerror(errno));
             goto out;
         }
         rc = read_line_fd(fd, buf, &len, src->arg);
@@ -197,8 +207,10 @@ enum pe_rc secret_read(const struct secret_source *src, bool allow_empty,
     case SECRET_ENV:
         val = getenv(src->arg);
         if (val == NULL) {
-            rc = pe_failf(PE_E_PIN_SOURCE, "The environment variable %s is "
-                          "not set.", src->arg);
+            rc = pe_failf(PE_E_PIN_SOURCE,
+                          "The environment variable %s is "
+                          "not set.",
+                          src->arg);
             goto out;
         }
         len = strlen(val);

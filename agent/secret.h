@@ -23,11 +23,11 @@ struct secret {
 
 enum secret_kind {
     SECRET_NONE = 0,
-    SECRET_PROMPT,  /* ask on the terminal without echo */
-    SECRET_FILE,    /* first line of a file */
-    SECRET_FD,      /* first line read from a file descriptor */
-    SECRET_ENV,     /* value of a named environment variable */
-    SECRET_PINPAD,  /* the token's protected authentication path */
+    SECRET_PROMPT, /* ask on the terminal without echo */
+    SECRET_FILE,   /* first line of a file */
+    SECRET_FD,     /* first line read from a file descriptor */
+    SECRET_ENV,    /* value of a named environment variable */
+    SECRET_PINPAD, /* the token's protected authentication path */
 };
 
 struct secret_source {

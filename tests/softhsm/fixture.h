@@ -15,9 +15,9 @@
 
 #include <limits.h>
 
-#define FX_LABEL "p11e-test"
+#define FX_LABEL    "p11e-test"
 #define FX_USER_PIN "1234"
-#define FX_SO_PIN "12345678"
+#define FX_SO_PIN   "12345678"
 
 struct fx_softhsm {
     char dir[PATH_MAX];    /* private scratch directory */

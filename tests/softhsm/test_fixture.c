@@ -13,9 +13,9 @@ TEST("/fixture/private_token_by_label")
 
     fx_softhsm_begin(&fx);
     CHECK_STR(getenv("SOFTHSM2_CONF"), fx.conf);
-    CHECK_INT(fx_sh("softhsm2-util --show-slots | grep -q 'Label: *%s *$'",
-                    FX_LABEL),
-              0);
+    CHECK_INT(
+        fx_sh("softhsm2-util --show-slots | grep -q 'Label: *%s *$'", FX_LABEL),
+        0);
     fx_softhsm_add_token(&fx, "second");
     CHECK_INT(fx_sh("softhsm2-util --show-slots | grep -c 'Label:' | "
                     "grep -q '^3$'"),

@@ -48,5 +48,5 @@ TEST("/rc/failf_keeps_last_detail")
 TEST("/rc/out_of_range_is_internal")
 {
     CHECK_INT(pe_rc_exit((enum pe_rc)9999), PE_EXIT_INTERNAL);
-    CHECK_STR(pe_rc_name((enum pe_rc)-1), "PE_E_UNKNOWN");
+    CHECK_STR(pe_rc_name((enum pe_rc) - 1), "PE_E_UNKNOWN");
 }
