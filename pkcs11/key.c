@@ -1,0 +1,651 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * key.c - key pairs: generate on the token with safe attributes, find by
+ * CKA_ID, URI or public key, export the public key as an EVP_PKEY.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/objects.h>
+#include <openssl/param_build.h>
+#include <openssl/rand.h>
+
+#include "log.h"
+#include "tok_int.h"
+
+static const struct {
+    enum tok_keytype type;
+    const char *name;
+    CK_KEY_TYPE ktype;
+    unsigned long bits;
+    int nid; /* curve */
+} keytypes[] = {
+    {TOK_EC_P256, "ec-p256", CKK_EC, 256, NID_X9_62_prime256v1},
+    {TOK_EC_P384, "ec-p384", CKK_EC, 384, NID_secp384r1},
+    {TOK_RSA_3072, "rsa-3072", CKK_RSA, 3072, NID_undef},
+    {TOK_RSA_4096, "rsa-4096", CKK_RSA, 4096, NID_undef},
+};
+
+#define NKEYTYPES (sizeof(keytypes) / sizeof(keytypes[0]))
+
+const char *tok_keytype_name(enum tok_keytype type)
+{
+    size_t i;
+
+    for (i = 0; i < NKEYTYPES; i++)
+        if (keytypes[i].type == type)
+            return keytypes[i].name;
+    return "?";
+}
+
+enum pe_rc tok_keytype_parse(const char *name, enum tok_keytype *ptype)
+{
+    size_t i;
+
+    for (i = 0; i < NKEYTYPES; i++) {
+        if (strcmp(keytypes[i].name, name) == 0) {
+            *ptype = keytypes[i].type;
+            return PE_OK;
+        }
+    }
+    return pe_failf(PE_E_USAGE,
+                    "Unknown key type \"%s\"; use ec-p256, ec-p384, "
+                    "rsa-3072 or rsa-4096.",
+                    name);
+}
+
+/* ---- attribute helpers ------------------------------------------------- */
+
+CK_RV tok_attr_get(struct tok_ctx *ctx, CK_OBJECT_HANDLE h,
+                   CK_ATTRIBUTE_TYPE type, unsigned char **pval, size_t *plen)
+{
+    CK_ATTRIBUTE a = {type, NULL, 0};
+    CK_RV rv;
+
+    *pval = NULL;
+    *plen = 0;
+    rv = ctx->fl->C_GetAttributeValue(ctx->sess, h, &a, 1);
+    if (rv != CKR_OK)
+        return rv;
+    if (a.ulValueLen == CK_UNAVAILABLE_INFORMATION)
+        return CKR_ATTRIBUTE_TYPE_INVALID;
+    if (a.ulValueLen == 0)
+        return CKR_OK;
+    if (a.ulValueLen > 1024 * 1024)
+        return CKR_DATA_LEN_RANGE;
+    a.pValue = malloc(a.ulValueLen);
+    if (a.pValue == NULL)
+        return CKR_HOST_MEMORY;
+    rv = ctx->fl->C_GetAttributeValue(ctx->sess, h, &a, 1);
+    if (rv != CKR_OK) {
+        free(a.pValue);
+        return rv;
+    }
+    *pval = a.pValue;
+    *plen = a.ulValueLen;
+    return CKR_OK;
+}
+
+CK_RV tok_attr_bool(struct tok_ctx *ctx, CK_OBJECT_HANDLE h,
+                    CK_ATTRIBUTE_TYPE type, bool *pval)
+{
+    CK_BBOOL b = CK_FALSE;
+    CK_ATTRIBUTE a = {type, &b, sizeof(b)};
+    CK_RV rv;
+
+    rv = ctx->fl->C_GetAttributeValue(ctx->sess, h, &a, 1);
+    *pval = rv == CKR_OK && b == CK_TRUE;
+    return rv;
+}
+
+CK_RV tok_attr_ulong(struct tok_ctx *ctx, CK_OBJECT_HANDLE h,
+                     CK_ATTRIBUTE_TYPE type, CK_ULONG *pval)
+{
+    CK_ATTRIBUTE a = {type, pval, sizeof(*pval)};
+
+    *pval = 0;
+    return ctx->fl->C_GetAttributeValue(ctx->sess, h, &a, 1);
+}
+
+CK_RV tok_find(struct tok_ctx *ctx, CK_ATTRIBUTE *tmpl, CK_ULONG n,
+               CK_OBJECT_HANDLE *out, CK_ULONG max, CK_ULONG *pcount)
+{
+    CK_RV rv, rv2;
+
+    *pcount = 0;
+    rv = ctx->fl->C_FindObjectsInit(ctx->sess, tmpl, n);
+    if (rv != CKR_OK)
+        return rv;
+    rv = ctx->fl->C_FindObjects(ctx->sess, out, max, pcount);
+    rv2 = ctx->fl->C_FindObjectsFinal(ctx->sess);
+    return rv != CKR_OK ? rv : rv2;
+}
+
+enum pe_rc tok_id_in_use(struct tok_ctx *ctx, const unsigned char *id,
+                         size_t idlen, bool *pused)
+{
+    CK_ATTRIBUTE t = {CKA_ID, (void *)(uintptr_t)id, idlen};
+    CK_OBJECT_HANDLE h;
+    CK_ULONG n;
+    CK_RV rv;
+
+    rv = tok_find(ctx, &t, 1, &h, 1, &n);
+    if (rv != CKR_OK)
+        return tok_ckfail(ctx, rv, "C_FindObjects (CKA_ID)");
+    *pused = n > 0;
+    return PE_OK;
+}
+
+enum pe_rc tok_fresh_id(struct tok_ctx *ctx, unsigned char *id, size_t idlen)
+{
+    bool used = true;
+    enum pe_rc rc;
+    int i;
+
+    for (i = 0; i < 8 && used; i++) {
+        if (RAND_bytes(id, (int)idlen) != 1)
+            return pe_fail_ossl(PE_E_INTERNAL, "RAND_bytes");
+        rc = tok_id_in_use(ctx, id, idlen, &used);
+        if (rc != PE_OK)
+            return rc;
+    }
+    return used ? pe_failf(PE_E_INTERNAL, "No free CKA_ID found.") : PE_OK;
+}
+
+/* ---- public keys -------------------------------------------------------- */
+
+static enum pe_rc ec_public(struct tok_ctx *ctx, CK_OBJECT_HANDLE h,
+                            EVP_PKEY **ppub)
+{
+    unsigned char *params = NULL, *point = NULL;
+    const unsigned char *p;
+    size_t plen = 0, qlen = 0;
+    ASN1_OBJECT *oid = NULL;
+    ASN1_OCTET_STRING *os = NULL;
+    OSSL_PARAM_BLD *bld = NULL;
+    OSSL_PARAM *prm = NULL;
+    EVP_PKEY_CTX *pctx = NULL;
+    const unsigned char *q;
+    size_t ql;
+    const char *group;
+    enum pe_rc rc = PE_E_KEY;
+    CK_RV rv;
+
+    rv = tok_attr_get(ctx, h, CKA_EC_PARAMS, &params, &plen);
+    if (rv == CKR_OK)
+        rv = tok_attr_get(ctx, h, CKA_EC_POINT, &point, &qlen);
+    if (rv != CKR_OK || plen == 0 || qlen == 0) {
+        rc = rv != CKR_OK ? tok_ckfail(ctx, rv, "Reading the EC public key")
+                          : pe_failf(PE_E_KEY, "The EC key has no public "
+                                               "point.");
+        goto out;
+    }
+    p = params;
+    oid = d2i_ASN1_OBJECT(NULL, &p, (long)plen);
+    group = oid != NULL ? OBJ_nid2sn(OBJ_obj2nid(oid)) : NULL;
+    if (group == NULL || OBJ_obj2nid(oid) == NID_undef) {
+        rc = pe_failf(PE_E_KEY, "The EC key uses a curve p11enroll does not "
+                                "know.");
+        goto out;
+    }
+    /* CKA_EC_POINT is a DER OCTET STRING; tolerate a raw point too */
+    p = point;
+    os = d2i_ASN1_OCTET_STRING(NULL, &p, (long)qlen);
+    if (os != NULL && p == point + qlen) {
+        q = ASN1_STRING_get0_data(os);
+        ql = (size_t)ASN1_STRING_length(os);
+    } else {
+        q = point;
+        ql = qlen;
+    }
+    bld = OSSL_PARAM_BLD_new();
+    if (bld == NULL ||
+        !OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, group,
+                                         0) ||
+        !OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, q,
+                                          ql) ||
+        (prm = OSSL_PARAM_BLD_to_param(bld)) == NULL) {
+        rc = pe_fail_ossl(PE_E_NOMEM, "OSSL_PARAM_BLD");
+        goto out;
+    }
+    pctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
+    if (pctx == NULL || EVP_PKEY_fromdata_init(pctx) != 1 ||
+        EVP_PKEY_fromdata(pctx, ppub, EVP_PKEY_PUBLIC_KEY, prm) != 1) {
+        rc = pe_fail_ossl(PE_E_KEY, "The token's EC public key is invalid");
+        goto out;
+    }
+    rc = PE_OK;
+out:
+    EVP_PKEY_CTX_free(pctx);
+    OSSL_PARAM_free(prm);
+    OSSL_PARAM_BLD_free(bld);
+    ASN1_OCTET_STRING_free(os);
+    ASN1_OBJECT_free(oid);
+    free(params);
+    free(point);
+    return rc;
+}
+
+static enum pe_rc rsa_public(struct tok_ctx *ctx, CK_OBJECT_HANDLE h,
+                             EVP_PKEY **ppub)
+{
+    unsigned char *mod = NULL, *exp = NULL;
+    size_t mlen = 0, elen = 0;
+    BIGNUM *n = NULL, *e = NULL;
+    OSSL_PARAM_BLD *bld = NULL;
+    OSSL_PARAM *prm = NULL;
+    EVP_PKEY_CTX *pctx = NULL;
+    enum pe_rc rc = PE_E_KEY;
+    CK_RV rv;
+
+    rv = tok_attr_get(ctx, h, CKA_MODULUS, &mod, &mlen);
+    if (rv == CKR_OK)
+        rv = tok_attr_get(ctx, h, CKA_PUBLIC_EXPONENT, &exp, &elen);
+    if (rv != CKR_OK || mlen == 0 || elen == 0) {
+        rc = rv != CKR_OK ? tok_ckfail(ctx, rv, "Reading the RSA public key")
+                          : pe_failf(PE_E_KEY, "The RSA key has no modulus.");
+        goto out;
+    }
+    n = BN_bin2bn(mod, (int)mlen, NULL);
+    e = BN_bin2bn(exp, (int)elen, NULL);
+    bld = OSSL_PARAM_BLD_new();
+    if (n == NULL || e == NULL || bld == NULL ||
+        !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, n) ||
+        !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, e) ||
+        (prm = OSSL_PARAM_BLD_to_param(bld)) == NULL) {
+        rc = pe_fail_ossl(PE_E_NOMEM, "OSSL_PARAM_BLD");
+        goto out;
+    }
+    pctx = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL);
+    if (pctx == NULL || EVP_PKEY_fromdata_init(pctx) != 1 ||
+        EVP_PKEY_fromdata(pctx, ppub, EVP_PKEY_PUBLIC_KEY, prm) != 1) {
+        rc = pe_fail_ossl(PE_E_KEY, "The token's RSA public key is invalid");
+        goto out;
+    }
+    rc = PE_OK;
+out:
+    EVP_PKEY_CTX_free(pctx);
+    OSSL_PARAM_free(prm);
+    OSSL_PARAM_BLD_free(bld);
+    BN_free(n);
+    BN_free(e);
+    free(mod);
+    free(exp);
+    return rc;
+}
+
+enum pe_rc tok_obj_public(struct tok_ctx *ctx, CK_OBJECT_HANDLE h,
+                          EVP_PKEY **ppub)
+{
+    CK_ULONG kt;
+    CK_RV rv;
+
+    *ppub = NULL;
+    rv = tok_attr_ulong(ctx, h, CKA_KEY_TYPE, &kt);
+    if (rv != CKR_OK)
+        return tok_ckfail(ctx, rv, "Reading CKA_KEY_TYPE");
+    if (kt == CKK_EC)
+        return ec_public(ctx, h, ppub);
+    if (kt == CKK_RSA)
+        return rsa_public(ctx, h, ppub);
+    return pe_failf(PE_E_KEY, "The key is neither RSA nor EC.");
+}
+
+/* The public key object with the same CKA_ID as the private key. */
+static CK_OBJECT_HANDLE pub_object(struct tok_ctx *ctx, const unsigned char *id,
+                                   size_t idlen)
+{
+    CK_OBJECT_CLASS cls = CKO_PUBLIC_KEY;
+    CK_ATTRIBUTE t[] = {{CKA_CLASS, &cls, sizeof(cls)},
+                        {CKA_ID, (void *)(uintptr_t)id, idlen}};
+    CK_OBJECT_HANDLE h = CK_INVALID_HANDLE;
+    CK_ULONG n = 0;
+
+    if (tok_find(ctx, t, 2, &h, 1, &n) != CKR_OK || n == 0)
+        return CK_INVALID_HANDLE;
+    return h;
+}
+
+static enum pe_rc key_public_once(struct tok_key *key, EVP_PKEY **ppub)
+{
+    struct tok_ctx *ctx = key->ctx;
+    CK_OBJECT_HANDLE h;
+    X509 *cert = NULL;
+    enum pe_rc rc;
+
+    h = pub_object(ctx, key->id, key->idlen);
+    if (h != CK_INVALID_HANDLE && tok_obj_public(ctx, h, ppub) == PE_OK)
+        return PE_OK;
+    rc = tok_key_handle(key, &h);
+    if (rc != PE_OK)
+        return rc;
+    if (tok_obj_public(ctx, h, ppub) == PE_OK)
+        return PE_OK;
+    /* last resort: the certificate stored for the key */
+    rc = tok_cert_read(ctx, key, &cert);
+    if (rc == PE_OK && cert != NULL) {
+        *ppub = X509_get_pubkey(cert);
+        X509_free(cert);
+        if (*ppub != NULL)
+            return PE_OK;
+    }
+    return pe_failf(PE_E_KEY,
+                    "The public key of %s cannot be read from token \"%s\".",
+                    key->uri, ctx->label);
+}
+
+enum pe_rc tok_key_public(struct tok_key *key, EVP_PKEY **ppub)
+{
+    enum pe_rc rc;
+
+    *ppub = NULL;
+    tok_op_begin(key->ctx);
+    rc = key_public_once(key, ppub);
+    if (rc != PE_OK && tok_recover_once(key->ctx))
+        rc = key_public_once(key, ppub);
+    return rc;
+}
+
+/* ---- the key handle ------------------------------------------------------ */
+
+/* Find the private keys with this CKA_ID (up to max). */
+static CK_RV find_priv(struct tok_ctx *ctx, const unsigned char *id,
+                       size_t idlen, CK_OBJECT_HANDLE *out, CK_ULONG max,
+                       CK_ULONG *pn)
+{
+    CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
+    CK_ATTRIBUTE t[] = {{CKA_CLASS, &cls, sizeof(cls)},
+                        {CKA_ID, (void *)(uintptr_t)id, idlen}};
+
+    return tok_find(ctx, t, 2, out, max, pn);
+}
+
+enum pe_rc tok_key_handle(struct tok_key *key, CK_OBJECT_HANDLE *ph)
+{
+    CK_OBJECT_HANDLE h[2];
+    CK_ULONG n;
+    CK_RV rv;
+
+    if (key->generation == key->ctx->generation &&
+        key->priv != CK_INVALID_HANDLE) {
+        *ph = key->priv;
+        return PE_OK;
+    }
+    rv = find_priv(key->ctx, key->id, key->idlen, h, 2, &n);
+    if (rv != CKR_OK)
+        return tok_ckfail(key->ctx, rv, "Finding the private key");
+    if (n != 1)
+        return pe_failf(PE_E_KEY, "The private key %s is %s on token \"%s\".",
+                        key->uri, n == 0 ? "no longer" : "not unique",
+                        key->ctx->label);
+    key->priv = h[0];
+    key->generation = key->ctx->generation;
+    *ph = h[0];
+    return PE_OK;
+}
+
+/* Build a struct tok_key for the private key object h. */
+enum pe_rc tok_key_new_handle(struct tok_ctx *ctx, CK_OBJECT_HANDLE h,
+                              struct tok_key **pkey)
+{
+    struct tok_key *key;
+    unsigned char *label = NULL, *v = NULL;
+    size_t llen = 0, vlen = 0;
+    CK_RV rv;
+    enum pe_rc rc = PE_E_NOMEM;
+
+    key = calloc(1, sizeof(*key));
+    if (key == NULL)
+        return PE_E_NOMEM;
+    key->ctx = ctx;
+    key->priv = h;
+    key->generation = ctx->generation;
+    rv = tok_attr_get(ctx, h, CKA_ID, &key->id, &key->idlen);
+    if (rv == CKR_OK)
+        rv = tok_attr_get(ctx, h, CKA_LABEL, &label, &llen);
+    if (rv == CKR_OK)
+        rv = tok_attr_ulong(ctx, h, CKA_KEY_TYPE, &key->ktype);
+    if (rv != CKR_OK) {
+        rc = tok_ckfail(ctx, rv, "Reading the key's attributes");
+        goto out;
+    }
+    if (tok_attr_bool(ctx, h, CKA_ALWAYS_AUTHENTICATE, &key->always_auth) !=
+        CKR_OK)
+        key->always_auth = false;
+    key->label = calloc(1, llen + 1);
+    if (key->label == NULL)
+        goto out;
+    if (llen > 0)
+        memcpy(key->label, label, llen);
+    if (key->ktype == CKK_RSA &&
+        tok_attr_get(ctx, h, CKA_MODULUS, &v, &vlen) == CKR_OK) {
+        key->bits = vlen * 8;
+    } else if (key->ktype == CKK_EC &&
+               tok_attr_get(ctx, h, CKA_EC_PARAMS, &v, &vlen) == CKR_OK) {
+        const unsigned char *p = v;
+        ASN1_OBJECT *oid = d2i_ASN1_OBJECT(NULL, &p, (long)vlen);
+        int nid = oid != NULL ? OBJ_obj2nid(oid) : NID_undef;
+
+        key->bits = nid == NID_X9_62_prime256v1 ? 256
+                    : nid == NID_secp384r1      ? 384
+                    : nid == NID_secp521r1      ? 521
+                                                : 0;
+        ASN1_OBJECT_free(oid);
+    }
+    key->uri = tok_format_object_uri(ctx, CKO_PRIVATE_KEY, key->id, key->idlen,
+                                     key->label);
+    if (key->uri == NULL)
+        goto out;
+    *pkey = key;
+    key = NULL;
+    rc = PE_OK;
+out:
+    free(label);
+    free(v);
+    tok_key_free(key);
+    return rc;
+}
+
+void tok_key_free(struct tok_key *key)
+{
+    if (key == NULL)
+        return;
+    free(key->id);
+    free(key->label);
+    free(key->uri);
+    free(key);
+}
+
+void tok_key_id(const struct tok_key *key, const unsigned char **pid,
+                size_t *plen)
+{
+    *pid = key->id;
+    *plen = key->idlen;
+}
+
+const char *tok_key_label(const struct tok_key *key)
+{
+    return key->label;
+}
+
+const char *tok_key_uri(const struct tok_key *key)
+{
+    return key->uri;
+}
+
+bool tok_key_always_auth(const struct tok_key *key)
+{
+    return key->always_auth;
+}
+
+enum pe_rc tok_key_type(const struct tok_key *key, enum tok_keytype *ptype)
+{
+    size_t i;
+
+    for (i = 0; i < NKEYTYPES; i++) {
+        if (keytypes[i].ktype == key->ktype && keytypes[i].bits == key->bits) {
+            *ptype = keytypes[i].type;
+            return PE_OK;
+        }
+    }
+    return pe_failf(PE_E_KEY,
+                    "The key %s is %s-%lu, not one of ec-p256, ec-p384, "
+                    "rsa-3072, rsa-4096.",
+                    key->uri, key->ktype == CKK_RSA ? "RSA" : "EC", key->bits);
+}
+
+/* ---- finding ------------------------------------------------------------- */
+
+static enum pe_rc find_by_id_once(struct tok_ctx *ctx, const unsigned char *id,
+                                  size_t idlen, struct tok_key **pkey)
+{
+    CK_OBJECT_HANDLE h[2];
+    CK_ULONG n;
+    CK_RV rv;
+
+    rv = find_priv(ctx, id, idlen, h, 2, &n);
+    if (rv != CKR_OK)
+        return tok_ckfail(ctx, rv, "C_FindObjects (private key)");
+    if (n == 0)
+        return pe_failf(PE_E_KEY,
+                        "Token \"%s\" has no private key with that ID (is "
+                        "the PIN given? private keys are visible only "
+                        "after login).",
+                        ctx->label);
+    if (n > 1)
+        return pe_failf(PE_E_KEY,
+                        "Token \"%s\" has several private keys with that "
+                        "ID; name the key by object= in its URI.",
+                        ctx->label);
+    return tok_key_new_handle(ctx, h[0], pkey);
+}
+
+enum pe_rc tok_key_find_by_id(struct tok_ctx *ctx, const unsigned char *id,
+                              size_t idlen, struct tok_key **pkey)
+{
+    enum pe_rc rc;
+
+    *pkey = NULL;
+    tok_op_begin(ctx);
+    rc = find_by_id_once(ctx, id, idlen, pkey);
+    if (rc != PE_OK && tok_recover_once(ctx))
+        rc = find_by_id_once(ctx, id, idlen, pkey);
+    return rc;
+}
+
+static enum pe_rc find_by_uri_once(struct tok_ctx *ctx, P11KitUri *uri,
+                                   struct tok_key **pkey)
+{
+    CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
+    CK_ATTRIBUTE t[3] = {{CKA_CLASS, &cls, sizeof(cls)}};
+    CK_ATTRIBUTE *a;
+    CK_OBJECT_HANDLE h[2];
+    CK_ULONG n = 1, count;
+    CK_RV rv;
+
+    a = p11_kit_uri_get_attribute(uri, CKA_ID);
+    if (a != NULL)
+        t[n++] = *a;
+    a = p11_kit_uri_get_attribute(uri, CKA_LABEL);
+    if (a != NULL)
+        t[n++] = *a;
+    if (n == 1)
+        return pe_failf(PE_E_USAGE, "The key URI names no id= or object=.");
+    rv = tok_find(ctx, t, n, h, 2, &count);
+    if (rv != CKR_OK)
+        return tok_ckfail(ctx, rv, "C_FindObjects (private key)");
+    if (count != 1)
+        return pe_failf(PE_E_KEY,
+                        "%s private key on token \"%s\" matches "
+                        "the key URI.",
+                        count == 0 ? "No" : "More than one", ctx->label);
+    return tok_key_new_handle(ctx, h[0], pkey);
+}
+
+enum pe_rc tok_key_find_by_uri(struct tok_ctx *ctx, const char *str,
+                               struct tok_key **pkey)
+{
+    P11KitUri *uri = NULL;
+    CK_ATTRIBUTE *a;
+    enum pe_rc rc;
+
+    *pkey = NULL;
+    rc = tok_uri_parse(str, &uri);
+    if (rc != PE_OK)
+        return rc;
+    if (!p11_kit_uri_match_token_info(uri, &ctx->tinfo)) {
+        rc = pe_failf(PE_E_USAGE,
+                      "The key URI names another token than "
+                      "%s.",
+                      ctx->token_uri);
+        goto out;
+    }
+    a = p11_kit_uri_get_attribute(uri, CKA_CLASS);
+    if (a != NULL && a->ulValueLen == sizeof(CK_OBJECT_CLASS) &&
+        *(CK_OBJECT_CLASS *)a->pValue != CKO_PRIVATE_KEY) {
+        rc = pe_failf(PE_E_USAGE, "The key URI must name type=private.");
+        goto out;
+    }
+    tok_op_begin(ctx);
+    rc = find_by_uri_once(ctx, uri, pkey);
+    if (rc != PE_OK && tok_recover_once(ctx))
+        rc = find_by_uri_once(ctx, uri, pkey);
+out:
+    p11_kit_uri_free(uri);
+    return rc;
+}
+
+static enum pe_rc find_by_public_once(struct tok_ctx *ctx, EVP_PKEY *pub,
+                                      struct tok_key **pkey)
+{
+    CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
+    CK_ATTRIBUTE t = {CKA_CLASS, &cls, sizeof(cls)};
+    CK_OBJECT_HANDLE h[256];
+    CK_ULONG n, i;
+    struct tok_key *key = NULL;
+    EVP_PKEY *cand = NULL;
+    enum pe_rc rc;
+    CK_RV rv;
+
+    rv = tok_find(ctx, &t, 1, h, 256, &n);
+    if (rv != CKR_OK)
+        return tok_ckfail(ctx, rv, "C_FindObjects (private keys)");
+    for (i = 0; i < n; i++) {
+        rc = tok_key_new_handle(ctx, h[i], &key);
+        if (rc != PE_OK)
+            return rc;
+        if (key_public_once(key, &cand) == PE_OK &&
+            EVP_PKEY_eq(cand, pub) == 1) {
+            EVP_PKEY_free(cand);
+            *pkey = key;
+            return PE_OK;
+        }
+        EVP_PKEY_free(cand);
+        cand = NULL;
+        tok_key_free(key);
+        key = NULL;
+        if (ctx->last_rv != CKR_OK && ckr_is_device_lost(ctx->last_rv))
+            return PE_E_TOKEN;
+    }
+    return pe_failf(PE_E_KEY,
+                    "No private key on token \"%s\" has this public key "
+                    "(%lu private keys looked at).",
+                    ctx->label, (unsigned long)n);
+}
+
+enum pe_rc tok_key_find_by_public(struct tok_ctx *ctx, EVP_PKEY *pub,
+                                  struct tok_key **pkey)
+{
+    enum pe_rc rc;
+
+    *pkey = NULL;
+    tok_op_begin(ctx);
+    rc = find_by_public_once(ctx, pub, pkey);
+    if (rc != PE_OK && tok_recover_once(ctx))
+        rc = find_by_public_once(ctx, pub, pkey);
+    return rc;
+}

@@ -1,0 +1,403 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * object.c - certificates on the token: the leaf next to its key (never
+ * leaving the token without one), the chain as authority certificates,
+ * and reading them back.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/x509.h>
+
+#include "log.h"
+#include "tok_int.h"
+
+#define MAX_CERTS 256
+
+struct der {
+    unsigned char *p;
+    size_t len;
+};
+
+static enum pe_rc cert_der(X509 *x, struct der *d)
+{
+    int n;
+
+    d->p = NULL;
+    n = i2d_X509(x, &d->p);
+    if (n <= 0)
+        return pe_fail_ossl(PE_E_INPUT, "Encoding the certificate");
+    d->len = (size_t)n;
+    return PE_OK;
+}
+
+static enum pe_rc name_der(const X509_NAME *name, struct der *d)
+{
+    int n;
+
+    d->p = NULL;
+    n = i2d_X509_NAME(name, &d->p);
+    if (n <= 0)
+        return pe_fail_ossl(PE_E_INPUT, "Encoding a certificate name");
+    d->len = (size_t)n;
+    return PE_OK;
+}
+
+/* Token certificates, optionally only those with this CKA_ID. */
+static CK_RV find_certs(struct tok_ctx *ctx, const unsigned char *id,
+                        size_t idlen, CK_OBJECT_HANDLE *out, CK_ULONG *pn)
+{
+    CK_OBJECT_CLASS cls = CKO_CERTIFICATE;
+    CK_BBOOL yes = CK_TRUE;
+    CK_ATTRIBUTE t[] = {{CKA_CLASS, &cls, sizeof(cls)},
+                        {CKA_TOKEN, &yes, sizeof(yes)},
+                        {CKA_ID, (void *)(uintptr_t)id, idlen}};
+
+    return tok_find(ctx, t, id != NULL ? 3 : 2, out, MAX_CERTS, pn);
+}
+
+static bool value_equals(struct tok_ctx *ctx, CK_OBJECT_HANDLE h,
+                         const struct der *d, CK_RV *prv)
+{
+    unsigned char *v = NULL;
+    size_t len = 0;
+    bool eq;
+
+    *prv = tok_attr_get(ctx, h, CKA_VALUE, &v, &len);
+    eq = *prv == CKR_OK && len == d->len && memcmp(v, d->p, len) == 0;
+    free(v);
+    return eq;
+}
+
+/* Create a certificate object; *ph is the new handle. */
+static enum pe_rc create_cert(struct tok_ctx *ctx, X509 *x,
+                              const struct der *val, const unsigned char *id,
+                              size_t idlen, const char *label, bool authority,
+                              CK_OBJECT_HANDLE *ph)
+{
+    const struct tok_quirks *q = tok_quirks(ctx);
+    CK_OBJECT_CLASS cls = CKO_CERTIFICATE;
+    CK_CERTIFICATE_TYPE ct = CKC_X_509;
+    CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
+    CK_ULONG cat = 2; /* authority */
+    CK_ATTRIBUTE t[12];
+    CK_ULONG n = 0;
+    struct der subj = {NULL, 0}, iss = {NULL, 0};
+    unsigned char *serial = NULL;
+    int slen;
+    enum pe_rc rc;
+    CK_RV rv;
+
+    rc = name_der(X509_get_subject_name(x), &subj);
+    if (rc == PE_OK)
+        rc = name_der(X509_get_issuer_name(x), &iss);
+    if (rc != PE_OK)
+        goto out;
+    slen = i2d_ASN1_INTEGER(X509_get_serialNumber(x), &serial);
+    t[n++] = (CK_ATTRIBUTE){CKA_CLASS, &cls, sizeof(cls)};
+    t[n++] = (CK_ATTRIBUTE){CKA_CERTIFICATE_TYPE, &ct, sizeof(ct)};
+    t[n++] = (CK_ATTRIBUTE){CKA_TOKEN, &yes, sizeof(yes)};
+    t[n++] = (CK_ATTRIBUTE){CKA_PRIVATE, &no, sizeof(no)};
+    t[n++] = (CK_ATTRIBUTE){CKA_ID, (void *)(uintptr_t)id, idlen};
+    if (label != NULL && label[0] != '\0')
+        t[n++] =
+            (CK_ATTRIBUTE){CKA_LABEL, (void *)(uintptr_t)label, strlen(label)};
+    t[n++] = (CK_ATTRIBUTE){CKA_SUBJECT, subj.p, subj.len};
+    if (q->cert_extra_attrs) {
+        t[n++] = (CK_ATTRIBUTE){CKA_ISSUER, iss.p, iss.len};
+        if (slen > 0)
+            t[n++] = (CK_ATTRIBUTE){CKA_SERIAL_NUMBER, serial, (CK_ULONG)slen};
+    }
+    if (authority && q->cert_category)
+        t[n++] = (CK_ATTRIBUTE){CKA_CERTIFICATE_CATEGORY, &cat, sizeof(cat)};
+    t[n++] = (CK_ATTRIBUTE){CKA_VALUE, val->p, val->len};
+    rv = ctx->fl->C_CreateObject(ctx->sess, t, n, ph);
+    log_debug(LOG_CAT_PKCS11, "C_CreateObject (certificate): %s", ckr_name(rv));
+    if (rv != CKR_OK) {
+        rc = tok_ckfail(ctx, rv, "Writing the certificate");
+        goto out;
+    }
+    rc = PE_OK;
+out:
+    OPENSSL_free(subj.p);
+    OPENSSL_free(iss.p);
+    OPENSSL_free(serial);
+    return rc;
+}
+
+/*
+ * One attempt, safe to repeat after a recovery: find the key's certificates;
+ * write the new one unless it is there; read it back; remove the others.
+ */
+static enum pe_rc leaf_once(struct tok_ctx *ctx, struct tok_key *key, X509 *x,
+                            const struct der *val, struct tok_cert_result *res)
+{
+    CK_OBJECT_HANDLE *h = NULL, hnew = CK_INVALID_HANDLE;
+    CK_ULONG n = 0, i, nold = 0;
+    bool *old = NULL;
+    enum pe_rc rc;
+    CK_RV rv;
+
+    h = calloc(MAX_CERTS, sizeof(*h));
+    old = calloc(MAX_CERTS, sizeof(*old));
+    if (h == NULL || old == NULL) {
+        rc = PE_E_NOMEM;
+        goto out;
+    }
+    rv = find_certs(ctx, key->id, key->idlen, h, &n);
+    if (rv != CKR_OK) {
+        rc = tok_ckfail(ctx, rv, "Finding the key's certificates");
+        goto out;
+    }
+    for (i = 0; i < n; i++) {
+        if (hnew == CK_INVALID_HANDLE && value_equals(ctx, h[i], val, &rv)) {
+            hnew = h[i];
+            continue;
+        }
+        if (rv != CKR_OK) {
+            rc = tok_ckfail(ctx, rv, "Reading a certificate");
+            goto out;
+        }
+        old[i] = true;
+        nold++;
+    }
+    if (hnew != CK_INVALID_HANDLE && nold == 0) {
+        res->unchanged = !res->replaced;
+        rc = PE_OK;
+        goto out;
+    }
+    if (hnew == CK_INVALID_HANDLE) {
+        rc = create_cert(ctx, x, val, key->id, key->idlen, key->label, false,
+                         &hnew);
+        if (rc != PE_OK)
+            goto out;
+        if (!value_equals(ctx, hnew, val, &rv)) {
+            if (rv != CKR_OK) {
+                rc = tok_ckfail(ctx, rv, "Reading the new certificate back");
+                goto out;
+            }
+            if (!tok_quirks(ctx)->piv_ids)
+                (void)ctx->fl->C_DestroyObject(ctx->sess, hnew);
+            rc = pe_failf(PE_E_TOKEN,
+                          "Token \"%s\" returned a different certificate "
+                          "than was written; the old one is kept.",
+                          ctx->label);
+            goto out;
+        }
+    }
+    /* ykcs11 overwrites the slot's one certificate object in place. */
+    for (i = 0; i < n && !tok_quirks(ctx)->piv_ids; i++) {
+        if (!old[i] || h[i] == hnew)
+            continue;
+        rv = ctx->fl->C_DestroyObject(ctx->sess, h[i]);
+        log_debug(LOG_CAT_PKCS11, "C_DestroyObject (old certificate): %s",
+                  ckr_name(rv));
+        if (rv != CKR_OK) {
+            rc = tok_ckfail(ctx, rv, "Removing the old certificate");
+            goto out;
+        }
+        res->replaced = true;
+    }
+    if (tok_quirks(ctx)->piv_ids && nold > 0)
+        res->replaced = true;
+    rc = PE_OK;
+out:
+    free(h);
+    free(old);
+    return rc;
+}
+
+enum pe_rc tok_cert_write_leaf(struct tok_ctx *ctx, struct tok_key *key,
+                               X509 *leaf, struct tok_cert_result *pres)
+{
+    struct tok_cert_result res = {NULL, false, false};
+    struct der val = {NULL, 0};
+    enum pe_rc rc;
+
+    if (pres != NULL)
+        memset(pres, 0, sizeof(*pres));
+    rc = cert_der(leaf, &val);
+    if (rc != PE_OK)
+        return rc;
+    tok_op_begin(ctx);
+    rc = leaf_once(ctx, key, leaf, &val, &res);
+    if (rc != PE_OK && tok_recover_once(ctx))
+        rc = leaf_once(ctx, key, leaf, &val, &res);
+    OPENSSL_free(val.p);
+    if (rc != PE_OK)
+        return rc;
+    res.uri = tok_format_object_uri(ctx, CKO_CERTIFICATE, key->id, key->idlen,
+                                    key->label);
+    if (res.uri == NULL)
+        return PE_E_NOMEM;
+    log_info("%s certificate %s.", res.unchanged ? "Kept" : "Wrote", res.uri);
+    if (pres != NULL)
+        *pres = res;
+    else
+        tok_cert_result_clear(&res);
+    return PE_OK;
+}
+
+void tok_cert_result_clear(struct tok_cert_result *res)
+{
+    if (res == NULL)
+        return;
+    free(res->uri);
+    memset(res, 0, sizeof(*res));
+}
+
+/* Is a certificate with this value on the token? */
+static enum pe_rc on_token(struct tok_ctx *ctx, const struct der *val,
+                           bool *pyes)
+{
+    CK_OBJECT_HANDLE *h;
+    CK_ULONG n = 0, i;
+    CK_RV rv;
+
+    *pyes = false;
+    h = calloc(MAX_CERTS, sizeof(*h));
+    if (h == NULL)
+        return PE_E_NOMEM;
+    rv = find_certs(ctx, NULL, 0, h, &n);
+    for (i = 0; rv == CKR_OK && i < n && !*pyes; i++)
+        *pyes = value_equals(ctx, h[i], val, &rv);
+    free(h);
+    if (rv != CKR_OK)
+        return tok_ckfail(ctx, rv, "Looking for chain certificates");
+    return PE_OK;
+}
+
+static void cn_label(X509 *x, char *buf, size_t size)
+{
+    X509_NAME *name = X509_get_subject_name(x);
+
+    if (X509_NAME_get_text_by_NID(name, NID_commonName, buf, (int)size) <= 0)
+        snprintf(buf, size, "CA certificate");
+}
+
+static enum pe_rc chain_one(struct tok_ctx *ctx, X509 *x, bool *pwritten)
+{
+    struct der val = {NULL, 0};
+    unsigned char id[16];
+    char label[128];
+    bool present = false;
+    CK_OBJECT_HANDLE h;
+    enum pe_rc rc;
+
+    *pwritten = false;
+    rc = cert_der(x, &val);
+    if (rc == PE_OK)
+        rc = on_token(ctx, &val, &present);
+    if (rc != PE_OK || present)
+        goto out;
+    rc = tok_fresh_id(ctx, id, sizeof(id));
+    if (rc != PE_OK)
+        goto out;
+    cn_label(x, label, sizeof(label));
+    rc = create_cert(ctx, x, &val, id, sizeof(id), label, true, &h);
+    *pwritten = rc == PE_OK;
+out:
+    OPENSSL_free(val.p);
+    return rc;
+}
+
+enum pe_rc tok_cert_write_chain(struct tok_ctx *ctx, STACK_OF(X509) * chain,
+                                size_t *pwritten, size_t *pskipped)
+{
+    size_t written = 0, skipped = 0;
+    bool w = false;
+    enum pe_rc rc = PE_OK;
+    int i;
+
+    if (!tok_quirks(ctx)->chain_storage) {
+        log_info("Token \"%s\" (%s) cannot hold chain certificates; none "
+                 "written.",
+                 ctx->label, tok_family_name(ctx->family));
+        goto out;
+    }
+    for (i = 0; chain != NULL && i < sk_X509_num(chain); i++) {
+        tok_op_begin(ctx);
+        rc = chain_one(ctx, sk_X509_value(chain, i), &w);
+        if (rc != PE_OK && tok_recover_once(ctx))
+            rc = chain_one(ctx, sk_X509_value(chain, i), &w);
+        if (rc != PE_OK)
+            break;
+        if (w)
+            written++;
+        else
+            skipped++;
+    }
+out:
+    if (pwritten != NULL)
+        *pwritten = written;
+    if (pskipped != NULL)
+        *pskipped = skipped;
+    return rc;
+}
+
+static enum pe_rc read_once(struct tok_ctx *ctx, struct tok_key *key,
+                            X509 **pcert)
+{
+    CK_OBJECT_HANDLE *h;
+    CK_ULONG n = 0, i;
+    unsigned char *v = NULL;
+    const unsigned char *p;
+    size_t len;
+    EVP_PKEY *pub = NULL, *cpub;
+    X509 *x;
+    CK_RV rv;
+
+    h = calloc(MAX_CERTS, sizeof(*h));
+    if (h == NULL)
+        return PE_E_NOMEM;
+    rv = find_certs(ctx, key->id, key->idlen, h, &n);
+    for (i = 0; rv == CKR_OK && i < n; i++) {
+        rv = tok_attr_get(ctx, h[i], CKA_VALUE, &v, &len);
+        if (rv != CKR_OK)
+            break;
+        p = v;
+        x = d2i_X509(NULL, &p, (long)len);
+        free(v);
+        v = NULL;
+        if (x == NULL)
+            continue;
+        /* prefer the certificate that matches the key, if several */
+        if (*pcert == NULL) {
+            *pcert = x;
+            continue;
+        }
+        if (pub == NULL && n > 1 &&
+            tok_obj_public(ctx, key->priv, &pub) != PE_OK)
+            pub = NULL;
+        cpub = X509_get0_pubkey(x);
+        if (pub != NULL && cpub != NULL && EVP_PKEY_eq(pub, cpub) == 1) {
+            X509_free(*pcert);
+            *pcert = x;
+        } else {
+            X509_free(x);
+        }
+    }
+    EVP_PKEY_free(pub);
+    free(h);
+    if (rv != CKR_OK) {
+        X509_free(*pcert);
+        *pcert = NULL;
+        return tok_ckfail(ctx, rv, "Reading the key's certificate");
+    }
+    return PE_OK;
+}
+
+enum pe_rc tok_cert_read(struct tok_ctx *ctx, struct tok_key *key, X509 **pcert)
+{
+    enum pe_rc rc;
+
+    *pcert = NULL;
+    tok_op_begin(ctx);
+    rc = read_once(ctx, key, pcert);
+    if (rc != PE_OK && tok_recover_once(ctx))
+        rc = read_once(ctx, key, pcert);
+    return rc;
+}

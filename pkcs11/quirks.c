@@ -1,0 +1,144 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * quirks.c - what differs between module families, as data.
+ * Sources: ../shared/research/pkcs11-tokens.md §1.1 (ykcs11 2.2.0:
+ * Yubico/yubico-piv-tool ykcs11/objects.c check_*_template, token.c),
+ * §3.4 (AWS CloudHSM SDK 5 known issues and certificate storage
+ * attributes), §3.7 (p11-kit 0.24 RPC mechanism list) and §2 (SoftHSM).
+ */
+#include <string.h>
+
+#include "tok_int.h"
+
+static const struct {
+    enum tok_family family;
+    const char *name;
+    struct tok_quirks q;
+} families[] = {
+    /* SoftHSM, Luna, nShield: the whole template is accepted */
+    {TOK_FAMILY_GENERIC,
+     "generic",
+     {.so_for_keygen = false,
+      .minimal_templates = false,
+      .piv_ids = false,
+      .cert_category = true,
+      .chain_storage = true,
+      .cert_extra_attrs = true}},
+    /* ykcs11 2.2.0: SO (management key) for keygen and cert write,
+     * whitelisted attributes (no EXTRACTABLE, ALWAYS_AUTHENTICATE,
+     * CERTIFICATE_CATEGORY), CKA_ID 1..25 = PIV slots, no chain storage */
+    {TOK_FAMILY_YKCS11,
+     "ykcs11",
+     {.so_for_keygen = true,
+      .minimal_templates = true,
+      .piv_ids = true,
+      .cert_category = false,
+      .chain_storage = false,
+      .cert_extra_attrs = true}},
+    /* CloudHSM SDK 5: CATEGORY must stay unspecified; RW sessions only
+     * (we only ever open RW sessions) */
+    {TOK_FAMILY_CLOUDHSM,
+     "cloudhsm",
+     {.so_for_keygen = false,
+      .minimal_templates = false,
+      .piv_ids = false,
+      .cert_category = false,
+      .chain_storage = true,
+      .cert_extra_attrs = true}},
+    /* p11-kit-client.so: attributes pass through; we always hash locally
+     * and use CKM_ECDSA / CKM_RSA_PKCS, which the 0.24 RPC forwards */
+    {TOK_FAMILY_P11KIT_REMOTE,
+     "p11kit-remote",
+     {.so_for_keygen = false,
+      .minimal_templates = false,
+      .piv_ids = false,
+      .cert_category = true,
+      .chain_storage = true,
+      .cert_extra_attrs = true}},
+};
+
+#define NFAMILIES (sizeof(families) / sizeof(families[0]))
+
+const struct tok_quirks *tok_quirks(const struct tok_ctx *ctx)
+{
+    size_t i;
+
+    for (i = 0; i < NFAMILIES; i++)
+        if (families[i].family == ctx->family)
+            return &families[i].q;
+    return &families[0].q;
+}
+
+const char *tok_family_name(enum tok_family family)
+{
+    size_t i;
+
+    for (i = 0; i < NFAMILIES; i++)
+        if (families[i].family == family)
+            return families[i].name;
+    return "generic";
+}
+
+enum pe_rc tok_family_parse(const char *name, enum tok_family *pfamily)
+{
+    size_t i;
+
+    for (i = 0; i < NFAMILIES; i++) {
+        if (strcmp(families[i].name, name) == 0) {
+            *pfamily = families[i].family;
+            return PE_OK;
+        }
+    }
+    return pe_failf(PE_E_USAGE,
+                    "Unknown token family \"%s\"; use generic, ykcs11, "
+                    "cloudhsm or p11kit-remote.",
+                    name);
+}
+
+enum tok_family tok_family(const struct tok_ctx *ctx)
+{
+    return ctx->family;
+}
+
+void tok_set_family(struct tok_ctx *ctx, enum tok_family family)
+{
+    ctx->family = family;
+}
+
+bool tok_can_store_chain(const struct tok_ctx *ctx)
+{
+    return tok_quirks(ctx)->chain_storage;
+}
+
+static bool has(const CK_UTF8CHAR *s, size_t len, const char *needle)
+{
+    char buf[65];
+    size_t n = p11_kit_space_strlen(s, len);
+
+    if (n >= sizeof(buf))
+        n = sizeof(buf) - 1;
+    memcpy(buf, s, n);
+    buf[n] = '\0';
+    return strstr(buf, needle) != NULL;
+}
+
+enum tok_family tok_detect_family(const char *module_name, const CK_INFO *minfo,
+                                  const CK_TOKEN_INFO *tinfo)
+{
+    if (module_name != NULL && strstr(module_name, "p11-kit-client") != NULL)
+        return TOK_FAMILY_P11KIT_REMOTE;
+    if (minfo != NULL &&
+        has(minfo->libraryDescription, sizeof(minfo->libraryDescription),
+            "p11-kit client"))
+        return TOK_FAMILY_P11KIT_REMOTE;
+    if ((module_name != NULL && strstr(module_name, "ykcs11") != NULL) ||
+        (tinfo != NULL &&
+         has(tinfo->manufacturerID, sizeof(tinfo->manufacturerID), "Yubico") &&
+         has(tinfo->model, sizeof(tinfo->model), "YubiKey")))
+        return TOK_FAMILY_YKCS11;
+    if ((module_name != NULL && strstr(module_name, "cloudhsm") != NULL) ||
+        (minfo != NULL &&
+         has(minfo->manufacturerID, sizeof(minfo->manufacturerID), "Amazon")))
+        return TOK_FAMILY_CLOUDHSM;
+    return TOK_FAMILY_GENERIC;
+}

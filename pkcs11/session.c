@@ -1,0 +1,434 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * session.c - open a token, the session, login and the PIN-safety policy,
+ * and recovery from a dropped device (re-init, re-find, re-login).
+ *
+ * PIN rules (issue 3): token flags are read before every login; a locked
+ * PIN is never tried; a final try is never used by an unattended run; a
+ * PIN the token refused is never sent again by this process (we remember
+ * its SHA-256, not the PIN).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/sha.h>
+
+#include "log.h"
+#include "tok_int.h"
+
+enum pe_rc tok_ckfail(struct tok_ctx *ctx, CK_RV rv, const char *what)
+{
+    if (ctx != NULL)
+        ctx->last_rv = rv;
+    log_debug(LOG_CAT_PKCS11, "%s: %s", what, ckr_name(rv));
+    return pe_failf(ckr_rc(rv), "%s on token \"%s\" failed: %s.", what,
+                    ctx != NULL ? ctx->label : "?", ckr_name(rv));
+}
+
+void tok_op_begin(struct tok_ctx *ctx)
+{
+    ctx->last_rv = CKR_OK;
+}
+
+static enum pe_rc open_session(struct tok_ctx *ctx)
+{
+    CK_RV rv;
+
+    /* Always RW: ykcs11 refuses SO login while a RO session exists and
+     * CloudHSM SDK 5 has no RO sessions. */
+    rv = ctx->fl->C_OpenSession(ctx->slot, CKF_SERIAL_SESSION | CKF_RW_SESSION,
+                                NULL, NULL, &ctx->sess);
+    log_debug(LOG_CAT_PKCS11, "C_OpenSession slot %lu: %s",
+              (unsigned long)ctx->slot, ckr_name(rv));
+    if (rv != CKR_OK) {
+        ctx->sess = CK_INVALID_HANDLE;
+        return tok_ckfail(ctx, rv, "C_OpenSession");
+    }
+    return PE_OK;
+}
+
+enum pe_rc tok_open(const char *uri, const char *module, struct tok_ctx **pctx)
+{
+    struct tok_ctx *ctx;
+    const char *ps;
+    CK_INFO mi;
+    enum pe_rc rc;
+
+    *pctx = NULL;
+    ctx = calloc(1, sizeof(*ctx));
+    if (ctx == NULL)
+        return PE_E_NOMEM;
+    ctx->sess = CK_INVALID_HANDLE;
+    rc = tok_uri_parse(uri, &ctx->uri);
+    if (rc != PE_OK)
+        goto out;
+    ps = p11_kit_uri_get_pin_source(ctx->uri);
+    if (ps != NULL) {
+        ctx->uri_pin_source = strdup(ps);
+        if (ctx->uri_pin_source == NULL) {
+            rc = PE_E_NOMEM;
+            goto out;
+        }
+    }
+    rc = tok_modset_load(module, ctx->uri, &ctx->mods);
+    if (rc != PE_OK)
+        goto out;
+    rc = tok_slot_select(ctx, false);
+    if (rc != PE_OK)
+        goto out;
+    if (ctx->fl->C_GetInfo(&mi) != CKR_OK)
+        memset(&mi, 0, sizeof(mi));
+    ctx->family = tok_detect_family(
+        ctx->mod->path ? ctx->mod->path : ctx->mod->name, &mi, &ctx->tinfo);
+    log_debug(LOG_CAT_PKCS11, "token %s in %s, family %s", ctx->token_uri,
+              ctx->mod->name, tok_family_name(ctx->family));
+    rc = open_session(ctx);
+    if (rc != PE_OK)
+        goto out;
+    *pctx = ctx;
+    ctx = NULL;
+    rc = PE_OK;
+out:
+    tok_close(ctx);
+    return rc;
+}
+
+void tok_close(struct tok_ctx *ctx)
+{
+    CK_RV rv;
+
+    if (ctx == NULL)
+        return;
+    if (ctx->sess != CK_INVALID_HANDLE) {
+        if (ctx->logged_in) {
+            rv = ctx->fl->C_Logout(ctx->sess);
+            log_debug(LOG_CAT_PKCS11, "C_Logout: %s", ckr_name(rv));
+        }
+        rv = ctx->fl->C_CloseSession(ctx->sess);
+        log_debug(LOG_CAT_PKCS11, "C_CloseSession: %s", ckr_name(rv));
+    }
+    tok_modset_free(ctx->mods);
+    if (ctx->uri != NULL)
+        p11_kit_uri_free(ctx->uri);
+    free(ctx->uri_pin_source);
+    free(ctx->token_uri);
+    secret_free(ctx->login_pin);
+    secret_free(ctx->ctxpin);
+    OPENSSL_cleanse(ctx->refused, sizeof(ctx->refused));
+    free(ctx);
+}
+
+/* ---- login ------------------------------------------------------------- */
+
+static void pin_digest(const struct secret *pin, unsigned char out[32])
+{
+    SHA256((const unsigned char *)pin->buf, pin->len, out);
+}
+
+static bool was_refused(const struct tok_ctx *ctx, const struct secret *pin)
+{
+    unsigned char d[32];
+    size_t i;
+    bool hit = false;
+
+    if (pin->buf == NULL)
+        return false;
+    pin_digest(pin, d);
+    for (i = 0; i < ctx->nrefused; i++)
+        if (CRYPTO_memcmp(d, ctx->refused[i], sizeof(d)) == 0)
+            hit = true;
+    OPENSSL_cleanse(d, sizeof(d));
+    return hit;
+}
+
+static void remember_refused(struct tok_ctx *ctx, const struct secret *pin)
+{
+    if (pin->buf == NULL || ctx->nrefused >= TOK_MAX_REFUSED)
+        return;
+    pin_digest(pin, ctx->refused[ctx->nrefused++]);
+}
+
+/* Check the flags before any PIN is sent. */
+static enum pe_rc check_flags(struct tok_ctx *ctx, enum tok_user user,
+                              bool interactive)
+{
+    unsigned long f = tok_token_flags(ctx);
+    unsigned long locked, final, low;
+    const char *who = user == TOK_SO ? "SO PIN" : "PIN";
+
+    locked = user == TOK_SO ? CKF_SO_PIN_LOCKED : CKF_USER_PIN_LOCKED;
+    final = user == TOK_SO ? CKF_SO_PIN_FINAL_TRY : CKF_USER_PIN_FINAL_TRY;
+    low = user == TOK_SO ? CKF_SO_PIN_COUNT_LOW : CKF_USER_PIN_COUNT_LOW;
+    if (f & locked)
+        return pe_failf(PE_E_PIN_LOCKED,
+                        "The %s of token \"%s\" is locked; unlock it "
+                        "with the token's own tools.",
+                        who, ctx->label);
+    if ((f & final) && !interactive)
+        return pe_failf(PE_E_PIN_LOCKED,
+                        "Token \"%s\" allows only one more %s try; an "
+                        "unattended run does not risk it (log in "
+                        "interactively once).",
+                        ctx->label, who);
+    if (f & final)
+        say("Careful: token \"%s\" allows only ONE more %s try before it "
+            "locks.",
+            ctx->label, who);
+    else if (f & low)
+        say("Token \"%s\" reports that few %s tries are left.", ctx->label,
+            who);
+    return PE_OK;
+}
+
+/* Pick the source: explicit, the URI's pin-source, pinpad, a prompt. */
+static enum pe_rc pick_source(struct tok_ctx *ctx,
+                              const struct secret_source *pin, bool interactive,
+                              struct secret_source *psrc)
+{
+    enum pe_rc rc;
+
+    if (pin != NULL && pin->kind != SECRET_NONE) {
+        *psrc = *pin;
+    } else if (ctx->uri_pin_source != NULL) {
+        rc = secret_source_parse(ctx->uri_pin_source, psrc);
+        if (rc != PE_OK)
+            return rc;
+    } else if (ctx->tinfo.flags & CKF_PROTECTED_AUTHENTICATION_PATH) {
+        memset(psrc, 0, sizeof(*psrc));
+        psrc->kind = SECRET_PINPAD;
+    } else if (interactive) {
+        memset(psrc, 0, sizeof(*psrc));
+        psrc->kind = SECRET_PROMPT;
+    } else {
+        return pe_failf(PE_E_PIN_SOURCE,
+                        "No PIN source for token \"%s\" in an unattended "
+                        "run; give --pin-file, --pin-fd, --pin-env or "
+                        "pin-source in the URI.",
+                        ctx->label);
+    }
+    if (psrc->kind == SECRET_PINPAD &&
+        !(ctx->tinfo.flags & CKF_PROTECTED_AUTHENTICATION_PATH))
+        return pe_failf(PE_E_USAGE,
+                        "Token \"%s\" has no PIN pad "
+                        "(protected authentication path).",
+                        ctx->label);
+    return PE_OK;
+}
+
+static enum pe_rc do_login(struct tok_ctx *ctx, CK_USER_TYPE ut,
+                           const struct secret *pin, const char *who)
+{
+    CK_RV rv;
+    CK_TOKEN_INFO ti;
+    char what[64];
+
+    rv = ctx->fl->C_Login(ctx->sess, ut, (CK_UTF8CHAR_PTR)pin->buf,
+                          pin->buf != NULL ? (CK_ULONG)pin->len : 0);
+    log_debug(LOG_CAT_PKCS11, "C_Login user=%lu pin=*** %s", (unsigned long)ut,
+              ckr_name(rv));
+    if (rv == CKR_OK || rv == CKR_USER_ALREADY_LOGGED_IN)
+        return PE_OK;
+    if (rv == CKR_PIN_INCORRECT || rv == CKR_PIN_INVALID ||
+        rv == CKR_PIN_LEN_RANGE) {
+        ctx->last_rv = rv;
+        if (ut != CKU_CONTEXT_SPECIFIC)
+            remember_refused(ctx, pin);
+        ti.flags = 0;
+        if (ctx->fl->C_GetTokenInfo(ctx->slot, &ti) == CKR_OK)
+            ctx->tinfo.flags = ti.flags;
+        return pe_failf(
+            PE_E_PIN_INCORRECT,
+            "Token \"%s\" refused the %s (%s)%s; it will not "
+            "be tried again.",
+            ctx->label, who, ckr_name(rv),
+            (ti.flags & (CKF_USER_PIN_LOCKED | CKF_SO_PIN_LOCKED))
+                ? " and is now locked"
+            : (ti.flags & (CKF_USER_PIN_FINAL_TRY | CKF_SO_PIN_FINAL_TRY))
+                ? "; one try is left"
+                : "");
+    }
+    if (rv == CKR_PIN_LOCKED) {
+        ctx->last_rv = rv;
+        return pe_failf(PE_E_PIN_LOCKED, "The %s of token \"%s\" is locked.",
+                        who, ctx->label);
+    }
+    snprintf(what, sizeof(what), "C_Login (%s)", who);
+    return tok_ckfail(ctx, rv, what);
+}
+
+static enum pe_rc login_once(struct tok_ctx *ctx,
+                             const struct secret_source *pin,
+                             enum tok_user user, bool interactive,
+                             struct secret **psecret)
+{
+    struct secret_source src;
+    char prompt[96];
+    const char *who = user == TOK_SO ? "SO PIN" : "PIN";
+    enum pe_rc rc;
+
+    rc = check_flags(ctx, user, interactive);
+    if (rc != PE_OK)
+        return rc;
+    if (*psecret == NULL) {
+        rc = pick_source(ctx, pin, interactive, &src);
+        if (rc != PE_OK)
+            return rc;
+        if (src.kind == SECRET_PROMPT && src.prompt == NULL) {
+            snprintf(prompt, sizeof(prompt), "%s for token \"%s\"", who,
+                     ctx->label);
+            src.prompt = prompt;
+        }
+        if (src.kind == SECRET_PINPAD)
+            say("Enter the %s on the PIN pad of token \"%s\".", who,
+                ctx->label);
+        rc = secret_read(&src, false, psecret);
+        if (rc != PE_OK)
+            return rc;
+    }
+    if (was_refused(ctx, *psecret))
+        return pe_failf(PE_E_PIN_INCORRECT,
+                        "Token \"%s\" refused this %s before; it is not "
+                        "sent again.",
+                        ctx->label, who);
+    return do_login(ctx, user == TOK_SO ? CKU_SO : CKU_USER, *psecret, who);
+}
+
+enum pe_rc tok_login(struct tok_ctx *ctx, const struct secret_source *pin,
+                     enum tok_user user, bool interactive)
+{
+    struct secret *secret = NULL;
+    enum pe_rc rc;
+
+    if (ctx->logged_in && ctx->user == user)
+        return PE_OK;
+    tok_op_begin(ctx);
+    if (user == TOK_USER && !(tok_token_flags(ctx) & CKF_LOGIN_REQUIRED)) {
+        log_debug(LOG_CAT_PKCS11, "token needs no login");
+        return PE_OK;
+    }
+    rc = login_once(ctx, pin, user, interactive, &secret);
+    if (rc != PE_OK && rc != PE_E_PIN_INCORRECT && rc != PE_E_PIN_LOCKED &&
+        tok_recover_once(ctx))
+        rc = login_once(ctx, pin, user, interactive, &secret);
+    if (rc != PE_OK) {
+        secret_free(secret);
+        return rc;
+    }
+    /* Kept (wiped at tok_close) for context-specific logins and to log in
+     * again after a network HSM dropped. */
+    secret_free(ctx->login_pin);
+    ctx->login_pin = secret;
+    ctx->pinpad = secret->buf == NULL;
+    ctx->logged_in = true;
+    ctx->user = user;
+    return PE_OK;
+}
+
+void tok_set_context_pin(struct tok_ctx *ctx, const struct secret_source *pin)
+{
+    ctx->ctxpin_src = pin;
+}
+
+enum pe_rc tok_context_login(struct tok_ctx *ctx)
+{
+    const struct secret *pin = NULL;
+    struct secret pad = {NULL, 0};
+    enum pe_rc rc;
+
+    if (ctx->logged_in && ctx->user == TOK_USER && ctx->login_pin != NULL) {
+        pin = ctx->login_pin;
+    } else if (ctx->ctxpin != NULL) {
+        pin = ctx->ctxpin;
+    } else if (ctx->ctxpin_src != NULL) {
+        rc = secret_read(ctx->ctxpin_src, false, &ctx->ctxpin);
+        if (rc != PE_OK)
+            return rc;
+        pin = ctx->ctxpin;
+    } else if (ctx->tinfo.flags & CKF_PROTECTED_AUTHENTICATION_PATH) {
+        pin = &pad;
+    } else {
+        return pe_failf(PE_E_PIN_SOURCE,
+                        "The key needs the user PIN for every signature, "
+                        "but no user PIN is known in this session.");
+    }
+    if (was_refused(ctx, pin))
+        return pe_failf(PE_E_PIN_INCORRECT,
+                        "Token \"%s\" refused this PIN before; it is not "
+                        "sent again.",
+                        ctx->label);
+    rc = do_login(ctx, CKU_CONTEXT_SPECIFIC, pin, "PIN");
+    if (rc == PE_E_PIN_INCORRECT && pin != &pad) {
+        struct secret *s = ctx->ctxpin;
+
+        /* remember it now that the operation is over */
+        remember_refused(ctx, pin);
+        if (s == pin) {
+            ctx->ctxpin = NULL;
+            secret_free(s);
+        }
+    }
+    return rc;
+}
+
+/* ---- recovery ---------------------------------------------------------- */
+
+static enum pe_rc recover(struct tok_ctx *ctx)
+{
+    enum pe_rc rc;
+    CK_RV rv;
+
+    say("Token \"%s\" dropped (%s); re-initialising the module and trying "
+        "again.",
+        ctx->label, ckr_name(ctx->last_rv));
+    if (ctx->sess != CK_INVALID_HANDLE) {
+        rv = ctx->fl->C_CloseSession(ctx->sess);
+        log_debug(LOG_CAT_PKCS11, "C_CloseSession: %s", ckr_name(rv));
+        ctx->sess = CK_INVALID_HANDLE;
+    }
+    ctx->generation++;
+    rc = tok_mod_reinit(ctx->mod);
+    if (rc != PE_OK)
+        return rc;
+    rc = tok_slot_select(ctx, true);
+    if (rc != PE_OK)
+        return rc;
+    rc = open_session(ctx);
+    if (rc != PE_OK)
+        return rc;
+    if (ctx->logged_in && ctx->login_pin != NULL) {
+        rc = do_login(ctx, ctx->user == TOK_SO ? CKU_SO : CKU_USER,
+                      ctx->login_pin, "PIN");
+        if (rc != PE_OK)
+            return rc;
+    }
+    return PE_OK;
+}
+
+bool tok_recover_once(struct tok_ctx *ctx)
+{
+    CK_RV lost = ctx->last_rv;
+    enum pe_rc rc;
+
+    if (ctx->recovering || !ckr_is_device_lost(lost))
+        return false;
+    ctx->recovering = true;
+    rc = recover(ctx);
+    ctx->recovering = false;
+    ctx->last_rv = CKR_OK;
+    if (rc != PE_OK) {
+        char why[512];
+
+        snprintf(why, sizeof(why), "%s", pe_sentence(rc));
+        log_debug(LOG_CAT_PKCS11, "recovery failed: %s", why);
+        pe_failf(PE_E_TOKEN,
+                 "Token \"%s\" dropped (%s) and could not be reached "
+                 "again: %s",
+                 ctx->label, ckr_name(lost), why);
+        if (ctx->sess == CK_INVALID_HANDLE)
+            ctx->logged_in = false;
+        return false;
+    }
+    return true;
+}

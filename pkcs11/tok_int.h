@@ -1,0 +1,161 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * tok_int.h - shared between the files of pkcs11/ only.
+ */
+#ifndef P11E_TOK_INT_H
+#define P11E_TOK_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <p11-kit/p11-kit.h>
+#include <p11-kit/pkcs11.h>
+#include <p11-kit/uri.h>
+
+#include "ckr.h"
+#include "tok.h"
+
+/* ---- module.c: a set of loaded, initialised modules ----------------- */
+
+struct tok_mod {
+    CK_FUNCTION_LIST *fl;
+    char *name; /* p11-kit name or the path given */
+    char *path; /* file name, may be NULL */
+    bool inited;
+};
+
+struct tok_modset {
+    struct tok_mod *v;
+    size_t n;
+    CK_FUNCTION_LIST **loaded; /* from p11_kit_modules_load, or NULL */
+};
+
+/* Load module (path, p11-kit name or NULL = the URI's module query, else
+ * all registered modules) and initialise them.  Allocates *pset. */
+enum pe_rc tok_modset_load(const char *module, P11KitUri *uri,
+                           struct tok_modset **pset);
+/* C_Finalize every initialised module and release them; NULL is a no-op. */
+void tok_modset_free(struct tok_modset *set);
+/* C_Finalize + C_Initialize one module (network HSM recovery). */
+enum pe_rc tok_mod_reinit(struct tok_mod *mod);
+
+/* ---- the context ------------------------------------------------------ */
+
+#define TOK_MAX_REFUSED 4
+
+struct tok_ctx {
+    struct tok_modset *mods;
+    P11KitUri *uri;
+    struct tok_mod *mod; /* the module holding the token */
+    CK_FUNCTION_LIST *fl;
+    CK_SLOT_ID slot;
+    CK_SESSION_HANDLE sess;
+    CK_TOKEN_INFO tinfo;
+    char label[33], serial[17], manufacturer[33], model[17];
+    char *token_uri;
+    enum tok_family family;
+    unsigned generation; /* bumped by every recovery: handles are stale */
+    CK_RV last_rv;       /* last failed CK_RV, for the recovery decision */
+    bool recovering;
+
+    /* login */
+    bool logged_in;
+    enum tok_user user;
+    bool pinpad;
+    struct secret *login_pin; /* kept for re-login and context logins */
+    char *uri_pin_source;     /* pin-source= of the URI, or NULL */
+    const struct secret_source *ctxpin_src; /* user PIN when SO is in */
+    struct secret *ctxpin;
+    unsigned char refused[TOK_MAX_REFUSED][32]; /* SHA-256 of refused PINs */
+    size_t nrefused;
+};
+
+struct tok_key {
+    struct tok_ctx *ctx;
+    CK_OBJECT_HANDLE priv;
+    unsigned generation;
+    unsigned char *id;
+    size_t idlen;
+    char *label;
+    char *uri;
+    CK_KEY_TYPE ktype;
+    unsigned long bits; /* RSA modulus bits or EC field bits */
+    bool always_auth;
+};
+
+/* Record a failed PKCS#11 call: sets ctx->last_rv, returns the mapped rc
+ * with "what: CKR_NAME" as detail. */
+enum pe_rc tok_ckfail(struct tok_ctx *ctx, CK_RV rv, const char *what);
+
+/* true when the failure recorded in ctx calls for a recovery, and the
+ * recovery (re-init, re-find, re-login) succeeded: retry the step once. */
+bool tok_recover_once(struct tok_ctx *ctx);
+
+/* Start of a public operation: forget the last CK_RV. */
+void tok_op_begin(struct tok_ctx *ctx);
+
+/* Context-specific login for the operation just initialised. */
+enum pe_rc tok_context_login(struct tok_ctx *ctx);
+
+/* ---- slot.c ------------------------------------------------------------ */
+
+/* Parse a pkcs11: URI; unknown parts, pin-value: PE_E_USAGE. */
+enum pe_rc tok_uri_parse(const char *str, P11KitUri **puri);
+/* Select the one token matching ctx->uri in ctx->mods (sets mod, fl,
+ * slot, tinfo and the strings).  same_token: match ctx->tinfo instead. */
+enum pe_rc tok_slot_select(struct tok_ctx *ctx, bool same_token);
+/* Token URI for info (malloc'ed) or NULL. */
+char *tok_format_token_uri(const CK_TOKEN_INFO *ti);
+/* pkcs11: URI of an object on ctx's token (malloc'ed) or NULL. */
+char *tok_format_object_uri(const struct tok_ctx *ctx, CK_OBJECT_CLASS cls,
+                            const unsigned char *id, size_t idlen,
+                            const char *label);
+/* Copy a blank-padded CK string into a NUL-terminated one. */
+void tok_copy_padded(char *dst, size_t dstsize, const CK_UTF8CHAR *src,
+                     size_t srclen);
+
+/* ---- key.c / object.c helpers ----------------------------------------- */
+
+/* Read one attribute of any length; *pval malloc'ed (NULL, 0 if empty).
+ * Returns the CK_RV. */
+CK_RV tok_attr_get(struct tok_ctx *ctx, CK_OBJECT_HANDLE h,
+                   CK_ATTRIBUTE_TYPE type, unsigned char **pval, size_t *plen);
+/* Read a CK_BBOOL/CK_ULONG attribute; returns the CK_RV. */
+CK_RV tok_attr_bool(struct tok_ctx *ctx, CK_OBJECT_HANDLE h,
+                    CK_ATTRIBUTE_TYPE type, bool *pval);
+CK_RV tok_attr_ulong(struct tok_ctx *ctx, CK_OBJECT_HANDLE h,
+                     CK_ATTRIBUTE_TYPE type, CK_ULONG *pval);
+/* Find up to max objects matching tmpl; returns the CK_RV. */
+CK_RV tok_find(struct tok_ctx *ctx, CK_ATTRIBUTE *tmpl, CK_ULONG n,
+               CK_OBJECT_HANDLE *out, CK_ULONG max, CK_ULONG *pcount);
+/* Public key of the object h (public or private key, RSA or EC). */
+enum pe_rc tok_obj_public(struct tok_ctx *ctx, CK_OBJECT_HANDLE h,
+                          EVP_PKEY **ppub);
+/* A struct tok_key for the private key object h (allocates). */
+enum pe_rc tok_key_new_handle(struct tok_ctx *ctx, CK_OBJECT_HANDLE h,
+                              struct tok_key **pkey);
+/* The key's private handle, re-found after a recovery. */
+enum pe_rc tok_key_handle(struct tok_key *key, CK_OBJECT_HANDLE *ph);
+/* true when some object on the token has this CKA_ID. */
+enum pe_rc tok_id_in_use(struct tok_ctx *ctx, const unsigned char *id,
+                         size_t idlen, bool *pused);
+/* A fresh random CKA_ID of idlen bytes that no object has. */
+enum pe_rc tok_fresh_id(struct tok_ctx *ctx, unsigned char *id, size_t idlen);
+
+/* ---- quirks.c ---------------------------------------------------------- */
+
+struct tok_quirks {
+    bool so_for_keygen;     /* keygen and cert write need SO (ykcs11) */
+    bool minimal_templates; /* no EXTRACTABLE/ALWAYS_AUTH/MODIFIABLE */
+    bool piv_ids;           /* CKA_ID is one byte 1..25 */
+    bool cert_category;     /* CKA_CERTIFICATE_CATEGORY may be set */
+    bool chain_storage;     /* chain certificates can be stored */
+    bool cert_extra_attrs;  /* ISSUER/SERIAL accepted on certificates */
+};
+
+const struct tok_quirks *tok_quirks(const struct tok_ctx *ctx);
+/* The family for this module/token. */
+enum tok_family tok_detect_family(const char *module_name, const CK_INFO *minfo,
+                                  const CK_TOKEN_INFO *tinfo);
+
+#endif
