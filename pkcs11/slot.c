@@ -161,7 +161,9 @@ static void match_module(struct tok_ctx *ctx, struct tok_mod *m, bool want_same,
         return;
     want_slot = p11_kit_uri_get_slot_id(ctx->uri);
     for (i = 0; i < n; i++) {
-        if (m->fl->C_GetTokenInfo(slots[i], &ti) != CKR_OK)
+        /* an uninitialised token (SoftHSM's free slot) is no candidate */
+        if (m->fl->C_GetTokenInfo(slots[i], &ti) != CKR_OK ||
+            !(ti.flags & CKF_TOKEN_INITIALIZED))
             continue;
         mt->ntokens++;
         u = tok_format_token_uri(&ti);
