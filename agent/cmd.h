@@ -21,6 +21,9 @@ struct cmd {
 /* The table, NULL-terminated (main.c). */
 extern const struct cmd pe_commands[];
 
+/* p11enroll csr: key on the token and a PKCS#10 request (cmd_csr.c). */
+enum pe_rc cmd_csr(int argc, char **argv);
+
 /* Print the usage of the program to f-like stream (stdout or stderr). */
 void pe_usage(int to_stderr);
 

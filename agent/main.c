@@ -12,6 +12,7 @@
 #include "rc.h"
 
 const struct cmd pe_commands[] = {
+    {"csr", cmd_csr, "make a key on the token and a CSR signed by it"},
     {NULL, NULL, NULL},
 };
 

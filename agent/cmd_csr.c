@@ -1,0 +1,336 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * cmd_csr.c - `p11enroll csr`: a key on the token (new or reused) and a
+ * PKCS#10 request signed by it, for any CA with a web form.
+ */
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "cmd.h"
+#include "csr.h"
+#include "fileio.h"
+#include "log.h"
+#include "secret.h"
+#include "tok.h"
+
+#define CSR_DEFAULT_LABEL "p11enroll"
+
+struct csr_opts {
+    const char *token, *module, *pin_spec, *key_type, *label;
+    const char *key_id, *key_uri, *out;
+    struct csr_subject subj;
+    struct secret_source pin;
+};
+
+static void csr_usage(FILE *f)
+{
+    fprintf(f,
+            "Usage: p11enroll csr [--token URI] [--module PATH] [PIN "
+            "SOURCE]\n"
+            "         [--key ec-p256|ec-p384|rsa-3072|rsa-4096] [--label L]\n"
+            "         [--key-id HEX | --key-uri URI]\n"
+            "         [--subject \"/CN=.../O=...\" | --cn --o --ou --c --l "
+            "--st]\n"
+            "         [--email ADDR] [--out req.pem]\n"
+            "\n"
+            "Generates a key pair on the token (or reuses --key-id/--key-uri),"
+            "\n"
+            "signs a PKCS#10 request with it and prints the request as PEM\n"
+            "(or writes it to --out) and the key's pkcs11: URI.\n"
+            "\n"
+            "PIN SOURCE: --pin-file PATH, --pin-fd N, --pin-env VAR,\n"
+            "  --pin-source file:PATH|fd:N|env:VAR|prompt|pinpad; default:\n"
+            "  the URI's pin-source, the PIN pad, or a prompt.\n"
+            "--email goes into the subjectAltName (rfc822Name).\n");
+}
+
+/* --pin-file/--pin-fd/--pin-env are spellings of --pin-source. */
+static enum pe_rc csr_pin_spec(const char *kind, const char *arg, char *buf,
+                               size_t size, const char **pspec)
+{
+    if (*pspec != NULL)
+        return pe_failf(PE_E_USAGE, "Give one PIN source only.");
+    if (kind != NULL) {
+        snprintf(buf, size, "%s:%s", kind, arg);
+        *pspec = buf;
+    } else {
+        *pspec = arg;
+    }
+    return PE_OK;
+}
+
+static enum pe_rc csr_parse_args(int argc, char **argv, struct csr_opts *o,
+                                 char *pinbuf, size_t pinsize, bool *phelp)
+{
+    static const struct option longopts[] = {
+        {"token", required_argument, NULL, 't'},
+        {"module", required_argument, NULL, 'm'},
+        {"pin-file", required_argument, NULL, 'P'},
+        {"pin-fd", required_argument, NULL, 'F'},
+        {"pin-env", required_argument, NULL, 'E'},
+        {"pin-source", required_argument, NULL, 'S'},
+        {"key", required_argument, NULL, 'k'},
+        {"label", required_argument, NULL, 'L'},
+        {"key-id", required_argument, NULL, 'i'},
+        {"key-uri", required_argument, NULL, 'u'},
+        {"subject", required_argument, NULL, 's'},
+        {"cn", required_argument, NULL, 1},
+        {"o", required_argument, NULL, 2},
+        {"ou", required_argument, NULL, 3},
+        {"c", required_argument, NULL, 4},
+        {"l", required_argument, NULL, 5},
+        {"st", required_argument, NULL, 6},
+        {"email", required_argument, NULL, 7},
+        {"out", required_argument, NULL, 'o'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    enum pe_rc rc = PE_OK;
+    int c;
+
+    optind = 1;
+    opterr = 0;
+    while (rc == PE_OK &&
+           (c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 't':
+            o->token = optarg;
+            break;
+        case 'm':
+            o->module = optarg;
+            break;
+        case 'P':
+            rc = csr_pin_spec("file", optarg, pinbuf, pinsize, &o->pin_spec);
+            break;
+        case 'F':
+            rc = csr_pin_spec("fd", optarg, pinbuf, pinsize, &o->pin_spec);
+            break;
+        case 'E':
+            rc = csr_pin_spec("env", optarg, pinbuf, pinsize, &o->pin_spec);
+            break;
+        case 'S':
+            rc = csr_pin_spec(NULL, optarg, pinbuf, pinsize, &o->pin_spec);
+            break;
+        case 'k':
+            o->key_type = optarg;
+            break;
+        case 'L':
+            o->label = optarg;
+            break;
+        case 'i':
+            o->key_id = optarg;
+            break;
+        case 'u':
+            o->key_uri = optarg;
+            break;
+        case 's':
+            o->subj.dn = optarg;
+            break;
+        case 1:
+            o->subj.cn = optarg;
+            break;
+        case 2:
+            o->subj.o = optarg;
+            break;
+        case 3:
+            o->subj.ou = optarg;
+            break;
+        case 4:
+            o->subj.c = optarg;
+            break;
+        case 5:
+            o->subj.l = optarg;
+            break;
+        case 6:
+            o->subj.st = optarg;
+            break;
+        case 7:
+            o->subj.email = optarg;
+            break;
+        case 'o':
+            o->out = optarg;
+            break;
+        case 'h':
+            *phelp = true;
+            break;
+        case ':':
+            rc = pe_failf(PE_E_USAGE, "Option \"%s\" needs a value.",
+                          argv[optind - 1]);
+            break;
+        default:
+            rc = pe_failf(
+                PE_E_USAGE,
+                "Unknown option \"%s\" for csr; see p11enroll csr --help.",
+                argv[optind - 1]);
+            break;
+        }
+    }
+    if (rc == PE_OK && optind < argc)
+        rc = pe_failf(PE_E_USAGE, "Unexpected argument \"%s\" for csr.",
+                      argv[optind]);
+    if (rc == PE_OK && o->key_id != NULL && o->key_uri != NULL)
+        rc = pe_failf(PE_E_USAGE, "Give --key-id or --key-uri, not both.");
+    if (rc == PE_OK && (o->key_id != NULL || o->key_uri != NULL) &&
+        (o->key_type != NULL || o->label != NULL))
+        rc = pe_failf(PE_E_USAGE, "--key and --label are for a new key; "
+                                  "they do not go with --key-id or "
+                                  "--key-uri.");
+    if (rc == PE_OK && o->pin_spec != NULL)
+        rc = secret_source_parse(o->pin_spec, &o->pin);
+    return rc;
+}
+
+/* "0a1B" -> bytes; PE_E_USAGE unless an even number of hex digits. */
+static enum pe_rc csr_hex(const char *hex, unsigned char *buf, size_t size,
+                          size_t *plen)
+{
+    size_t n = strlen(hex), i;
+    long v;
+    char two[3] = {0};
+    char *end;
+
+    if (n == 0 || n % 2 != 0 || n / 2 > size)
+        return pe_failf(PE_E_USAGE,
+                        "--key-id \"%s\" must be an even number of hex "
+                        "digits (at most %zu bytes).",
+                        hex, size);
+    for (i = 0; i < n / 2; i++) {
+        two[0] = hex[2 * i];
+        two[1] = hex[2 * i + 1];
+        v = strtol(two, &end, 16);
+        if (*end != '\0')
+            return pe_failf(PE_E_USAGE, "--key-id \"%s\" is not hexadecimal.",
+                            hex);
+        buf[i] = (unsigned char)v;
+    }
+    *plen = n / 2;
+    return PE_OK;
+}
+
+/* tok_sign_digest in the csr_sign_fn shape. */
+static enum pe_rc csr_token_sign(void *ctx, int md_nid,
+                                 const unsigned char *digest, size_t dlen,
+                                 unsigned char **psig, size_t *psiglen)
+{
+    return tok_sign_digest(ctx, md_nid, digest, dlen, psig, psiglen);
+}
+
+/* The key: found by --key-id/--key-uri, or generated (*pnew = true). */
+static enum pe_rc csr_get_key(struct tok_ctx *ctx, const struct csr_opts *o,
+                              struct tok_key **pkey, bool *pnew)
+{
+    unsigned char id[64];
+    size_t idlen = 0;
+    enum tok_keytype type = TOK_EC_P256;
+    enum pe_rc rc;
+
+    *pnew = false;
+    if (o->key_uri != NULL)
+        return tok_key_find_by_uri(ctx, o->key_uri, pkey);
+    if (o->key_id != NULL) {
+        rc = csr_hex(o->key_id, id, sizeof(id), &idlen);
+        if (rc != PE_OK)
+            return rc;
+        return tok_key_find_by_id(ctx, id, idlen, pkey);
+    }
+    if (o->key_type != NULL) {
+        rc = tok_keytype_parse(o->key_type, &type);
+        if (rc != PE_OK)
+            return rc;
+    }
+    say("Generating a %s key on token \"%s\"...", tok_keytype_name(type),
+        tok_token_label(ctx));
+    rc = tok_key_generate(
+        ctx, type, o->label != NULL ? o->label : CSR_DEFAULT_LABEL, pkey);
+    if (rc == PE_OK)
+        *pnew = true;
+    return rc;
+}
+
+/* The PEM to --out (atomically) or stdout. */
+static enum pe_rc csr_output(const struct csr_opts *o, const char *pem)
+{
+    if (o->out == NULL) {
+        if (fputs(pem, stdout) < 0 || fflush(stdout) != 0)
+            return pe_failf(PE_E_IO, "Writing the request to standard "
+                                     "output failed.");
+        return PE_OK;
+    }
+    return fileio_write_atomic(o->out, pem, strlen(pem), 0644);
+}
+
+enum pe_rc cmd_csr(int argc, char **argv)
+{
+    struct csr_opts o = {0};
+    char pinbuf[512], why[1024];
+    struct tok_ctx *ctx = NULL;
+    struct tok_key *key = NULL;
+    EVP_PKEY *pub = NULL;
+    X509_REQ *req = NULL;
+    char *pem = NULL;
+    bool help = false, fresh = false;
+    enum pe_rc rc;
+
+    rc = csr_parse_args(argc, argv, &o, pinbuf, sizeof(pinbuf), &help);
+    if (rc != PE_OK)
+        return rc;
+    if (help) {
+        csr_usage(stdout);
+        return PE_OK;
+    }
+    /* A bad subject is found before the token is touched. */
+    rc = csr_subject_check(&o.subj);
+    if (rc != PE_OK)
+        goto out;
+    rc = tok_open(o.token, o.module, &ctx);
+    if (rc != PE_OK)
+        goto out;
+    rc = tok_login(ctx, o.pin_spec != NULL ? &o.pin : NULL, TOK_USER,
+                   secret_can_prompt());
+    if (rc != PE_OK)
+        goto out;
+    rc = csr_get_key(ctx, &o, &key, &fresh);
+    if (rc != PE_OK)
+        goto out;
+    rc = tok_key_public(key, &pub);
+    if (rc != PE_OK)
+        goto out;
+    rc = csr_build(&o.subj, pub, csr_token_sign, key, &req);
+    if (rc != PE_OK)
+        goto out;
+    rc = csr_to_pem(req, &pem);
+    if (rc != PE_OK)
+        goto out;
+    rc = csr_output(&o, pem);
+    if (rc != PE_OK)
+        goto out;
+    if (o.out != NULL)
+        say("Wrote the request to %s.", o.out);
+    say("Key: %s", tok_key_uri(key));
+    rc = PE_OK;
+out:
+    if (rc != PE_OK && fresh && key != NULL) {
+        /* No request came of the new key: do not leave it behind, and
+         * keep the first failure's sentence. */
+        snprintf(why, sizeof(why), "%s", pe_sentence(rc));
+        if (tok_key_destroy(key) == PE_OK)
+            log_info("Removed the key generated for the failed request.");
+        else
+            log_warn("The key generated for the failed request could not "
+                     "be removed: %s",
+                     pe_detail());
+        key = NULL;
+        pe_failf(rc, "%s", why);
+    }
+    free(pem);
+    X509_REQ_free(req);
+    EVP_PKEY_free(pub);
+    tok_key_free(key);
+    tok_close(ctx);
+    return rc;
+}
