@@ -1,0 +1,183 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * tokopt.c - the shared token and PIN options of every token command.
+ */
+#include "tokopt.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+void tokopt_init(struct tokopt *o)
+{
+    memset(o, 0, sizeof(*o));
+}
+
+bool tokopt_is(int c)
+{
+    return c >= TOKOPT_TOKEN && c < TOKOPT_END;
+}
+
+static enum pe_rc set_spec(char *buf, const char *kind, const char *arg,
+                           const char *what)
+{
+    int n;
+
+    if (buf[0] != '\0')
+        return pe_failf(PE_E_USAGE, "Give one %s source only.", what);
+    if (arg == NULL || arg[0] == '\0')
+        return pe_failf(PE_E_USAGE, "An empty %s source was given.", what);
+    n = snprintf(buf, TOKOPT_SPEC_MAX, "%s%s%s", kind ? kind : "",
+                 kind ? ":" : "", arg);
+    if (n < 0 || n >= TOKOPT_SPEC_MAX)
+        return pe_failf(PE_E_USAGE, "The %s source is too long.", what);
+    return PE_OK;
+}
+
+enum pe_rc tokopt_set(struct tokopt *o, int c, const char *arg)
+{
+    switch (c) {
+    case TOKOPT_TOKEN:
+        o->token = arg;
+        return PE_OK;
+    case TOKOPT_MODULE:
+        o->module = arg;
+        return PE_OK;
+    case TOKOPT_FAMILY:
+        o->family = arg;
+        return PE_OK;
+    case TOKOPT_PIN_FILE:
+        return set_spec(o->pin_spec, "file", arg, "PIN");
+    case TOKOPT_PIN_FD:
+        return set_spec(o->pin_spec, "fd", arg, "PIN");
+    case TOKOPT_PIN_ENV:
+        return set_spec(o->pin_spec, "env", arg, "PIN");
+    case TOKOPT_PIN_SOURCE:
+        return set_spec(o->pin_spec, NULL, arg, "PIN");
+    case TOKOPT_PINPAD:
+        return set_spec(o->pin_spec, NULL, "pinpad", "PIN");
+    case TOKOPT_SO_PIN_FILE:
+        return set_spec(o->so_spec, "file", arg, "SO PIN");
+    case TOKOPT_SO_PIN_FD:
+        return set_spec(o->so_spec, "fd", arg, "SO PIN");
+    case TOKOPT_SO_PIN_ENV:
+        return set_spec(o->so_spec, "env", arg, "SO PIN");
+    case TOKOPT_SO_PIN_SOURCE:
+        return set_spec(o->so_spec, NULL, arg, "SO PIN");
+    default:
+        return pe_failf(PE_E_INTERNAL, "tokopt_set: option %d", c);
+    }
+}
+
+enum pe_rc tokopt_finish(struct tokopt *o)
+{
+    enum pe_rc rc;
+    enum tok_family f;
+
+    if (o->pin_spec[0] != '\0') {
+        rc = secret_source_parse(o->pin_spec, &o->pin);
+        if (rc != PE_OK)
+            return rc;
+    }
+    if (o->so_spec[0] != '\0') {
+        rc = secret_source_parse(o->so_spec, &o->so_pin);
+        if (rc != PE_OK)
+            return rc;
+    }
+    if (o->family != NULL)
+        return tok_family_parse(o->family, &f);
+    return PE_OK;
+}
+
+enum pe_rc tokopt_open(const struct tokopt *o, struct tok_ctx **pctx)
+{
+    enum tok_family f;
+    enum pe_rc rc;
+
+    *pctx = NULL;
+    if (o->family != NULL) {
+        rc = tok_family_parse(o->family, &f);
+        if (rc != PE_OK)
+            return rc;
+    }
+    rc = tok_open(o->token, o->module, pctx);
+    if (rc != PE_OK)
+        return rc;
+    if (o->family != NULL)
+        tok_set_family(*pctx, f);
+    return PE_OK;
+}
+
+bool tokopt_interactive(const struct tokopt *o)
+{
+    enum secret_kind k = o->pin.kind;
+
+    return isatty(STDIN_FILENO) && isatty(STDERR_FILENO) &&
+           (k == SECRET_NONE || k == SECRET_PROMPT || k == SECRET_PINPAD);
+}
+
+enum pe_rc tokopt_login(const struct tokopt *o, struct tok_ctx *ctx,
+                        enum tok_user user)
+{
+    const struct secret_source *src = user == TOK_SO ? &o->so_pin : &o->pin;
+
+    return tok_login(ctx, src->kind != SECRET_NONE ? src : NULL, user,
+                     tokopt_interactive(o));
+}
+
+void tokopt_usage(FILE *f, bool with_so)
+{
+    fprintf(f, "Token options:\n"
+               "  --token URI          pkcs11: URI of the token (RFC 7512)\n"
+               "  --module M           module path or p11-kit module name\n"
+               "  --token-family F     generic|ykcs11|cloudhsm|p11kit-remote\n"
+               "PIN (never on the command line; default: the URI's "
+               "pin-source,\n"
+               "the PIN pad, then a prompt on the terminal):\n"
+               "  --pin-file F  --pin-fd N  --pin-env NAME  --pinpad\n"
+               "  --pin-source file:PATH|fd:N|env:NAME|prompt|pinpad\n");
+    if (with_so)
+        fprintf(f, "  --so-pin-file F  --so-pin-fd N  --so-pin-env NAME  "
+                   "--so-pin-source SPEC\n"
+                   "                       SO PIN (ykcs11: management key "
+                   "in hex)\n");
+}
+
+static int hexval(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    c = tolower(c);
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    return -1;
+}
+
+enum pe_rc tokopt_parse_hex(const char *hex, unsigned char *buf, size_t size,
+                            size_t *plen)
+{
+    size_t n = 0;
+    int hi, lo;
+    const char *p = hex;
+
+    while (*p != '\0') {
+        if (*p == ':' || *p == '%' || *p == ' ') {
+            p++;
+            continue;
+        }
+        hi = hexval((unsigned char)p[0]);
+        lo = hi >= 0 ? hexval((unsigned char)p[1]) : -1;
+        if (hi < 0 || lo < 0 || n >= size)
+            return pe_failf(PE_E_USAGE,
+                            "\"%s\" is not a key ID in hex (at most %zu "
+                            "bytes).",
+                            hex, size);
+        buf[n++] = (unsigned char)(hi << 4 | lo);
+        p += 2;
+    }
+    if (n == 0)
+        return pe_failf(PE_E_USAGE, "An empty key ID was given.");
+    *plen = n;
+    return PE_OK;
+}
