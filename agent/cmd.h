@@ -24,6 +24,17 @@ extern const struct cmd pe_commands[];
 /* p11enroll csr: key on the token and a PKCS#10 request (cmd_csr.c). */
 enum pe_rc cmd_csr(int argc, char **argv);
 
+/* p11enroll install: verified certificate and chain onto the token
+ * (cmd_install.c). */
+enum pe_rc cmd_install(int argc, char **argv);
+
+/* p11enroll tokens: modules and tokens with URIs and flags
+ * (cmd_tokens.c). */
+enum pe_rc cmd_tokens(int argc, char **argv);
+
+/* p11enroll list: keys and certificates on a token (cmd_list.c). */
+enum pe_rc cmd_list(int argc, char **argv);
+
 /* Print the usage of the program to f-like stream (stdout or stderr). */
 void pe_usage(int to_stderr);
 
