@@ -17,6 +17,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <openssl/evp.h>
 #include <p11-kit/pkcs11.h>
 
 /* The real module every call is forwarded to (NULL before C_Initialize). */
@@ -116,18 +117,26 @@ void yk_operation(CK_SESSION_HANDLE h, int op);
  * $P11E_MOCK_YKCS11_DIR, else "<dir of $SOFTHSM2_CONF>/ykcs11-ca". */
 const char *att_ca_dir(void);
 
-/* DER of a certificate for the public key spki (DER SubjectPublicKeyInfo):
- * kind 'a' = attestation of PIV slot byte piv_slot (signed by f9),
- * 'p' = ykcs11's placeholder "YubiKey PIV Slot xx" (throw-away signer).
- * *pder is malloc'ed.  Returns CKR_OK or CKR_FUNCTION_FAILED. */
-CK_RV att_make_cert(int kind, int piv_slot, const unsigned char *spki,
-                    size_t spki_len, unsigned char **pder, size_t *plen);
+/* The public key of token object obj (CKO_PUBLIC_KEY, EC or RSA), read
+ * through the real module in session h.  *ppkey is the caller's. */
+CK_RV att_token_pubkey(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE obj,
+                       EVP_PKEY **ppkey);
 
-/* DER of the f9 intermediate certificate (malloc'ed). */
+/* DER of a certificate for pub: kind 'a' = the attestation of PIV key
+ * slot piv_slot (0x9c...) signed by f9; 'p' = ykcs11's placeholder
+ * "YubiKey PIV Slot 9c" (throw-away signer).  *pder is OPENSSL_malloc'ed.
+ * Returns CKR_OK or CKR_FUNCTION_FAILED. */
+CK_RV att_make_cert(int kind, int piv_slot, EVP_PKEY *pub, unsigned char **pder,
+                    size_t *plen);
+
+/* Forget the loaded CA (at C_Finalize). */
+void att_release(void);
+
+/* DER of the f9 intermediate certificate (OPENSSL_malloc'ed). */
 CK_RV att_f9_cert(unsigned char **pder, size_t *plen);
 
 /* The DER fields a CKO_CERTIFICATE object needs: subject, issuer and
- * serial of der (each malloc'ed). */
+ * serial of der (each OPENSSL_malloc'ed). */
 CK_RV att_cert_fields(const unsigned char *der, size_t len,
                       unsigned char **psubj, size_t *psubj_len,
                       unsigned char **pissuer, size_t *pissuer_len,

@@ -79,8 +79,8 @@ static CK_RV m_C_Initialize(void *args)
     if (c.rv == CKR_OK)
         c.rv = T->C_Initialize(args);
     faults_initialized(c.rv);
-    if (c.rv == CKR_OK && yk_enabled())
-        yk_initialize();
+    if (c.rv == CKR_OK)
+        yk_initialize(); /* reads P11E_MOCK_YKCS11 */
     return call_end(&c);
 }
 
