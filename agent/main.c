@@ -14,8 +14,6 @@
 const struct cmd pe_commands[] = {
     {"csr", cmd_csr, "make a key on the token and a CSR signed by it"},
     {"install", cmd_install, "verify a certificate and put it on the token"},
-    {"tokens", cmd_tokens, "list PKCS#11 modules and tokens with their URIs"},
-    {"list", cmd_list, "list the keys and certificates on a token"},
     {NULL, NULL, NULL},
 };
 
