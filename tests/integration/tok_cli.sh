@@ -1,0 +1,110 @@
+#!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
+# `p11enroll tokens` and `p11enroll list` on a SoftHSM token: URIs, flags,
+# keys and certificates with their match, --json, PIN sources, errors.
+set -u
+# shellcheck source=tests/softhsm/fixture.sh
+. "$P11E_SOURCE_DIR/tests/softhsm/fixture.sh"
+fx_softhsm_begin p11e-test
+fail=0
+pass=0
+check() { # check NAME CMD...
+    local name=$1
+    shift
+    if "$@"; then
+        pass=$((pass + 1))
+        echo "ok   $name"
+    else
+        fail=$((fail + 1))
+        echo "FAIL $name"
+    fi
+}
+W=$FX_DIR
+T="pkcs11-tool --module $FX_MODULE --token-label p11e-test"
+echo "$FX_USER_PIN" >"$W/pin"
+
+# tokens: text and JSON
+"$P11ENROLL" tokens --module "$FX_MODULE" >"$W/tokens.txt" 2>&1
+check "/cli/tokens/exit_0" test $? -eq 0
+check "/cli/tokens/shows_uri" grep -q 'URI:   pkcs11:.*token=p11e-test' "$W/tokens.txt"
+check "/cli/tokens/shows_flags" grep -q 'Flags: .*login-required' "$W/tokens.txt"
+"$P11ENROLL" tokens --module "$FX_MODULE" --json >"$W/tokens.json"
+check "/cli/tokens/json" python3 -c '
+import json,sys
+d=json.load(open(sys.argv[1]))
+t=[t for m in d["modules"] for t in m["tokens"] if t["label"]=="p11e-test"]
+assert len(t)==1 and "login-required" in t[0]["flags"], t
+assert t[0]["uri"].startswith("pkcs11:")' "$W/tokens.json"
+
+# a key with a certificate, a bare key, a chain certificate
+$T --login --pin "$FX_USER_PIN" --keypairgen --key-type EC:prime256v1 \
+    --id 01 --label signer >/dev/null 2>&1
+$T --login --pin "$FX_USER_PIN" --keypairgen --key-type EC:secp384r1 \
+    --id 02 --label bare >/dev/null 2>&1
+$T --read-object --type pubkey --id 01 -o "$W/pub.der" >/dev/null 2>&1
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+    -keyout "$W/ca.key" -out "$W/ca.crt" -days 30 -subj "/CN=Test CA" \
+    2>/dev/null
+openssl x509 -new -force_pubkey "$W/pub.der" -subj "/CN=Dana Developer" \
+    -CA "$W/ca.crt" -CAkey "$W/ca.key" -days 7 -out "$W/leaf.crt" 2>/dev/null
+$T --login --pin "$FX_USER_PIN" --write-object "$W/leaf.crt" --type cert \
+    --id 01 --label signer >/dev/null 2>&1
+$T --login --pin "$FX_USER_PIN" --write-object "$W/ca.crt" --type cert \
+    --id a1 --label "Test CA" >/dev/null 2>&1
+
+"$P11ENROLL" list --token "$FX_URI" --module "$FX_MODULE" \
+    --pin-file "$W/pin" >"$W/list.txt" 2>&1
+check "/cli/list/exit_0" test $? -eq 0
+check "/cli/list/key_with_cert" grep -q 'Private key  ID 01  "signer"  EC P-256' "$W/list.txt"
+check "/cli/list/bare_key" grep -q 'Private key  ID 02  "bare"  EC P-384' "$W/list.txt"
+check "/cli/list/subject" grep -q 'subject: CN=Dana Developer' "$W/list.txt"
+check "/cli/list/issuer" grep -q 'issuer:  CN=Test CA' "$W/list.txt"
+check "/cli/list/expiry" grep -q 'expires: 20[0-9][0-9]-' "$W/list.txt"
+check "/cli/list/uri" grep -q 'pkcs11:.*id=%01;object=signer;type=private' "$W/list.txt"
+
+PIN_VAR=$FX_USER_PIN "$P11ENROLL" list --token "$FX_URI" \
+    --module "$FX_MODULE" --pin-env PIN_VAR --json >"$W/list.json"
+check "/cli/list/json" python3 -c '
+import json,sys
+d=json.load(open(sys.argv[1]))
+k={k["id"]:k for k in d["keys"]}
+c={c["id"]:c for c in d["certificates"]}
+assert k["01"]["has_certificate"] and not k["02"]["has_certificate"], k
+assert k["01"]["key_type"]=="EC P-256" and k["02"]["key_type"]=="EC P-384"
+assert c["01"]["matches_key"] and not c["a1"]["matches_key"], c
+assert c["01"]["subject"]=="CN=Dana Developer" and c["01"]["issuer"]=="CN=Test CA"
+assert d["logged_in"] and d["token"]["label"]=="p11e-test"' "$W/list.json"
+
+# PIN from a file descriptor and from the URI's pin-source
+"$P11ENROLL" list --token "$FX_URI" --module "$FX_MODULE" --pin-fd 3 \
+    3<"$W/pin" >"$W/fd.txt" 2>&1
+check "/cli/list/pin_fd" grep -q '"bare"' "$W/fd.txt"
+"$P11ENROLL" list --token "$FX_URI?pin-source=file:$W/pin" \
+    --module "$FX_MODULE" >"$W/src.txt" 2>&1
+check "/cli/list/uri_pin_source" grep -q '"bare"' "$W/src.txt"
+
+# no PIN source and no terminal: public objects only
+"$P11ENROLL" list --token "$FX_URI" --module "$FX_MODULE" </dev/null \
+    >"$W/pub.txt" 2>&1
+check "/cli/list/no_pin_public_only" test $? -eq 0
+check "/cli/list/no_pin_says_so" grep -q 'public objects only' "$W/pub.txt"
+check "/cli/list/no_pin_no_private" bash -c "! grep -q 'Private key' '$W/pub.txt'"
+
+# errors: wrong PIN (exit 8), unknown token (7), unknown URI part (2)
+echo 0000 >"$W/bad"
+"$P11ENROLL" list --token "$FX_URI" --module "$FX_MODULE" \
+    --pin-file "$W/bad" >"$W/bad.txt" 2>&1
+check "/cli/list/wrong_pin_exit_8" test $? -eq 8
+check "/cli/list/wrong_pin_message" grep -q 'refused the PIN' "$W/bad.txt"
+"$P11ENROLL" list --token "pkcs11:token=nope" --module "$FX_MODULE" \
+    --pin-file "$W/pin" >"$W/nf.txt" 2>&1
+check "/cli/list/not_found_exit_7" test $? -eq 7
+check "/cli/list/not_found_lists" grep -q 'tokens present: pkcs11:.*token=p11e-test' "$W/nf.txt"
+"$P11ENROLL" list --token "pkcs11:token=p11e-test;bogus=1" \
+    --module "$FX_MODULE" >"$W/u.txt" 2>&1
+check "/cli/list/unknown_uri_part_exit_2" test $? -eq 2
+"$P11ENROLL" list --pin-file "$W/pin" --pin-env X >"$W/two.txt" 2>&1
+check "/cli/list/two_pin_sources_exit_2" test $? -eq 2
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
