@@ -1,0 +1,297 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The token layer's error paths, through the failure-injecting module
+ * (tests/mock, $P11E_MOCK) in front of a real SoftHSM token: PIN flags,
+ * a refused PIN, a device that drops and comes back (or not).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "tok_testutil.h"
+
+static struct fx_softhsm fx;
+static char logpath[PATH_MAX], pinpath[PATH_MAX];
+static struct secret_source pin;
+
+static void setup(void)
+{
+    if (getenv("P11E_MOCK") == NULL || getenv("P11E_MOCK")[0] == '\0')
+        SKIP("P11E_MOCK is not set");
+    fx_softhsm_begin(&fx);
+    snprintf(logpath, sizeof(logpath), "%.3000s/mock.log", fx.dir);
+    setenv("P11E_MOCK_LOG", logpath, 1);
+    setenv("P11E_MOCK_TARGET", fx.module, 1);
+    pin = tu_pin_file(&fx, "pin", FX_USER_PIN, pinpath, sizeof(pinpath));
+}
+
+static void teardown(void)
+{
+    unsetenv("P11E_MOCK_FAIL");
+    unsetenv("P11E_MOCK_TOKEN_FLAGS");
+    unsetenv("P11E_MOCK_PINPAD_PIN");
+    unsetenv("P11E_MOCK_LOG");
+    fx_softhsm_end(&fx);
+}
+
+__attribute__((constructor)) static void init(void)
+{
+    harness_set_fixture(setup, teardown);
+}
+
+static struct tok_ctx *mock_open(const char *fail, const char *flags)
+{
+    struct tok_ctx *ctx = NULL;
+    enum pe_rc rc;
+
+    if (fail != NULL)
+        setenv("P11E_MOCK_FAIL", fail, 1);
+    if (flags != NULL)
+        setenv("P11E_MOCK_TOKEN_FLAGS", flags, 1);
+    rc = tok_open(fx.uri, getenv("P11E_MOCK"), &ctx);
+    if (rc != PE_OK)
+        harness_fail(__FILE__, __LINE__, "tok_open: %s", pe_sentence(rc));
+    return ctx;
+}
+
+/* Lines of the mock's log that start with prefix. */
+static int log_count(const char *prefix)
+{
+    char line[512];
+    int n = 0;
+    FILE *f = fopen(logpath, "r");
+
+    if (f == NULL)
+        return 0;
+    while (fgets(line, sizeof(line), f) != NULL)
+        if (strncmp(line, prefix, strlen(prefix)) == 0)
+            n++;
+    fclose(f);
+    return n;
+}
+
+TEST("/tok/mock/final_try_is_not_risked_unattended")
+{
+    struct tok_ctx *ctx = mock_open(NULL, "CKF_USER_PIN_FINAL_TRY");
+
+    CHECK_INT(tok_login(ctx, &pin, TOK_USER, false), PE_E_PIN_LOCKED);
+    CHECK_CONTAINS(pe_detail(), "only one more PIN try");
+    CHECK_INT(log_count("C_Login"), 0);
+    /* a person at the terminal is warned, and may go on */
+    CHECK_INT(tok_login(ctx, &pin, TOK_USER, true), PE_OK);
+    CHECK_INT(log_count("C_Login"), 1);
+    tok_close(ctx);
+}
+
+TEST("/tok/mock/locked_pin_is_never_tried")
+{
+    struct tok_ctx *ctx = mock_open(NULL, "CKF_USER_PIN_LOCKED");
+
+    CHECK_INT(tok_login(ctx, &pin, TOK_USER, true), PE_E_PIN_LOCKED);
+    CHECK_CONTAINS(pe_detail(), "is locked");
+    CHECK_INT(log_count("C_Login"), 0);
+    tok_close(ctx);
+}
+
+TEST("/tok/mock/refused_pin_is_sent_once")
+{
+    struct tok_ctx *ctx = mock_open("C_Login=CKR_PIN_INCORRECT", NULL);
+
+    CHECK_INT(tok_login(ctx, &pin, TOK_USER, false), PE_E_PIN_INCORRECT);
+    CHECK_INT(tok_login(ctx, &pin, TOK_USER, false), PE_E_PIN_INCORRECT);
+    CHECK_INT(tok_login(ctx, &pin, TOK_USER, true), PE_E_PIN_INCORRECT);
+    CHECK_INT(log_count("C_Login"), 1);
+    tok_close(ctx);
+}
+
+TEST("/tok/mock/pin_locked_by_the_token")
+{
+    struct tok_ctx *ctx = mock_open("C_Login=CKR_PIN_LOCKED", NULL);
+
+    CHECK_INT(tok_login(ctx, &pin, TOK_USER, false), PE_E_PIN_LOCKED);
+    tok_close(ctx);
+}
+
+TEST("/tok/mock/pinpad")
+{
+    struct tok_ctx *ctx;
+
+    setenv("P11E_MOCK_PINPAD_PIN", FX_USER_PIN, 1);
+    ctx = mock_open(NULL, "CKF_PROTECTED_AUTHENTICATION_PATH");
+    CHECK(tok_token_flags(ctx) & TOK_F_PROTECTED_AUTH_PATH);
+    CHECK_INT(tok_login(ctx, NULL, TOK_USER, false), PE_OK);
+    tok_close(ctx);
+}
+
+TEST("/tok/mock/device_removed_during_sign_recovers")
+{
+    struct tok_ctx *ctx = mock_open("C_Sign=CKR_DEVICE_REMOVED@1", NULL);
+    struct tok_key *key = NULL;
+    EVP_PKEY *pub = NULL;
+
+    CHECK_INT(tok_login(ctx, &pin, TOK_USER, false), PE_OK);
+    CHECK_INT(tok_key_generate(ctx, TOK_EC_P256, "k", &key), PE_OK);
+    CHECK_INT(tok_key_public(key, &pub), PE_OK);
+    CHECK(tu_sign_verify(key, pub, EVP_sha256()));
+    CHECK_INT(log_count("C_Sign "), 2);
+    CHECK_INT(log_count("C_Login user=1 pin=*** CKR_OK"), 2);
+    CHECK_INT(log_count("C_Finalize"), 1);
+    /* the handle stays valid after the recovery */
+    CHECK(tu_sign_verify(key, pub, EVP_sha256()));
+    EVP_PKEY_free(pub);
+    tok_key_free(key);
+    tok_close(ctx);
+}
+
+TEST("/tok/mock/device_gone_is_a_clear_error")
+{
+    struct tok_ctx *ctx = mock_open("C_Sign=CKR_DEVICE_REMOVED!gone", NULL);
+    struct tok_key *key = NULL;
+    unsigned char dg[32] = {1}, *sig = NULL;
+    size_t siglen = 0;
+
+    CHECK_INT(tok_login(ctx, &pin, TOK_USER, false), PE_OK);
+    CHECK_INT(tok_key_generate(ctx, TOK_EC_P256, "k", &key), PE_OK);
+    CHECK_INT(tok_sign_digest(key, NID_sha256, dg, 32, &sig, &siglen),
+              PE_E_TOKEN);
+    CHECK(sig == NULL);
+    CHECK_CONTAINS(pe_detail(), "dropped (CKR_DEVICE_REMOVED)");
+    CHECK_CONTAINS(pe_detail(), "could not be reached again");
+    tok_key_free(key);
+    tok_close(ctx);
+}
+
+/* A key, and leaf certificates 1 and 2 for it. */
+static struct tok_key *key_two_leaves(struct tok_ctx *ctx, X509 **l1, X509 **l2,
+                                      EVP_PKEY **pca)
+{
+    struct tok_key *key = NULL;
+    EVP_PKEY *pub = NULL;
+
+    *pca = tu_ec_key();
+    if (tok_login(ctx, &pin, TOK_USER, false) != PE_OK ||
+        tok_key_generate(ctx, TOK_EC_P256, "k", &key) != PE_OK ||
+        tok_key_public(key, &pub) != PE_OK)
+        harness_fail(__FILE__, __LINE__, "key: %s", pe_detail());
+    *l1 = tu_cert(pub, "first", NULL, *pca, 1, 0);
+    *l2 = tu_cert(pub, "second", NULL, *pca, 2, 0);
+    EVP_PKEY_free(pub);
+    return key;
+}
+
+static void check_only_cert(struct tok_ctx *ctx, struct tok_key *key,
+                            X509 *want)
+{
+    const unsigned char *id;
+    size_t idlen;
+    X509 *back = NULL;
+
+    tok_key_id(key, &id, &idlen);
+    CHECK_INT(tu_count(ctx, TOK_OBJ_CERT, id, idlen), 1);
+    CHECK_INT(tok_cert_read(ctx, key, &back), PE_OK);
+    CHECK(back != NULL && X509_cmp(back, want) == 0);
+    X509_free(back);
+}
+
+TEST("/tok/mock/device_removed_mid_write_keeps_old_certificate")
+{
+    struct tok_ctx *ctx =
+        mock_open("C_CreateObject=CKR_DEVICE_REMOVED@2+", NULL);
+    X509 *l1, *l2;
+    EVP_PKEY *ca;
+    struct tok_key *key = key_two_leaves(ctx, &l1, &l2, &ca);
+
+    CHECK_INT(tok_cert_write_leaf(ctx, key, l1, NULL), PE_OK);
+    CHECK_INT(tok_cert_write_leaf(ctx, key, l2, NULL), PE_E_TOKEN);
+    CHECK_CONTAINS(pe_detail(), "CKR_DEVICE_REMOVED");
+    /* what a user checks: the old certificate is still there */
+    unsetenv("P11E_MOCK_FAIL");
+    tok_close(ctx);
+    ctx = mock_open(NULL, NULL);
+    CHECK_INT(tok_login(ctx, &pin, TOK_USER, false), PE_OK);
+    tok_key_free(key);
+    CHECK_INT(tok_key_find_by_public(ctx, X509_get0_pubkey(l1), &key), PE_OK);
+    check_only_cert(ctx, key, l1);
+    X509_free(l1);
+    X509_free(l2);
+    EVP_PKEY_free(ca);
+    tok_key_free(key);
+    tok_close(ctx);
+}
+
+TEST("/tok/mock/device_removed_mid_write_recovers")
+{
+    struct tok_ctx *ctx =
+        mock_open("C_CreateObject=CKR_DEVICE_REMOVED@2", NULL);
+    struct tok_cert_result res;
+    X509 *l1, *l2;
+    EVP_PKEY *ca;
+    struct tok_key *key = key_two_leaves(ctx, &l1, &l2, &ca);
+
+    CHECK_INT(tok_cert_write_leaf(ctx, key, l1, NULL), PE_OK);
+    CHECK_INT(tok_cert_write_leaf(ctx, key, l2, &res), PE_OK);
+    CHECK(res.replaced);
+    tok_cert_result_clear(&res);
+    check_only_cert(ctx, key, l2);
+    X509_free(l1);
+    X509_free(l2);
+    EVP_PKEY_free(ca);
+    tok_key_free(key);
+    tok_close(ctx);
+}
+
+TEST("/tok/mock/write_answer_lost_leaves_one_certificate")
+{
+    struct tok_ctx *ctx =
+        mock_open("C_CreateObject=CKR_DEVICE_REMOVED@2!after", NULL);
+    X509 *l1, *l2;
+    EVP_PKEY *ca;
+    struct tok_key *key = key_two_leaves(ctx, &l1, &l2, &ca);
+
+    CHECK_INT(tok_cert_write_leaf(ctx, key, l1, NULL), PE_OK);
+    CHECK_INT(tok_cert_write_leaf(ctx, key, l2, NULL), PE_OK);
+    check_only_cert(ctx, key, l2);
+    CHECK_INT(log_count("C_CreateObject"), 2);
+    X509_free(l1);
+    X509_free(l2);
+    EVP_PKEY_free(ca);
+    tok_key_free(key);
+    tok_close(ctx);
+}
+
+TEST("/tok/mock/keygen_answer_lost_makes_one_key")
+{
+    struct tok_ctx *ctx =
+        mock_open("C_GenerateKeyPair=CKR_DEVICE_REMOVED@1!after", NULL);
+    struct tok_key *key = NULL;
+
+    CHECK_INT(tok_login(ctx, &pin, TOK_USER, false), PE_OK);
+    CHECK_INT(tok_key_generate(ctx, TOK_EC_P256, "once", &key), PE_OK);
+    CHECK_INT(tu_count(ctx, TOK_OBJ_PRIVATE_KEY, NULL, 0), 1);
+    CHECK_INT(log_count("C_GenerateKeyPair"), 1);
+    tok_key_free(key);
+    tok_close(ctx);
+}
+
+TEST("/tok/mock/chain_write_recovers")
+{
+    struct tok_ctx *ctx =
+        mock_open("C_CreateObject=CKR_DEVICE_REMOVED@2", NULL);
+    EVP_PKEY *k1 = tu_ec_key(), *k2 = tu_ec_key();
+    X509 *root = tu_cert(k1, "Root", NULL, k1, 1, 1);
+    X509 *inter = tu_cert(k2, "Inter", root, k1, 2, 1);
+    STACK_OF(X509) *chain = sk_X509_new_null();
+    size_t w = 0, s = 0;
+
+    CHECK_INT(tok_login(ctx, &pin, TOK_USER, false), PE_OK);
+    sk_X509_push(chain, inter);
+    sk_X509_push(chain, root);
+    CHECK_INT(tok_cert_write_chain(ctx, chain, &w, &s), PE_OK);
+    CHECK_INT(w, 2);
+    CHECK_INT(tu_count(ctx, TOK_OBJ_CERT, NULL, 0), 2);
+    sk_X509_free(chain);
+    X509_free(root);
+    X509_free(inter);
+    EVP_PKEY_free(k1);
+    EVP_PKEY_free(k2);
+    tok_close(ctx);
+}
