@@ -17,21 +17,20 @@
 #include "log.h"
 #include "secret.h"
 #include "tok.h"
+#include "tokopt.h"
 
 #define CSR_DEFAULT_LABEL "p11enroll"
 
 struct csr_opts {
-    const char *token, *module, *pin_spec, *key_type, *label;
-    const char *key_id, *key_uri, *out;
+    struct tokopt tok;
+    const char *key_type, *label, *key_id, *key_uri, *out;
     struct csr_subject subj;
-    struct secret_source pin;
 };
 
 static void csr_usage(FILE *f)
 {
     fprintf(f,
-            "Usage: p11enroll csr [--token URI] [--module PATH] [PIN "
-            "SOURCE]\n"
+            "Usage: p11enroll csr [TOKEN OPTIONS]\n"
             "         [--key ec-p256|ec-p384|rsa-3072|rsa-4096] [--label L]\n"
             "         [--key-id HEX | --key-uri URI]\n"
             "         [--subject \"/CN=.../O=...\" | --cn --o --ou --c --l "
@@ -42,38 +41,16 @@ static void csr_usage(FILE *f)
             "\n"
             "signs a PKCS#10 request with it and prints the request as PEM\n"
             "(or writes it to --out) and the key's pkcs11: URI.\n"
-            "\n"
-            "PIN SOURCE: --pin-file PATH, --pin-fd N, --pin-env VAR,\n"
-            "  --pin-source file:PATH|fd:N|env:VAR|prompt|pinpad; default:\n"
-            "  the URI's pin-source, the PIN pad, or a prompt.\n"
-            "--email goes into the subjectAltName (rfc822Name).\n");
-}
-
-/* --pin-file/--pin-fd/--pin-env are spellings of --pin-source. */
-static enum pe_rc csr_pin_spec(const char *kind, const char *arg, char *buf,
-                               size_t size, const char **pspec)
-{
-    if (*pspec != NULL)
-        return pe_failf(PE_E_USAGE, "Give one PIN source only.");
-    if (kind != NULL) {
-        snprintf(buf, size, "%s:%s", kind, arg);
-        *pspec = buf;
-    } else {
-        *pspec = arg;
-    }
-    return PE_OK;
+            "--email goes into the subjectAltName (rfc822Name).\n"
+            "\n");
+    tokopt_usage(f, true);
 }
 
 static enum pe_rc csr_parse_args(int argc, char **argv, struct csr_opts *o,
-                                 char *pinbuf, size_t pinsize, bool *phelp)
+                                 bool *phelp)
 {
     static const struct option longopts[] = {
-        {"token", required_argument, NULL, 't'},
-        {"module", required_argument, NULL, 'm'},
-        {"pin-file", required_argument, NULL, 'P'},
-        {"pin-fd", required_argument, NULL, 'F'},
-        {"pin-env", required_argument, NULL, 'E'},
-        {"pin-source", required_argument, NULL, 'S'},
+        TOKOPT_LONGOPTS,
         {"key", required_argument, NULL, 'k'},
         {"label", required_argument, NULL, 'L'},
         {"key-id", required_argument, NULL, 'i'},
@@ -93,29 +70,12 @@ static enum pe_rc csr_parse_args(int argc, char **argv, struct csr_opts *o,
     enum pe_rc rc = PE_OK;
     int c;
 
+    tokopt_init(&o->tok);
     optind = 1;
     opterr = 0;
     while (rc == PE_OK &&
            (c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
         switch (c) {
-        case 't':
-            o->token = optarg;
-            break;
-        case 'm':
-            o->module = optarg;
-            break;
-        case 'P':
-            rc = csr_pin_spec("file", optarg, pinbuf, pinsize, &o->pin_spec);
-            break;
-        case 'F':
-            rc = csr_pin_spec("fd", optarg, pinbuf, pinsize, &o->pin_spec);
-            break;
-        case 'E':
-            rc = csr_pin_spec("env", optarg, pinbuf, pinsize, &o->pin_spec);
-            break;
-        case 'S':
-            rc = csr_pin_spec(NULL, optarg, pinbuf, pinsize, &o->pin_spec);
-            break;
         case 'k':
             o->key_type = optarg;
             break;
@@ -163,10 +123,13 @@ static enum pe_rc csr_parse_args(int argc, char **argv, struct csr_opts *o,
                           argv[optind - 1]);
             break;
         default:
-            rc = pe_failf(
-                PE_E_USAGE,
-                "Unknown option \"%s\" for csr; see p11enroll csr --help.",
-                argv[optind - 1]);
+            if (tokopt_is(c))
+                rc = tokopt_set(&o->tok, c, optarg);
+            else
+                rc = pe_failf(PE_E_USAGE,
+                              "Unknown option \"%s\" for csr; see "
+                              "p11enroll csr --help.",
+                              argv[optind - 1]);
             break;
         }
     }
@@ -180,36 +143,22 @@ static enum pe_rc csr_parse_args(int argc, char **argv, struct csr_opts *o,
         rc = pe_failf(PE_E_USAGE, "--key and --label are for a new key; "
                                   "they do not go with --key-id or "
                                   "--key-uri.");
-    if (rc == PE_OK && o->pin_spec != NULL)
-        rc = secret_source_parse(o->pin_spec, &o->pin);
+    if (rc == PE_OK)
+        rc = tokopt_finish(&o->tok);
     return rc;
 }
 
-/* "0a1B" -> bytes; PE_E_USAGE unless an even number of hex digits. */
-static enum pe_rc csr_hex(const char *hex, unsigned char *buf, size_t size,
-                          size_t *plen)
+/*
+ * Log in: as user, or (--so-pin-*, ykcs11's management key) as SO with
+ * the user PIN kept for the key's context-specific login.
+ */
+static enum pe_rc csr_login(struct tok_ctx *ctx, const struct tokopt *to)
 {
-    size_t n = strlen(hex), i;
-    long v;
-    char two[3] = {0};
-    char *end;
-
-    if (n == 0 || n % 2 != 0 || n / 2 > size)
-        return pe_failf(PE_E_USAGE,
-                        "--key-id \"%s\" must be an even number of hex "
-                        "digits (at most %zu bytes).",
-                        hex, size);
-    for (i = 0; i < n / 2; i++) {
-        two[0] = hex[2 * i];
-        two[1] = hex[2 * i + 1];
-        v = strtol(two, &end, 16);
-        if (*end != '\0')
-            return pe_failf(PE_E_USAGE, "--key-id \"%s\" is not hexadecimal.",
-                            hex);
-        buf[i] = (unsigned char)v;
-    }
-    *plen = n / 2;
-    return PE_OK;
+    if (to->so_pin.kind == SECRET_NONE)
+        return tokopt_login(to, ctx, TOK_USER);
+    if (to->pin.kind != SECRET_NONE)
+        tok_set_context_pin(ctx, &to->pin);
+    return tokopt_login(to, ctx, TOK_SO);
 }
 
 /* tok_sign_digest in the csr_sign_fn shape. */
@@ -233,7 +182,7 @@ static enum pe_rc csr_get_key(struct tok_ctx *ctx, const struct csr_opts *o,
     if (o->key_uri != NULL)
         return tok_key_find_by_uri(ctx, o->key_uri, pkey);
     if (o->key_id != NULL) {
-        rc = csr_hex(o->key_id, id, sizeof(id), &idlen);
+        rc = tokopt_parse_hex(o->key_id, id, sizeof(id), &idlen);
         if (rc != PE_OK)
             return rc;
         return tok_key_find_by_id(ctx, id, idlen, pkey);
@@ -267,7 +216,7 @@ static enum pe_rc csr_output(const struct csr_opts *o, const char *pem)
 enum pe_rc cmd_csr(int argc, char **argv)
 {
     struct csr_opts o = {0};
-    char pinbuf[512], why[1024];
+    char why[1024];
     struct tok_ctx *ctx = NULL;
     struct tok_key *key = NULL;
     EVP_PKEY *pub = NULL;
@@ -276,7 +225,7 @@ enum pe_rc cmd_csr(int argc, char **argv)
     bool help = false, fresh = false;
     enum pe_rc rc;
 
-    rc = csr_parse_args(argc, argv, &o, pinbuf, sizeof(pinbuf), &help);
+    rc = csr_parse_args(argc, argv, &o, &help);
     if (rc != PE_OK)
         return rc;
     if (help) {
@@ -287,11 +236,10 @@ enum pe_rc cmd_csr(int argc, char **argv)
     rc = csr_subject_check(&o.subj);
     if (rc != PE_OK)
         goto out;
-    rc = tok_open(o.token, o.module, &ctx);
+    rc = tokopt_open(&o.tok, &ctx);
     if (rc != PE_OK)
         goto out;
-    rc = tok_login(ctx, o.pin_spec != NULL ? &o.pin : NULL, TOK_USER,
-                   secret_can_prompt());
+    rc = csr_login(ctx, &o.tok);
     if (rc != PE_OK)
         goto out;
     rc = csr_get_key(ctx, &o, &key, &fresh);

@@ -26,19 +26,19 @@
 #include "log.h"
 #include "secret.h"
 #include "tok.h"
+#include "tokopt.h"
 
 struct inst_opts {
-    const char *token, *module, *pin_spec, *key_id, *key_uri;
+    struct tokopt tok;
+    const char *key_id, *key_uri;
     const char *file, *chain, *trust, *out_cert, *out_chain;
     bool any_eku;
-    struct secret_source pin;
 };
 
 static void inst_usage(FILE *f)
 {
     fprintf(f,
-            "Usage: p11enroll install [--token URI] [--module PATH] [PIN "
-            "SOURCE]\n"
+            "Usage: p11enroll install [TOKEN OPTIONS]\n"
             "         FILE [--chain FILE] [--trust ROOT.pem] [--any-eku]\n"
             "         [--key-id HEX | --key-uri URI]\n"
             "         [--out-cert F] [--out-chain F]\n"
@@ -53,36 +53,16 @@ static void inst_usage(FILE *f)
             "digitalSignature and codeSigning (--any-eku: any purpose), and "
             "chain\n"
             "to --trust (default: the root in the bundle).\n"
-            "\n"
-            "PIN SOURCE: --pin-file PATH, --pin-fd N, --pin-env VAR,\n"
-            "  --pin-source file:PATH|fd:N|env:VAR|prompt|pinpad.\n"
-            "--out-cert/--out-chain also write PEM files for signing tools.\n");
-}
-
-static enum pe_rc inst_pin_spec(const char *kind, const char *arg, char *buf,
-                                size_t size, const char **pspec)
-{
-    if (*pspec != NULL)
-        return pe_failf(PE_E_USAGE, "Give one PIN source only.");
-    if (kind != NULL) {
-        snprintf(buf, size, "%s:%s", kind, arg);
-        *pspec = buf;
-    } else {
-        *pspec = arg;
-    }
-    return PE_OK;
+            "--out-cert/--out-chain also write PEM files for signing tools."
+            "\n\n");
+    tokopt_usage(f, true);
 }
 
 static enum pe_rc inst_parse_args(int argc, char **argv, struct inst_opts *o,
-                                  char *pinbuf, size_t pinsize, bool *phelp)
+                                  bool *phelp)
 {
     static const struct option longopts[] = {
-        {"token", required_argument, NULL, 't'},
-        {"module", required_argument, NULL, 'm'},
-        {"pin-file", required_argument, NULL, 'P'},
-        {"pin-fd", required_argument, NULL, 'F'},
-        {"pin-env", required_argument, NULL, 'E'},
-        {"pin-source", required_argument, NULL, 'S'},
+        TOKOPT_LONGOPTS,
         {"key-id", required_argument, NULL, 'i'},
         {"key-uri", required_argument, NULL, 'u'},
         {"chain", required_argument, NULL, 'c'},
@@ -96,29 +76,12 @@ static enum pe_rc inst_parse_args(int argc, char **argv, struct inst_opts *o,
     enum pe_rc rc = PE_OK;
     int c;
 
+    tokopt_init(&o->tok);
     optind = 1;
     opterr = 0;
     while (rc == PE_OK &&
            (c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
         switch (c) {
-        case 't':
-            o->token = optarg;
-            break;
-        case 'm':
-            o->module = optarg;
-            break;
-        case 'P':
-            rc = inst_pin_spec("file", optarg, pinbuf, pinsize, &o->pin_spec);
-            break;
-        case 'F':
-            rc = inst_pin_spec("fd", optarg, pinbuf, pinsize, &o->pin_spec);
-            break;
-        case 'E':
-            rc = inst_pin_spec("env", optarg, pinbuf, pinsize, &o->pin_spec);
-            break;
-        case 'S':
-            rc = inst_pin_spec(NULL, optarg, pinbuf, pinsize, &o->pin_spec);
-            break;
         case 'i':
             o->key_id = optarg;
             break;
@@ -148,10 +111,13 @@ static enum pe_rc inst_parse_args(int argc, char **argv, struct inst_opts *o,
                           argv[optind - 1]);
             break;
         default:
-            rc = pe_failf(PE_E_USAGE,
-                          "Unknown option \"%s\" for install; see "
-                          "p11enroll install --help.",
-                          argv[optind - 1]);
+            if (tokopt_is(c))
+                rc = tokopt_set(&o->tok, c, optarg);
+            else
+                rc = pe_failf(PE_E_USAGE,
+                              "Unknown option \"%s\" for install; see "
+                              "p11enroll install --help.",
+                              argv[optind - 1]);
             break;
         }
     }
@@ -164,9 +130,18 @@ static enum pe_rc inst_parse_args(int argc, char **argv, struct inst_opts *o,
     o->file = argv[optind];
     if (o->key_id != NULL && o->key_uri != NULL)
         return pe_failf(PE_E_USAGE, "Give --key-id or --key-uri, not both.");
-    if (o->pin_spec != NULL)
-        return secret_source_parse(o->pin_spec, &o->pin);
-    return PE_OK;
+    return tokopt_finish(&o->tok);
+}
+
+/* As user, or as SO (--so-pin-*: ykcs11's management key) with the user
+ * PIN kept for the key's context-specific login. */
+static enum pe_rc inst_login(struct tok_ctx *ctx, const struct tokopt *to)
+{
+    if (to->so_pin.kind == SECRET_NONE)
+        return tokopt_login(to, ctx, TOK_USER);
+    if (to->pin.kind != SECRET_NONE)
+        tok_set_context_pin(ctx, &to->pin);
+    return tokopt_login(to, ctx, TOK_SO);
 }
 
 /* Every input file, parsed before the token is opened. */
@@ -190,29 +165,6 @@ static enum pe_rc inst_read_inputs(const struct inst_opts *o,
     return bundle_read_file(o->trust, *ptrust);
 }
 
-static enum pe_rc inst_hex(const char *hex, unsigned char *buf, size_t size,
-                           size_t *plen)
-{
-    size_t n = strlen(hex), i;
-    char two[3] = {0}, *end;
-
-    if (n == 0 || n % 2 != 0 || n / 2 > size)
-        return pe_failf(PE_E_USAGE,
-                        "--key-id \"%s\" must be an even number of hex "
-                        "digits.",
-                        hex);
-    for (i = 0; i < n / 2; i++) {
-        two[0] = hex[2 * i];
-        two[1] = hex[2 * i + 1];
-        buf[i] = (unsigned char)strtol(two, &end, 16);
-        if (*end != '\0')
-            return pe_failf(PE_E_USAGE, "--key-id \"%s\" is not hexadecimal.",
-                            hex);
-    }
-    *plen = n / 2;
-    return PE_OK;
-}
-
 /*
  * The token key the bundle is for: the one named, else the first key whose
  * public key is that of a certificate in the bundle (end-entity ones
@@ -231,7 +183,7 @@ static enum pe_rc inst_find_key(struct tok_ctx *ctx, const struct inst_opts *o,
     if (o->key_uri != NULL)
         return tok_key_find_by_uri(ctx, o->key_uri, pkey);
     if (o->key_id != NULL) {
-        rc = inst_hex(o->key_id, id, sizeof(id), &idlen);
+        rc = tokopt_parse_hex(o->key_id, id, sizeof(id), &idlen);
         if (rc != PE_OK)
             return rc;
         return tok_key_find_by_id(ctx, id, idlen, pkey);
@@ -409,7 +361,6 @@ enum pe_rc cmd_install(int argc, char **argv)
     struct inst_opts o = {0};
     struct bundle_check chk = {0};
     struct tok_cert_result res = {0};
-    char pinbuf[512];
     STACK_OF(X509) *certs = NULL, *trust = NULL, *chain = NULL;
     struct tok_ctx *ctx = NULL;
     struct tok_key *key = NULL;
@@ -419,7 +370,7 @@ enum pe_rc cmd_install(int argc, char **argv)
     bool help = false;
     enum pe_rc rc;
 
-    rc = inst_parse_args(argc, argv, &o, pinbuf, sizeof(pinbuf), &help);
+    rc = inst_parse_args(argc, argv, &o, &help);
     if (rc != PE_OK)
         return rc;
     if (help) {
@@ -429,11 +380,10 @@ enum pe_rc cmd_install(int argc, char **argv)
     rc = inst_read_inputs(&o, &certs, &trust);
     if (rc != PE_OK)
         goto out;
-    rc = tok_open(o.token, o.module, &ctx);
+    rc = tokopt_open(&o.tok, &ctx);
     if (rc != PE_OK)
         goto out;
-    rc = tok_login(ctx, o.pin_spec != NULL ? &o.pin : NULL, TOK_USER,
-                   secret_can_prompt());
+    rc = inst_login(ctx, &o.tok);
     if (rc != PE_OK)
         goto out;
     rc = inst_find_key(ctx, &o, certs, &key);
