@@ -10,7 +10,7 @@ set -u
 : "${P11ENROLL:?}" "${P11E_SOURCE_DIR:?}"
 # shellcheck source=tests/softhsm/fixture.sh
 . "$P11E_SOURCE_DIR/tests/softhsm/fixture.sh"
-fx_softhsm_begin
+fx_softhsm_begin p11e-test
 W=$FX_DIR/work
 mkdir -p "$W/ca/new"
 printf '%s\n' "$FX_USER_PIN" >"$W/pin"
