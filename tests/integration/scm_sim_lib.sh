@@ -168,7 +168,11 @@ scm_sim_delay() { # SECONDS
 }
 
 scm_sim_token() { # [CLIENT_ID CLIENT_SECRET]
-    local id=${1:-p11e-client} secret=${2:-p11e-secret-0123456789}
+    if [ $# -lt 2 ]; then # the default REST account
+        scm_sim_token p11e-client p11e-secret-0123456789
+        return
+    fi
+    local id=$1 secret=$2
     printf 'grant_type=client_credentials&client_id=%s&client_secret=%s' \
         "$id" "$secret" |
         scm_sim_curl --data-binary @- "$SCM_SIM_URL/oauth2/token" |
