@@ -426,8 +426,7 @@ bool tok_recover_once(struct tok_ctx *ctx)
                  "Token \"%s\" dropped (%s) and could not be reached "
                  "again: %s",
                  ctx->label, ckr_name(lost), why);
-        if (ctx->sess == CK_INVALID_HANDLE)
-            ctx->logged_in = false;
+        /* logged_in stays: a later recovery logs in again */
         return false;
     }
     return true;
