@@ -131,12 +131,14 @@ enum tok_user { TOK_USER, TOK_SO };
 
 /*
  * Log in as user (or SO: the ykcs11 management key) with a secret from pin;
- * pin NULL: the URI's pin-source, else a prompt when interactive.  Reads the
- * token flags first: locked fails (PE_E_PIN_LOCKED); final try fails when
+ * pin NULL: the URI's pin-source, else the PIN pad if the token has one,
+ * else a prompt when interactive (else PE_E_PIN_SOURCE).  Reads the token
+ * flags first: locked fails (PE_E_PIN_LOCKED); final try fails when
  * !interactive, and interactive runs are told of low/final tries.  A PIN the
  * token refused is never sent again by this ctx (PE_E_PIN_INCORRECT).  The
- * user PIN is kept (wiped at tok_close) only for CKA_ALWAYS_AUTHENTICATE
- * keys.  Already logged in: PE_OK.  Token without login: PE_OK.
+ * PIN is kept in a struct secret, wiped at tok_close, for the context logins
+ * of CKA_ALWAYS_AUTHENTICATE keys and to log in again after a network HSM
+ * dropped.  Already logged in: PE_OK.  Token without login: PE_OK.
  */
 enum pe_rc tok_login(struct tok_ctx *ctx, const struct secret_source *pin,
                      enum tok_user user, bool interactive);
