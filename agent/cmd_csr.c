@@ -40,7 +40,9 @@ static void csr_usage(FILE *f)
             "Generates a key pair on the token (or reuses --key-id/--key-uri),"
             "\n"
             "signs a PKCS#10 request with it and prints the request as PEM\n"
-            "(or writes it to --out) and the key's pkcs11: URI.\n"
+            "and the key's pkcs11: URI (\"Key: URI\" on stderr); with --out "
+            "the\n"
+            "request goes to the file and the URI to standard output.\n"
             "--email goes into the subjectAltName (rfc822Name).\n"
             "\n");
     tokopt_usage(f, true);
@@ -257,9 +259,14 @@ enum pe_rc cmd_csr(int argc, char **argv)
     rc = csr_output(&o, pem);
     if (rc != PE_OK)
         goto out;
-    if (o.out != NULL)
+    /* The key's URI is a result too: on stdout when the request went to
+     * a file, else beside the PEM on stderr (even with --quiet). */
+    if (o.out != NULL) {
         say("Wrote the request to %s.", o.out);
-    say("Key: %s", tok_key_uri(key));
+        printf("%s\n", tok_key_uri(key));
+    } else {
+        fprintf(stderr, "Key: %s\n", tok_key_uri(key));
+    }
     rc = PE_OK;
 out:
     if (rc != PE_OK && fresh && key != NULL) {

@@ -116,7 +116,7 @@ issue_dated() {
 }
 
 # ---- csr ----------------------------------------------------------------
-check /csr/ec_p256 0 "Key: pkcs11:" -- "$P11ENROLL" csr "${TOK[@]}" \
+check /csr/ec_p256 0 "pkcs11:model=SoftHSM%20v2;" -- "$P11ENROLL" csr "${TOK[@]}" \
     --label dana --subject "/CN=Dana Developer/O=Example Org/C=DE" \
     --email dev@example.org --out req.pem
 if openssl req -in req.pem -verify -noout 2>&1 | grep -q "verify OK"; then
