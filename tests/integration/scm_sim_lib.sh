@@ -81,10 +81,15 @@ _scm_sim_launch() { # [PORT]
 }
 
 scm_sim_stop() {
+    local st=0
     if [ -n "${SCM_SIM_PID:-}" ]; then
         kill "$SCM_SIM_PID" 2>/dev/null || true
-        wait "$SCM_SIM_PID" 2>/dev/null || true
+        wait "$SCM_SIM_PID" 2>/dev/null || st=$?
         SCM_SIM_PID=
+        if [ "$st" -ne 0 ]; then # a crash, or a sanitizer's report
+            echo "scm-sim exited with status $st (see $SCM_SIM_LOG)" >&2
+            _scm_sim_failed=1
+        fi
     fi
     SCM_SIM_READY=
 }
@@ -92,6 +97,9 @@ scm_sim_stop() {
 _scm_sim_on_exit() {
     local rc=$?
     scm_sim_stop
+    if [ -n "${_scm_sim_failed:-}" ] && [ "$rc" -eq 0 ]; then
+        rc=1
+    fi
     if [ "$rc" -ne 0 ] && [ -s "${SCM_SIM_LOG:-}" ]; then
         echo "--- last lines of the scm-sim log ($SCM_SIM_LOG):" >&2
         tail -n 25 "$SCM_SIM_LOG" >&2
@@ -100,7 +108,7 @@ _scm_sim_on_exit() {
         rm -rf "$SCM_SIM_STATE"
     fi
     eval "${_scm_sim_prev_exit:-}"
-    return "$rc"
+    exit "$rc"
 }
 
 scm_sim_start() { # [CONFIG.json]
