@@ -1,0 +1,507 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * ca_rest.c - SCM's REST enrollment endpoint (PROTOCOL.md §1).
+ *
+ * Every wire detail of that API is here: the paths under /api/v1/
+ * certificates, the OAuth 2.0 client-credentials token request (its URL
+ * discovered from the authorization_uri of a 401's WWW-Authenticate), the
+ * JSON field names, and SCM's error codes.  The client secret travels only
+ * in the form body of the token request, over verified HTTPS.
+ */
+#include "ca.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "log.h"
+
+#define API_PATH "api/v1/certificates"
+#define SECTIGO_TOKEN_URL                                                      \
+    "https://auth.sso.sectigo.com/auth/realms/apiclients/protocol/"            \
+    "openid-connect/token"
+#define TOKEN_MAX 8192
+#define URL_MAX   2048
+
+struct rest {
+    char *token_url;      /* discovered or configured */
+    struct secret *token; /* the access token */
+    time_t token_expires;
+};
+
+static struct rest *R(struct ca *ca)
+{
+    return ca->impl;
+}
+
+static void rest_drop_token(struct rest *r)
+{
+    secret_free(r->token);
+    r->token = NULL;
+    r->token_expires = 0;
+}
+
+/* Learn the token URL from a 401 (resp) or by asking for one. */
+static enum pe_rc rest_discover(struct ca *ca, const struct http_response *r401)
+{
+    struct rest *r = R(ca);
+    struct http_request req = {0};
+    struct http_response resp = {0};
+    char *url = NULL, *uri = NULL;
+    enum pe_rc rc;
+
+    if (r401 == NULL) {
+        rc = ca_url_join(ca->cfg.url, API_PATH, &url);
+        if (rc != PE_OK)
+            return rc;
+        req.method = "GET";
+        req.url = url;
+        rc = ca_http(ca, &req, true, &resp);
+        if (rc != PE_OK)
+            goto out;
+        r401 = &resp;
+    }
+    rc = http_auth_param(r401->www_authenticate, "authorization_uri", &uri);
+    if (rc != PE_OK)
+        goto out;
+    if (uri == NULL) {
+        log_info("The endpoint named no authorization_uri; using Sectigo's "
+                 "token URL.");
+        uri = strdup(SECTIGO_TOKEN_URL);
+        if (uri == NULL) {
+            rc = PE_E_NOMEM;
+            goto out;
+        }
+    }
+    if (strlen(uri) > URL_MAX || !http_url_is_https(uri)) {
+        rc = pe_failf(PE_E_CA_PROTOCOL,
+                      "The endpoint names a token URL that is not https:// "
+                      "(\"%.80s\"); the client secret is not sent there.",
+                      uri);
+        goto out;
+    }
+    free(r->token_url);
+    r->token_url = uri;
+    uri = NULL;
+    log_debug(LOG_CAT_HTTP, "token URL: %s", r->token_url);
+    rc = PE_OK;
+out:
+    free(uri);
+    free(url);
+    http_response_clear(&resp);
+    return rc;
+}
+
+/* An OAuth error answer as one sentence. */
+static enum pe_rc rest_token_error(struct ca *ca, const struct http_response *p)
+{
+    json_t *j = json_loadb(p->body, p->len, 0, NULL);
+    const char *err = json_string_value(json_object_get(j, "error"));
+    const char *desc =
+        json_string_value(json_object_get(j, "error_description"));
+    enum pe_rc rc;
+
+    if (p->status == 400 || p->status == 401 || p->status == 403)
+        rc = pe_failf(PE_E_CA_AUTH,
+                      "The token server refused client ID \"%s\": %.60s%s"
+                      "%.200s%s.",
+                      ca->cfg.client_id, err != NULL ? err : "refused",
+                      desc != NULL ? " (" : "", desc != NULL ? desc : "",
+                      desc != NULL ? ")" : "");
+    else
+        rc = pe_failf(ca_retry_later(p->status, 0) ? PE_E_CA_UNREACHABLE
+                                                   : PE_E_CA_PROTOCOL,
+                      "The token server %s answered HTTP %ld.",
+                      R(ca)->token_url, p->status);
+    json_decref(j);
+    return rc;
+}
+
+/* Client credentials -> access token. */
+static enum pe_rc rest_get_token(struct ca *ca)
+{
+    struct rest *r = R(ca);
+    struct http_request req = {0};
+    struct http_response resp = {0};
+    struct secret *body = NULL;
+    const struct secret *cs = ca->cfg.client_secret;
+    const char *tok;
+    json_t *j = NULL;
+    long expires;
+    enum pe_rc rc;
+
+    if (ca->cfg.client_id == NULL || cs == NULL || cs->buf == NULL)
+        return pe_failf(PE_E_USAGE, "The REST endpoint needs --client-id and "
+                                    "a client secret (--client-secret-file, "
+                                    "-fd or -env).");
+    if (r->token_url == NULL) {
+        rc = rest_discover(ca, NULL);
+        if (rc != PE_OK)
+            return rc;
+    }
+    rc = http_form_add(&body, "grant_type", "client_credentials", 18);
+    if (rc == PE_OK)
+        rc = http_form_add(&body, "client_id", ca->cfg.client_id,
+                           strlen(ca->cfg.client_id));
+    if (rc == PE_OK)
+        rc = http_form_add(&body, "client_secret", cs->buf, cs->len);
+    if (rc != PE_OK)
+        goto out;
+    req.method = "POST";
+    req.url = r->token_url;
+    req.content_type = "application/x-www-form-urlencoded";
+    req.accept = "application/json";
+    req.body = body->buf;
+    req.body_len = body->len;
+    req.body_secret = true;
+    req.answer_secret = true;
+    rc = ca_http(ca, &req, false, &resp);
+    if (rc != PE_OK)
+        goto out;
+    if (resp.status != 200) {
+        rc = rest_token_error(ca, &resp);
+        goto out;
+    }
+    rc = ca_json_object(&resp, "the token request", &j);
+    if (rc == PE_OK)
+        rc = ca_json_str(j, "access_token", TOKEN_MAX, true,
+                         "the token request", &tok);
+    if (rc == PE_OK)
+        rc = ca_json_long(j, "expires_in", 1, 86400 * 366, 300,
+                          "the token request", &expires);
+    if (rc != PE_OK)
+        goto out;
+    if (strpbrk(tok, " \r\n\t") != NULL) {
+        rc = pe_failf(PE_E_CA_PROTOCOL, "The access token holds spaces.");
+        goto out;
+    }
+    rest_drop_token(r);
+    rc = secret_from_bytes(tok, strlen(tok), &r->token);
+    if (rc != PE_OK)
+        goto out;
+    /* renew a little before the server says it ends */
+    r->token_expires = time(NULL) + (expires > 30 ? expires - 15 : expires);
+    log_debug(LOG_CAT_HTTP, "access token: *** (valid %ld s)", expires);
+out:
+    if (j != NULL) {
+        /* the token's copy inside the JSON tree is not wiped by jansson */
+        json_t *t = json_object_get(j, "access_token");
+        if (json_is_string(t))
+            json_string_set(t, "");
+    }
+    json_decref(j);
+    secret_free(body);
+    http_response_clear(&resp);
+    return rc;
+}
+
+static enum pe_rc rest_ensure_token(struct ca *ca)
+{
+    struct rest *r = R(ca);
+
+    if (r->token != NULL && time(NULL) < r->token_expires)
+        return PE_OK;
+    return rest_get_token(ca);
+}
+
+/*
+ * An authorised call: with the token, and once more with a fresh one when
+ * the endpoint answers 401 (expired or revoked token).
+ */
+static enum pe_rc rest_call(struct ca *ca, struct http_request *req,
+                            bool idempotent, struct http_response *resp)
+{
+    enum pe_rc rc;
+    int round;
+
+    for (round = 0; round < 2; round++) {
+        rc = rest_ensure_token(ca);
+        if (rc != PE_OK)
+            return rc;
+        req->bearer = R(ca)->token->buf;
+        rc = ca_http(ca, req, idempotent, resp);
+        req->bearer = NULL;
+        if (rc != PE_OK || resp->status != 401)
+            return rc;
+        log_info("The endpoint refused the access token; getting a new one.");
+        rest_drop_token(R(ca));
+        if (round == 0) {
+            rc = rest_discover(ca, resp);
+            if (rc != PE_OK)
+                return rc;
+            http_response_clear(resp);
+        }
+    }
+    return pe_failf(PE_E_CA_AUTH,
+                    "The endpoint %s refuses fresh access tokens for client "
+                    "ID \"%s\".",
+                    ca->cfg.url, ca->cfg.client_id);
+}
+
+/* A non-2xx answer as one sentence and its result code. */
+static enum pe_rc rest_fail(const struct http_response *p, const char *what,
+                            enum pe_rc final)
+{
+    char desc[256];
+    long code = 0;
+
+    if (!ca_parse_error(p->body, p->len, &code, desc, sizeof(desc)))
+        return pe_failf(ca_retry_later(p->status, 0) ? PE_E_CA_UNREACHABLE
+                                                     : PE_E_CA_PROTOCOL,
+                        "The CA answered %s with HTTP %ld.", what, p->status);
+    if (ca_retry_later(p->status, code))
+        return pe_failf(PE_E_CA_UNREACHABLE,
+                        "The CA cannot answer %s now: %s (code %ld); try "
+                        "again later.",
+                        what, desc, code);
+    return pe_failf(final, "The CA refused %s: %s (code %ld, HTTP %ld).", what,
+                    desc, code, p->status);
+}
+
+static enum pe_rc rest_prepare(struct ca *ca)
+{
+    return rest_ensure_token(ca);
+}
+
+static enum pe_rc rest_submit(struct ca *ca, const struct ca_request *rq,
+                              char **pid)
+{
+    struct http_request req = {0};
+    struct http_response resp = {0};
+    char *url = NULL, *csr = NULL, *text = NULL;
+    const char *id = NULL;
+    json_t *body = NULL, *j = NULL, *v;
+    enum pe_rc rc;
+
+    *pid = NULL;
+    if (rq->email == NULL || rq->email[0] == '\0')
+        return pe_failf(PE_E_USAGE, "The REST endpoint needs the applicant's "
+                                    "e-mail address (--email).");
+    rc = ca_b64(rq->csr_der, rq->csr_len, &csr);
+    if (rc != PE_OK)
+        goto out;
+    body = json_pack("{s:s, s:s}", "csr", csr, "email", rq->email);
+    if (body == NULL) {
+        rc = PE_E_NOMEM;
+        goto out;
+    }
+#define OPT_FIELD(name, val)                                                   \
+    if ((val) != NULL && (val)[0] != '\0')                                     \
+    json_object_set_new(body, name, json_string(val))
+    OPT_FIELD("firstName", rq->first_name);
+    OPT_FIELD("lastName", rq->last_name);
+    OPT_FIELD("title", rq->title);
+    OPT_FIELD("sanEmailAddress", rq->san_email);
+    OPT_FIELD("hsmType", rq->hsm_type);
+    OPT_FIELD("attestation", rq->attestation_b64);
+#undef OPT_FIELD
+    text = json_dumps(body, JSON_COMPACT);
+    rc = text != NULL ? ca_url_join(ca->cfg.url, API_PATH, &url) : PE_E_NOMEM;
+    if (rc != PE_OK)
+        goto out;
+    req.method = "POST";
+    req.url = url;
+    req.content_type = "application/json";
+    req.accept = "application/json";
+    req.body = text;
+    req.body_len = strlen(text);
+    rc = rest_call(ca, &req, false, &resp);
+    if (rc != PE_OK)
+        goto out;
+    if (resp.status < 200 || resp.status > 299) {
+        rc = rest_fail(&resp, "the enrollment", PE_E_REJECTED);
+        goto out;
+    }
+    rc = ca_json_object(&resp, "the enrollment", &j);
+    if (rc != PE_OK)
+        goto out;
+    /* certId is a string in the spec; some tenants send a number or "id" */
+    v = json_object_get(j, "certId");
+    if (v == NULL)
+        v = json_object_get(j, "id");
+    if (json_is_integer(v) && json_integer_value(v) >= 0) {
+        *pid = malloc(24);
+        if (*pid == NULL) {
+            rc = PE_E_NOMEM;
+            goto out;
+        }
+        snprintf(*pid, 24, "%lld", (long long)json_integer_value(v));
+        goto out;
+    }
+    id = json_string_value(v);
+    if (!ca_id_valid(id)) {
+        rc = pe_failf(PE_E_CA_PROTOCOL, "The CA's answer to the enrollment "
+                                        "has no usable certId.");
+        goto out;
+    }
+    *pid = strdup(id);
+    rc = *pid != NULL ? PE_OK : PE_E_NOMEM;
+out:
+    json_decref(body);
+    json_decref(j);
+    free(text);
+    free(csr);
+    free(url);
+    http_response_clear(&resp);
+    return rc;
+}
+
+/* Status of id; a retry-later answer is pending with retry_after. */
+static enum pe_rc rest_poll(struct ca *ca, const char *id, struct ca_status *st)
+{
+    struct http_request req = {0};
+    struct http_response resp = {0};
+    char path[128], *url = NULL;
+    const char *word = NULL, *reason = NULL;
+    json_t *j = NULL;
+    long code = 0;
+    enum pe_rc rc;
+
+    memset(st, 0, sizeof(*st));
+    st->retry_after = -1;
+    if (!ca_id_valid(id))
+        return pe_failf(PE_E_STATE, "The request id \"%.70s\" is not valid.",
+                        id);
+    snprintf(path, sizeof(path), "%s/%s/status", API_PATH, id);
+    rc = ca_url_join(ca->cfg.url, path, &url);
+    if (rc != PE_OK)
+        return rc;
+    req.method = "GET";
+    req.url = url;
+    req.accept = "application/json";
+    rc = rest_call(ca, &req, true, &resp);
+    if (rc != PE_OK)
+        goto out;
+    if (resp.status != 200) {
+        ca_parse_error(resp.body, resp.len, &code, st->reason,
+                       sizeof(st->reason));
+        if (ca_retry_later(resp.status, code)) {
+            st->state = CA_STATE_PENDING;
+            snprintf(st->word, sizeof(st->word), "busy");
+            st->retry_after =
+                http_retry_after_seconds(resp.retry_after, time(NULL));
+            goto out;
+        }
+        rc = rest_fail(&resp, "the status request", PE_E_CA_PROTOCOL);
+        goto out;
+    }
+    rc = ca_json_object(&resp, "the status request", &j);
+    if (rc == PE_OK)
+        rc = ca_json_str(j, "status", sizeof(st->word) - 1, true,
+                         "the status request", &word);
+    if (rc == PE_OK)
+        rc = ca_json_str(j, "statusReason", 1024, false, "the status request",
+                         &reason);
+    if (rc == PE_OK)
+        rc = ca_state_of_word(word, &st->state);
+    if (rc != PE_OK)
+        goto out;
+    snprintf(st->word, sizeof(st->word), "%s", word);
+    if (reason != NULL)
+        snprintf(st->reason, sizeof(st->reason), "%s", reason);
+    st->retry_after = http_retry_after_seconds(resp.retry_after, time(NULL));
+out:
+    json_decref(j);
+    free(url);
+    http_response_clear(&resp);
+    return rc;
+}
+
+static enum pe_rc rest_download(struct ca *ca, const char *id,
+                                unsigned char **pbuf, size_t *plen,
+                                struct ca_status *st)
+{
+    struct http_request req = {0};
+    struct http_response resp = {0};
+    char path[160], *url = NULL, desc[256];
+    long code = 0;
+    enum pe_rc rc;
+
+    *pbuf = NULL;
+    *plen = 0;
+    if (!ca_id_valid(id))
+        return pe_failf(PE_E_STATE, "The request id \"%.70s\" is not valid.",
+                        id);
+    if (ca->cfg.format != NULL)
+        snprintf(path, sizeof(path), "%s/%s?format=%.40s", API_PATH, id,
+                 ca->cfg.format);
+    else
+        snprintf(path, sizeof(path), "%s/%s", API_PATH, id);
+    rc = ca_url_join(ca->cfg.url, path, &url);
+    if (rc != PE_OK)
+        return rc;
+    req.method = "GET";
+    req.url = url;
+    req.accept = "application/x-pem-file, application/pem-certificate-chain, "
+                 "application/pkcs7-mime, */*";
+    rc = rest_call(ca, &req, true, &resp);
+    if (rc != PE_OK)
+        goto out;
+    if (resp.status == 200) {
+        *pbuf = (unsigned char *)resp.body;
+        *plen = resp.len;
+        resp.body = NULL;
+        resp.len = 0;
+        goto out;
+    }
+    ca_parse_error(resp.body, resp.len, &code, desc, sizeof(desc));
+    if ((resp.status == 404 || resp.status == 400) &&
+        ca_retry_later(resp.status, code)) {
+        if (st != NULL) {
+            memset(st, 0, sizeof(*st));
+            st->state = CA_STATE_PENDING;
+            snprintf(st->word, sizeof(st->word), "not collectable yet");
+            st->retry_after =
+                http_retry_after_seconds(resp.retry_after, time(NULL));
+        }
+        rc = PE_PENDING;
+        goto out;
+    }
+    rc = rest_fail(&resp, "the download", PE_E_CA_PROTOCOL);
+out:
+    free(url);
+    http_response_clear(&resp);
+    return rc;
+}
+
+static void rest_free(struct ca *ca)
+{
+    struct rest *r = R(ca);
+
+    if (r == NULL)
+        return;
+    rest_drop_token(r);
+    free(r->token_url);
+    free(r);
+    ca->impl = NULL;
+}
+
+static const struct ca_ops rest_ops = {
+    "rest", rest_prepare, rest_submit, rest_poll, rest_download, rest_free,
+};
+
+enum pe_rc ca_rest_init(struct ca *ca)
+{
+    struct rest *r = calloc(1, sizeof(*r));
+
+    if (r == NULL)
+        return PE_E_NOMEM;
+    ca->impl = r;
+    ca->ops = &rest_ops;
+    if (!http_url_is_https(ca->cfg.url))
+        return pe_failf(PE_E_CONFIG,
+                        "The REST endpoint URL must be https:// (it carries "
+                        "access tokens): \"%s\".",
+                        ca->cfg.url);
+    if (ca->cfg.token_url != NULL) {
+        if (!http_url_is_https(ca->cfg.token_url))
+            return pe_failf(PE_E_CONFIG, "The token URL must be https://.");
+        r->token_url = strdup(ca->cfg.token_url);
+        if (r->token_url == NULL)
+            return PE_E_NOMEM;
+    }
+    return PE_OK;
+}
