@@ -99,6 +99,12 @@ printf '{"customerUri": ' >"$W/bad.json"
 out=$("$SCM_SIM" --state-dir "$W/y" --config "$W/bad.json" 2>&1)
 t /state/bad_json_refused has "$out" "bad.json:1"
 
+mkdir -p "$W/ex"
+cp -a "$SCM_SIM_STATE/ca" "$SCM_SIM_STATE/tls" "$W/ex/"
+out=$("$SCM_SIM" --state-dir "$W/ex" --init-only \
+    --config "$here/../../contrib/scm-sim/example.json" 2>&1)
+t /state/example_config_loads has "$out" "SCM_SIM_STATE=$W/ex"
+
 # --- a config file of our own --------------------------------------------------
 cat >"$W/own.json" <<'JSON'
 {
