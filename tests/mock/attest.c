@@ -387,16 +387,17 @@ static unsigned char *get_attr(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE obj,
     return buf;
 }
 
-static bool push_ec(OSSL_PARAM_BLD *bld, CK_SESSION_HANDLE h,
-                    CK_OBJECT_HANDLE obj)
+/* The push functions keep pointers: build the params before freeing. */
+static OSSL_PARAM *ec_params(OSSL_PARAM_BLD *bld, CK_SESSION_HANDLE h,
+                             CK_OBJECT_HANDLE obj)
 {
+    OSSL_PARAM *res = NULL;
     size_t plen = 0, qlen = 0;
     unsigned char *params = get_attr(h, obj, CKA_EC_PARAMS, &plen);
     unsigned char *point = get_attr(h, obj, CKA_EC_POINT, &qlen);
     const unsigned char *p = params, *q = point;
     ASN1_OBJECT *oid = NULL;
     ASN1_OCTET_STRING *os = NULL;
-    bool ok = false;
 
     if (params == NULL || point == NULL)
         goto out;
@@ -404,37 +405,39 @@ static bool push_ec(OSSL_PARAM_BLD *bld, CK_SESSION_HANDLE h,
     os = d2i_ASN1_OCTET_STRING(NULL, &q, (long)qlen); /* DER-wrapped */
     if (oid == NULL || os == NULL || OBJ_obj2nid(oid) == NID_undef)
         goto out;
-    ok = OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME,
-                                         OBJ_nid2sn(OBJ_obj2nid(oid)), 0) &&
-         OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY,
-                                          ASN1_STRING_get0_data(os),
-                                          (size_t)ASN1_STRING_length(os));
+    if (OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME,
+                                        OBJ_nid2sn(OBJ_obj2nid(oid)), 0) &&
+        OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY,
+                                         ASN1_STRING_get0_data(os),
+                                         (size_t)ASN1_STRING_length(os)))
+        res = OSSL_PARAM_BLD_to_param(bld);
 out:
     ASN1_OBJECT_free(oid);
     ASN1_OCTET_STRING_free(os);
     OPENSSL_free(params);
     OPENSSL_free(point);
-    return ok;
+    return res;
 }
 
-static bool push_rsa(OSSL_PARAM_BLD *bld, CK_SESSION_HANDLE h,
-                     CK_OBJECT_HANDLE obj, BIGNUM **pn, BIGNUM **pe)
+static OSSL_PARAM *rsa_params(OSSL_PARAM_BLD *bld, CK_SESSION_HANDLE h,
+                              CK_OBJECT_HANDLE obj, BIGNUM **pn, BIGNUM **pe)
 {
+    OSSL_PARAM *res = NULL;
     size_t nlen = 0, elen = 0;
     unsigned char *n = get_attr(h, obj, CKA_MODULUS, &nlen);
     unsigned char *e = get_attr(h, obj, CKA_PUBLIC_EXPONENT, &elen);
-    bool ok = false;
 
     if (n != NULL && e != NULL) {
         *pn = BN_bin2bn(n, (int)nlen, NULL);
         *pe = BN_bin2bn(e, (int)elen, NULL);
-        ok = *pn != NULL && *pe != NULL &&
-             OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, *pn) &&
-             OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, *pe);
+        if (*pn != NULL && *pe != NULL &&
+            OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, *pn) &&
+            OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, *pe))
+            res = OSSL_PARAM_BLD_to_param(bld);
     }
     OPENSSL_free(n);
     OPENSSL_free(e);
-    return ok;
+    return res;
 }
 
 CK_RV att_token_pubkey(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE obj,
@@ -447,14 +450,14 @@ CK_RV att_token_pubkey(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE obj,
     EVP_PKEY_CTX *ctx = NULL;
     BIGNUM *n = NULL, *e = NULL;
     CK_RV rv = CKR_FUNCTION_FAILED;
-    bool ok;
 
     *ppkey = NULL;
     if (bld == NULL ||
         mock_target->C_GetAttributeValue(h, obj, &a, 1) != CKR_OK)
         goto out;
-    ok = kt == CKK_EC ? push_ec(bld, h, obj) : push_rsa(bld, h, obj, &n, &e);
-    if (!ok || (params = OSSL_PARAM_BLD_to_param(bld)) == NULL)
+    params =
+        kt == CKK_EC ? ec_params(bld, h, obj) : rsa_params(bld, h, obj, &n, &e);
+    if (params == NULL)
         goto out;
     ctx = EVP_PKEY_CTX_new_from_name(NULL, kt == CKK_EC ? "EC" : "RSA", NULL);
     if (ctx == NULL || EVP_PKEY_fromdata_init(ctx) != 1 ||

@@ -106,6 +106,13 @@ bool yk_generate_key_pair(struct mock_call *c, CK_SESSION_HANDLE h,
                           CK_OBJECT_HANDLE *phpub, CK_OBJECT_HANDLE *phpriv);
 bool yk_find_objects_init(struct mock_call *c, CK_SESSION_HANDLE h,
                           CK_ATTRIBUTE *tmpl, CK_ULONG n);
+bool yk_session_info(struct mock_call *c, CK_SESSION_HANDLE h,
+                     CK_SESSION_INFO *info);
+bool yk_sign_init(struct mock_call *c, CK_SESSION_HANDLE h);
+/* After the real C_Sign/C_SignFinal (final: a signature was asked for). */
+void yk_sign_done(struct mock_call *c, CK_SESSION_HANDLE h, bool final);
+/* C_CopyObject, C_SetAttributeValue: CKR_FUNCTION_NOT_SUPPORTED. */
+bool yk_unsupported(struct mock_call *c);
 /* An operation started (op 1 = sign, 2 = decrypt) or ended (op 0). */
 void yk_operation(CK_SESSION_HANDLE h, int op);
 

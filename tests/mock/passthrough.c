@@ -234,7 +234,14 @@ static CK_RV m_C_CloseAllSessions(CK_SLOT_ID slot)
     return call_end(&c);
 }
 
-FWD(C_GetSessionInfo, (CK_SESSION_HANDLE h, CK_SESSION_INFO *info), (h, info))
+static CK_RV m_C_GetSessionInfo(CK_SESSION_HANDLE h, CK_SESSION_INFO *info)
+{
+    struct mock_call c;
+
+    if (!call_begin(&c, "C_GetSessionInfo") && !yk_session_info(&c, h, info))
+        c.rv = T ? T->C_GetSessionInfo(h, info) : NOT_INIT;
+    return call_end(&c);
+}
 FWD(C_GetOperationState, (CK_SESSION_HANDLE h, CK_BYTE *state, CK_ULONG *len),
     (h, state, len))
 FWD(C_SetOperationState,
@@ -307,10 +314,16 @@ static CK_RV m_C_CreateObject(CK_SESSION_HANDLE h, CK_ATTRIBUTE *tmpl,
     return call_end(&c);
 }
 
-FWD(C_CopyObject,
-    (CK_SESSION_HANDLE h, CK_OBJECT_HANDLE o, CK_ATTRIBUTE *tmpl, CK_ULONG n,
-     CK_OBJECT_HANDLE *ph),
-    (h, o, tmpl, n, ph))
+static CK_RV m_C_CopyObject(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE o,
+                            CK_ATTRIBUTE *tmpl, CK_ULONG n,
+                            CK_OBJECT_HANDLE *ph)
+{
+    struct mock_call c;
+
+    if (!call_begin(&c, "C_CopyObject") && !yk_unsupported(&c))
+        c.rv = T ? T->C_CopyObject(h, o, tmpl, n, ph) : NOT_INIT;
+    return call_end(&c);
+}
 
 static CK_RV m_C_DestroyObject(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE obj)
 {
@@ -326,9 +339,15 @@ FWD(C_GetObjectSize, (CK_SESSION_HANDLE h, CK_OBJECT_HANDLE o, CK_ULONG *size),
 FWD(C_GetAttributeValue,
     (CK_SESSION_HANDLE h, CK_OBJECT_HANDLE o, CK_ATTRIBUTE *t, CK_ULONG n),
     (h, o, t, n))
-FWD(C_SetAttributeValue,
-    (CK_SESSION_HANDLE h, CK_OBJECT_HANDLE o, CK_ATTRIBUTE *t, CK_ULONG n),
-    (h, o, t, n))
+static CK_RV m_C_SetAttributeValue(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE o,
+                                   CK_ATTRIBUTE *t, CK_ULONG n)
+{
+    struct mock_call c;
+
+    if (!call_begin(&c, "C_SetAttributeValue") && !yk_unsupported(&c))
+        c.rv = T ? T->C_SetAttributeValue(h, o, t, n) : NOT_INIT;
+    return call_end(&c);
+}
 
 static CK_RV m_C_FindObjectsInit(CK_SESSION_HANDLE h, CK_ATTRIBUTE *tmpl,
                                  CK_ULONG n)
@@ -427,7 +446,7 @@ static CK_RV m_C_SignInit(CK_SESSION_HANDLE h, CK_MECHANISM *m,
     call_start(&c, "C_SignInit");
     if (m != NULL)
         call_detail(&c, "mech=0x%lx", (unsigned long)m->mechanism);
-    if (!call_check(&c)) {
+    if (!call_check(&c) && !yk_sign_init(&c, h)) {
         c.rv = T ? T->C_SignInit(h, m, k) : NOT_INIT;
         op_started(c.rv, h, 1);
     }
@@ -442,6 +461,7 @@ static CK_RV m_C_Sign(CK_SESSION_HANDLE h, CK_BYTE *d, CK_ULONG dl,
     if (!call_begin(&c, "C_Sign")) {
         c.rv = T ? T->C_Sign(h, d, dl, sig, sl) : NOT_INIT;
         op_step(c.rv, h, sig);
+        yk_sign_done(&c, h, sig != NULL);
     }
     return call_end(&c);
 }
@@ -455,6 +475,7 @@ static CK_RV m_C_SignFinal(CK_SESSION_HANDLE h, CK_BYTE *sig, CK_ULONG *sl)
     if (!call_begin(&c, "C_SignFinal")) {
         c.rv = T ? T->C_SignFinal(h, sig, sl) : NOT_INIT;
         op_step(c.rv, h, sig);
+        yk_sign_done(&c, h, sig != NULL);
     }
     return call_end(&c);
 }
