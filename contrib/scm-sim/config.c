@@ -170,6 +170,14 @@ static int check_profiles(const struct sim_config *cfg, char *err,
                      config_member(el, "name", ""));
             return -1;
         }
+        if (json_object_get(el, "keyAttestation") != NULL &&
+            !json_is_boolean(json_object_get(el, "keyAttestation"))) {
+            snprintf(err, errlen,
+                     "profile \"%s\": \"keyAttestation\" is "
+                     "true or false",
+                     config_member(el, "name", ""));
+            return -1;
+        }
         json_array_foreach(json_object_get(el, "terms"), k, t)
         {
             if (!json_is_integer(t) || json_integer_value(t) < 1 ||

@@ -4,6 +4,7 @@
  * (PROTOCOL.md §2): one-time code by "mail" (an .eml file in outbox/),
  * session, form config, enroll, status, download.
  */
+#include "attest.h"
 #include "auth.h"
 #include "config.h"
 #include "handlers.h"
@@ -295,7 +296,10 @@ static void form_enroll(struct sim *s, const struct sim_req *rq,
         reply_error(rp, 400, -7, "csr is required but missing");
         goto out;
     }
-    if (issue_check_csr(csr, rp) != 0)
+    profile = config_find(s->cfg, "profiles", "name",
+                          config_member(form, "profile", ""), 0);
+    if (issue_check_csr(csr, rp) != 0 ||
+        attest_check(profile, s->mfr_roots, body, csr, rp) != 0)
         goto out;
     owner = util_printf("form:%s:%s", config_member(form, "uri", ""), email);
     rec = json_pack("{s:s, s:s, s:s}", "owner", owner ? owner : "", "via",
@@ -313,8 +317,6 @@ static void form_enroll(struct sim *s, const struct sim_req *rq,
     if (config_member(rec, "lastName", "")[0] == '\0')
         json_object_set_new(rec, "lastName",
                             json_string(config_member(person, "lastName", "")));
-    profile = config_find(s->cfg, "profiles", "name",
-                          config_member(form, "profile", ""), 0);
     json_object_set_new(rec, "organization",
                         json_string(config_str(s->cfg, "organization")));
     json_object_set_new(rec, "department",

@@ -6,6 +6,7 @@
  *   scm-sim --state-dir DIR [--config FILE.json] [--port N]
  *           [--bind 127.0.0.1] [--init-only] [--watch-pid PID]
  */
+#include "attest.h"
 #include "auth.h"
 #include "ca.h"
 #include "config.h"
@@ -416,6 +417,11 @@ static int open_state(struct sim *s, const struct options *o, int *plockfd)
         fprintf(stderr, "scm-sim: config: %s\n", err);
         return -1;
     }
+    if (attest_load_roots(json_object_get(s->cfg->root, "manufacturerRoots"),
+                          &s->mfr_roots, err, sizeof(err)) != 0) {
+        fprintf(stderr, "scm-sim: config: %s\n", err);
+        return -1;
+    }
     if (ca_open(s->state_dir, &s->ca, err, sizeof(err)) != 0 ||
         store_init(s, err, sizeof(err)) != 0) {
         fprintf(stderr, "scm-sim: %s\n", err);
@@ -527,6 +533,7 @@ out:
     faults_free(s.faults);
     ca_free(s.ca);
     config_free(s.cfg);
+    sk_X509_pop_free(s.mfr_roots, X509_free);
     free(s.state_dir);
     if (lockfd >= 0)
         close(lockfd);

@@ -3,6 +3,7 @@
  * rest.c - the REST enrollment endpoint (PROTOCOL.md §1) and its OAuth 2.0
  * client-credentials token endpoint.
  */
+#include "attest.h"
 #include "auth.h"
 #include "config.h"
 #include "handlers.h"
@@ -145,7 +146,10 @@ static int build_record(struct sim *s, const json_t *body, const json_t *acct,
         reply_error(rp, 400, -7, "csr is required but missing");
         return -1;
     }
-    if (issue_check_csr(csr, rp) != 0)
+    if (issue_check_csr(csr, rp) != 0 ||
+        attest_check(config_find(s->cfg, "profiles", "name",
+                                 config_member(acct, "profile", ""), 0),
+                     s->mfr_roots, body, csr, rp) != 0)
         return -1;
     for (i = 0; copy[i] != NULL; i++)
         if (json_is_string(json_object_get(body, copy[i])))

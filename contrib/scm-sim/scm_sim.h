@@ -35,7 +35,8 @@ struct sim {
     struct sim_ca *ca;
     struct sim_auth *auth;
     struct sim_faults *faults;
-    unsigned long next_id; /* next request id */
+    unsigned long next_id;      /* next request id */
+    STACK_OF(X509) * mfr_roots; /* Key Attestation manufacturer roots */
 };
 
 /* One parsed HTTP request, borrowed by the handlers. */

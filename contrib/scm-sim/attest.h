@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * attest.h - Key Attestation profiles (issue 8): a request must carry an
+ * attestation whose certificate chains to a configured manufacturer root and
+ * certifies the CSR's own key.
+ */
+#ifndef SCM_SIM_ATTEST_H
+#define SCM_SIM_ATTEST_H
+
+#include "scm_sim.h"
+
+/* Load the config's "manufacturerRoots" (PEM text or file paths) into a new
+ * stack in *proots; on failure a sentence in err and -1. */
+int attest_load_roots(const json_t *list, STACK_OF(X509) * *proots, char *err,
+                      size_t errlen);
+
+/* When profile has "keyAttestation": true, check body's "hsmType" and
+ * "attestation" (base64 of PEM certificates, a DER certificate or a DER
+ * PKCS#7; the attestation certificate first) against roots and the key of
+ * csr_b64.  0, or -1 with rp set to a 400. */
+int attest_check(const json_t *profile, STACK_OF(X509) * roots,
+                 const json_t *body, const char *csr_b64, struct sim_reply *rp);
+
+#endif
