@@ -22,6 +22,32 @@ void tok_copy_padded(char *dst, size_t dstsize, const CK_UTF8CHAR *src,
     dst[n] = '\0';
 }
 
+/* p11-kit keeps unknown query attributes as vendor queries; we refuse
+ * them: a misspelt pin-source must not silently fall back to a prompt. */
+static bool query_known(const char *str)
+{
+    static const char *const known[] = {"pin-source", "pin-value",
+                                        "module-name", "module-path"};
+    const char *q = strchr(str, '?'), *end, *eq;
+    size_t i, n;
+    bool ok;
+
+    if (q == NULL)
+        return true;
+    for (q++; *q != '\0'; q = *end != '\0' ? end + 1 : end) {
+        end = q + strcspn(q, "&");
+        eq = memchr(q, '=', (size_t)(end - q));
+        n = (size_t)((eq != NULL ? eq : end) - q);
+        ok = false;
+        for (i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+            if (strlen(known[i]) == n && strncmp(q, known[i], n) == 0)
+                ok = true;
+        if (!ok && n > 0)
+            return false;
+    }
+    return true;
+}
+
 enum pe_rc tok_uri_parse(const char *str, P11KitUri **puri)
 {
     P11KitUri *uri;
@@ -39,7 +65,7 @@ enum pe_rc tok_uri_parse(const char *str, P11KitUri **puri)
         return pe_failf(PE_E_USAGE, "\"%s\" is not a valid pkcs11: URI: %s.",
                         str, p11_kit_uri_message(r));
     }
-    if (p11_kit_uri_any_unrecognized(uri)) {
+    if (p11_kit_uri_any_unrecognized(uri) || !query_known(str)) {
         p11_kit_uri_free(uri);
         return pe_failf(PE_E_USAGE,
                         "The URI \"%s\" has parts p11enroll does not "

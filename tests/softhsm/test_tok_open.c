@@ -55,6 +55,10 @@ TEST("/tok/open/unknown_uri_part_is_an_error")
         PE_E_USAGE);
     CHECK_CONTAINS(pe_detail(), "pin-value");
     CHECK_INT(tok_open("token=p11e-test", fx.module, &ctx), PE_E_USAGE);
+    CHECK_INT(
+        tok_open("pkcs11:token=p11e-test?pin-sauce=file:/x", fx.module, &ctx),
+        PE_E_USAGE);
+    CHECK_CONTAINS(pe_detail(), "does not understand");
     fx_softhsm_end(&fx);
 }
 
