@@ -158,7 +158,9 @@ static X509_REQ *csr_parse(const char *b64, struct sim_reply *rp)
     }
     der = util_b64_decode(b64, strlen(b64), &len);
     if (der == NULL) {
-        reply_error(rp, 400, -9, "The CSR is not valid Base-64 data");
+        reply_error(rp, 400, -9,
+                    "The CSR is not valid Base-64 data (one "
+                    "line, no whitespace)");
         return NULL;
     }
     p = der;
@@ -213,15 +215,40 @@ out:
     return rc;
 }
 
+/* Hex SHA-256 of the CSR's SubjectPublicKeyInfo into out[65]. */
+static void key_fingerprint(const char *b64, char out[65])
+{
+    struct sim_reply dummy = {0};
+    X509_REQ *req = csr_parse(b64, &dummy);
+    unsigned char *der = NULL, md[32];
+    unsigned int mdlen = 0, i;
+    int len;
+
+    out[0] = '\0';
+    len = req != NULL ? i2d_PUBKEY(X509_REQ_get0_pubkey(req), &der) : -1;
+    if (len > 0 &&
+        EVP_Digest(der, (size_t)len, md, &mdlen, EVP_sha256(), NULL) == 1)
+        for (i = 0; i < mdlen && i < 32; i++)
+            snprintf(out + 2 * i, 3, "%02x", md[i]);
+    OPENSSL_free(der);
+    X509_REQ_free(req);
+    free(dummy.body);
+    ERR_clear_error();
+}
+
 void issue_submit(struct sim *s, const struct sim_req *rq, json_t *rec,
                   struct sim_reply *rp)
 {
+    char fp[65];
+
     struct fault_hit hit;
     time_t now = util_now();
     const char *id;
 
     if (faults_take(s->faults, PHASE_ENROLL, rq->method, rq->path, &hit))
         json_object_set_new(rec, "fault", json_string(fault_name(hit.type)));
+    key_fingerprint(config_member(rec, "csr", ""), fp);
+    json_object_set_new(rec, "keySha256", json_string(fp));
     json_object_set_new(rec, "status", json_string("Applied"));
     json_object_set_new(rec, "created", json_integer((json_int_t)now));
     json_object_set_new(

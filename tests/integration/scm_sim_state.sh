@@ -70,6 +70,9 @@ t /state/ids_continue [ "$(json certId)" -gt "$id" ]
 
 scm_sim_admin GET /admin/requests >"$W/list.json"
 t /state/admin_list has "$(cat "$W/list.json")" "\"id\":\"$id\""
+fp=$(openssl pkey -in "$W/k.key" -pubout -outform DER | sha256sum | cut -c1-64)
+t /state/admin_list_key_sha256 has "$(cat "$W/list.json")" \
+    "\"keySha256\":\"$fp\""
 scm_sim_admin POST "/admin/requests/$(json certId)" '{"status":"Issued"}' \
     >/dev/null
 call GET "$api/$(json certId)/status"
