@@ -142,8 +142,8 @@ else
 fi
 
 for k in ec-p384 rsa-3072; do
-    out=$("$P11ENROLL" csr "${TOK[@]}" --key "$k" --cn "key $k" 2>/dev/null |
-        openssl req -verify -noout -text 2>&1)
+    "$P11ENROLL" csr "${TOK[@]}" --key "$k" --cn "key $k" >"req-$k.pem" 2>/dev/null
+    out=$(openssl req -in "req-$k.pem" -verify -noout -text 2>&1)
     case $k in ec-p384) alg=ecdsa-with-SHA384 ;; *) alg=sha256WithRSAEncryption ;; esac
     if printf '%s' "$out" | grep -q "verify OK" &&
         printf '%s' "$out" | grep -q "Signature Algorithm: $alg"; then
@@ -262,6 +262,15 @@ for f in p7.der p7.pem rootfirst.pem; do
 done
 check_unchanged /install/format/leaf_plus_chain_only 0 "(already there)" \
     -- "${I[@]}" leaf.pem --chain x509IO.pem
+# The other key types install too (the challenge is signed with SHA-384
+# on P-384, PKCS#1 v1.5 on RSA); the chain is already there.
+for k in ec-p384 rsa-3072; do
+    issue "req-$k.pem" "cert-$k.pem"
+    check "/install/$k" 0 "chain    0 written, 2 already on the token" \
+        -- "${I[@]}" "cert-$k.pem" --chain chain.pem
+done
+# stdin works as FILE "-"
+check /install/stdin 0 "(already there)" -- "${I[@]}" - <bundle.pem
 # --any-eku takes the TLS certificate (and replaces the code-signing one).
 check /install/any_eku 0 "(replaced the old one)" \
     -- "${I[@]}" tls.pem --chain chain.pem --any-eku
