@@ -370,9 +370,12 @@ void issue_status(struct sim *s, const char *owner, const char *id,
         return;
     out = json_pack("{s:s, s:s}", "certId", id, "status",
                     config_member(rec, "status", "Applied"));
-    if (out != NULL && json_object_get(rec, "statusReason") != NULL)
+    if (out != NULL && json_object_get(rec, "statusReason") != NULL) {
+        json_object_set(out, "statusReason",
+                        json_object_get(rec, "statusReason"));
         json_object_set(out, "description",
                         json_object_get(rec, "statusReason"));
+    }
     reply_json(rp, 200, out);
     json_decref(rec);
 }

@@ -106,6 +106,7 @@ rid=$(json certId)
 t /faults/rejected_is_applied_first has "$BODY" '"status":"Applied"'
 call GET "$api/$rid/status"
 t /faults/rejected_status has "$BODY" '"status":"Rejected"'
+t /faults/rejected_reason has "$BODY" '"statusReason":"the CA rejected'
 call GET "$api/$rid"
 t /faults/rejected_download eq "$STATUS" 400
 t /faults/rejected_download_code has "$BODY" '"code":-183'
