@@ -29,7 +29,11 @@
  *          reports 0 slots (like p11-kit's client with its server down)
  *          and every other call but C_GetInfo returns CKR_DEVICE_REMOVED.
  *   Counters restart (and a removed device returns) when the spec text
- *   changes, and at any C_Initialize that is not a re-plug.
+ *   changes; they also restart at a C_Initialize after a C_Finalize that
+ *   returned CKR_OK with the device present (a new run in the same
+ *   process).  A re-plug, or a C_Initialize retried after a failed one,
+ *   keeps counting: "C_Initialize=CKR_DEVICE_ERROR@1" fails only the
+ *   first initialisation.
  *   A malformed spec makes C_Initialize fail with CKR_GENERAL_ERROR and a
  *   "p11e-mock:" line on stderr.
  *   Examples:
@@ -153,6 +157,7 @@ static unsigned long counts[N_FN];
 static unsigned long count_any;
 static enum dev_state dev = DEV_PRESENT;
 static bool gone_replugged; /* DEV_GONE and the application re-plugged */
+static bool cycle_ended;    /* C_Finalize ended a cycle without faults */
 
 #define R(x)                                                                   \
     {                                                                          \
@@ -463,12 +468,20 @@ CK_RV faults_initialize(void)
         gone_replugged = false;
         memset(counts, 0, sizeof(counts));
         count_any = 0;
-    } else if (dev == DEV_PRESENT) {
+    } else if (cycle_ended) {
         memset(counts, 0, sizeof(counts));
         count_any = 0;
     }
+    cycle_ended = false;
     pthread_mutex_unlock(&lock);
     return rv;
+}
+
+void faults_finalized(CK_RV rv)
+{
+    pthread_mutex_lock(&lock);
+    cycle_ended = rv == CKR_OK && dev == DEV_PRESENT;
+    pthread_mutex_unlock(&lock);
 }
 
 void faults_initialized(CK_RV rv)

@@ -60,6 +60,9 @@ CK_RV faults_initialize(void);
 /* A C_Initialize reached the real module with this result. */
 void faults_initialized(CK_RV rv);
 
+/* A C_Finalize reached the real module with this result. */
+void faults_finalized(CK_RV rv);
+
 /* True while the injected device removal is in force. */
 bool faults_removed(void);
 

@@ -91,6 +91,7 @@ static CK_RV m_C_Finalize(void *reserved)
     if (!call_begin(&c, "C_Finalize")) {
         yk_finalize();
         c.rv = T ? T->C_Finalize(reserved) : NOT_INIT;
+        faults_finalized(c.rv);
     }
     return call_end(&c);
 }

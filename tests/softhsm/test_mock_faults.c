@@ -253,6 +253,16 @@ TEST("/mock/faults/counters_restart_when_the_spec_changes")
     MC_CHECK_RV(mc_login(&m, h, CKU_USER, FX_USER_PIN), CKR_OK);
 }
 
+TEST("/mock/faults/a_failed_initialize_can_be_retried")
+{
+    setenv("P11E_MOCK_FAIL", "C_Initialize=CKR_DEVICE_ERROR@1", 1);
+    MC_CHECK_RV(mc_init(&m), CKR_DEVICE_ERROR);
+    MC_CHECK_RV(mc_init(&m), CKR_OK);
+    MC_CHECK_RV(m.f->C_Finalize(NULL), CKR_OK);
+    /* a new run in the same process counts from 1 again */
+    MC_CHECK_RV(mc_init(&m), CKR_DEVICE_ERROR);
+}
+
 TEST("/mock/faults/malformed_spec_fails_initialize")
 {
     setenv("P11E_MOCK_FAIL", "C_Signn=CKR_DEVICE_ERROR", 1);
