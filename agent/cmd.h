@@ -28,6 +28,15 @@ enum pe_rc cmd_csr(int argc, char **argv);
  * (cmd_install.c). */
 enum pe_rc cmd_install(int argc, char **argv);
 
+/* p11enroll enroll: the whole flow against SCM (cmd_enroll.c). */
+enum pe_rc cmd_enroll(int argc, char **argv);
+
+/* p11enroll resume [ID]: continue a recorded enrollment (cmd_resume.c). */
+enum pe_rc cmd_resume(int argc, char **argv);
+
+/* p11enroll status [ID]: the recorded enrollments (cmd_status.c). */
+enum pe_rc cmd_status(int argc, char **argv);
+
 /* Print the usage of the program to f-like stream (stdout or stderr). */
 void pe_usage(int to_stderr);
 

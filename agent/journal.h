@@ -39,15 +39,19 @@ struct journal_rec {
     /* the token and key */
     char *token_uri, *module, *key_id_hex, *key_uri, *key_type, *key_label;
     /* the CA */
+    char *key_origin; /* "generated" (by us) or "reused" (--key-id) */
     char *protocol, *url, *client_id, *email, *format;
+    /* where to find things again on resume (paths and source specs such
+     * as "file:/etc/p11enroll/secret", never the secrets) */
+    char *ca_file, *trust, *pin_source, *secret_source, *out_cert, *out_chain;
     /* the request */
     char *first_name, *last_name, *title, *san_email, *subject;
     long term;
     char *csr_b64;
     char *request_id;
     /* outcome */
-    char *ca_status, *last_error, *cert_uri, *cert_subject, *cert_serial,
-        *cert_expires;
+    char *ca_status, *last_error, *cert_uri, *cert_subject, *cert_issuer,
+        *cert_serial, *cert_expires;
     /* private */
     char *dir;
     int lock_fd;

@@ -1,0 +1,149 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * cmd_status.c - `p11enroll status [ID]`: the recorded enrollments.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "cmd.h"
+#include "journal.h"
+#include "log.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f, "Usage: p11enroll status [ID] [--state-dir D] [--json]\n\n"
+               "Lists the recorded enrollments (or one) with their step, "
+               "request id,\nkey and last error.\n");
+}
+
+static void print_one(const struct journal_rec *r, bool full)
+{
+    char when[32];
+    struct tm tm;
+
+    gmtime_r(&r->created, &tm);
+    strftime(when, sizeof(when), "%Y-%m-%d %H:%M", &tm);
+    printf("%-27s %-13s %-16s %s %s\n", r->id, journal_status_name(r->status),
+           r->request_id ? r->request_id : "-", when, r->url ? r->url : "-");
+    if (!full)
+        return;
+    printf("  protocol   %s\n", r->protocol ? r->protocol : "-");
+    printf("  token      %s\n", r->token_uri ? r->token_uri : "-");
+    printf("  key id     %s\n", r->key_id_hex ? r->key_id_hex : "-");
+    if (r->key_uri)
+        printf("  key        %s\n", r->key_uri);
+    if (r->ca_status)
+        printf("  CA status  %s\n", r->ca_status);
+    if (r->cert_subject)
+        printf("  subject    %s\n", r->cert_subject);
+    if (r->cert_expires)
+        printf("  expires    %s\n", r->cert_expires);
+    if (r->last_error)
+        printf("  last error %s\n", r->last_error);
+}
+
+static enum pe_rc print_json(struct journal_list *list)
+{
+    json_t *arr = json_array(), *one;
+    char *text;
+    size_t i;
+
+    if (arr == NULL)
+        return PE_E_NOMEM;
+    for (i = 0; i < list->n; i++) {
+        if (journal_dump(list->v[i], &text) != PE_OK)
+            continue;
+        one = json_loads(text, 0, NULL);
+        free(text);
+        if (one != NULL)
+            json_object_del(one, "csr");
+        json_array_append_new(arr, one);
+    }
+    one = json_pack("{s:i, s:o}", "version", 1, "enrollments", arr);
+    text = one != NULL ? json_dumps(one, JSON_INDENT(2)) : NULL;
+    if (text != NULL)
+        printf("%s\n", text);
+    free(text);
+    json_decref(one);
+    return PE_OK;
+}
+
+enum pe_rc cmd_status(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"state-dir", required_argument, NULL, 'd'},
+        {"json", no_argument, NULL, 'j'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    struct journal_list *list = NULL;
+    const char *sdir = NULL, *id = NULL;
+    char *dir = NULL;
+    bool json = false;
+    size_t i, shown = 0;
+    int c;
+    enum pe_rc rc = PE_OK;
+
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        if (c == 'd') {
+            sdir = optarg;
+        } else if (c == 'j') {
+            json = true;
+        } else if (c == 'h') {
+            usage(stdout);
+            return PE_OK;
+        } else {
+            usage(stderr);
+            return pe_failf(PE_E_USAGE, "Unknown option \"%s\".",
+                            argv[optind - 1]);
+        }
+    }
+    if (optind < argc)
+        id = argv[optind];
+    if (sdir != NULL)
+        dir = strdup(sdir);
+    else
+        rc = journal_default_dir(&dir);
+    if (rc == PE_OK && dir == NULL)
+        rc = PE_E_NOMEM;
+    if (rc == PE_OK)
+        rc = journal_list(dir, &list);
+    if (rc != PE_OK)
+        goto out;
+    if (id != NULL) {
+        for (i = 0; i < list->n; i++)
+            if (strcmp(list->v[i]->id, id) == 0)
+                break;
+        if (i == list->n) {
+            rc = pe_failf(PE_E_STATE, "There is no enrollment %s in %s.", id,
+                          dir);
+            goto out;
+        }
+        if (json) {
+            struct journal_list one = {&list->v[i], 1};
+            rc = print_json(&one);
+        } else {
+            print_one(list->v[i], true);
+        }
+        goto out;
+    }
+    if (json) {
+        rc = print_json(list);
+        goto out;
+    }
+    for (i = 0; i < list->n; i++, shown++)
+        print_one(list->v[i], false);
+    if (shown == 0)
+        say("No enrollments recorded in %s.", dir);
+out:
+    journal_list_free(list);
+    free(dir);
+    return rc;
+}

@@ -1,0 +1,645 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * enroll.c - the enrollment flow: key -> CSR -> submit -> wait -> download
+ * -> install, each step recorded in the journal before the next begins.
+ *
+ * Crash rules: the key's CKA_ID is chosen and recorded before the key is
+ * made, so a rerun finds the key instead of making a second; the request
+ * id is recorded as soon as the CA answers, so a rerun polls the same
+ * order; the bundle is saved beside the record before the token is
+ * written, so a certificate is never lost.
+ */
+#include "enroll.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/rand.h>
+
+#include "csr.h"
+#include "fileio.h"
+#include "log.h"
+#include "poll.h"
+#include "secret.h"
+
+#define KEY_ID_LEN    8
+#define DEFAULT_LABEL "p11enroll"
+#define DEFAULT_WAIT  600
+
+struct run {
+    struct journal_rec *rec;
+    const struct enroll_opts *o;
+    struct secret *client_secret;
+    struct ca *ca;
+    struct ca_config cfg;
+    struct tok_ctx *ctx;
+    struct tok_key *key;
+};
+
+enum pe_rc enroll_state_dir(const struct enroll_opts *o, char **pdir)
+{
+    if (o->state_dir != NULL) {
+        *pdir = strdup(o->state_dir);
+        return *pdir != NULL ? PE_OK : PE_E_NOMEM;
+    }
+    return journal_default_dir(pdir);
+}
+
+/* "/CN=a/O=b" from the single subject options ('/' escaped). */
+static enum pe_rc subject_dn(const struct enroll_opts *o, char **pdn)
+{
+    const char *names[] = {"CN", "O", "OU", "C", "L", "ST"};
+    const char *vals[] = {o->cn, o->o, o->ou, o->c, o->l, o->st};
+    char buf[2048], *p = buf;
+    const char *s;
+    size_t i, left = sizeof(buf);
+    int n;
+
+    *pdn = NULL;
+    if (o->subject != NULL) {
+        *pdn = strdup(o->subject);
+        return *pdn != NULL ? PE_OK : PE_E_NOMEM;
+    }
+    buf[0] = '\0';
+    for (i = 0; i < 6; i++) {
+        if (vals[i] == NULL)
+            continue;
+        n = snprintf(p, left, "/%s=", names[i]);
+        if (n < 0 || (size_t)n >= left)
+            return pe_failf(PE_E_USAGE, "The subject is too long.");
+        p += n;
+        left -= (size_t)n;
+        for (s = vals[i]; *s != '\0'; s++) {
+            if (left < 3)
+                return pe_failf(PE_E_USAGE, "The subject is too long.");
+            if (*s == '/' || *s == '\\') {
+                *p++ = '\\';
+                left--;
+            }
+            *p++ = *s;
+            left--;
+        }
+        *p = '\0';
+    }
+    if (buf[0] == '\0')
+        return PE_OK; /* decided later from the names */
+    *pdn = strdup(buf);
+    return *pdn != NULL ? PE_OK : PE_E_NOMEM;
+}
+
+enum pe_rc enroll_fill_record(const struct enroll_opts *o,
+                              struct journal_rec *rec)
+{
+    char src[4200];
+    enum pe_rc rc = PE_OK;
+
+#define SET(field, val)                                                        \
+    if (rc == PE_OK)                                                           \
+    rc = journal_set(&rec->field, val)
+    SET(token_uri, o->tok.token);
+    SET(module, o->tok.module);
+    SET(key_id_hex, o->key_id);
+    SET(key_origin, o->key_id != NULL ? "reused" : "generated");
+    SET(key_type, o->key_id != NULL
+                      ? NULL
+                      : (o->key_type != NULL ? o->key_type : "ec-p256"));
+    SET(key_label, o->label != NULL ? o->label : DEFAULT_LABEL);
+    SET(protocol, o->form != NULL ? "form" : "rest");
+    SET(url, o->form != NULL ? o->form : o->endpoint);
+    SET(client_id, o->form != NULL ? NULL : o->client_id);
+    SET(email, o->email);
+    SET(format, o->format);
+    SET(ca_file, o->ca_file);
+    SET(trust, o->trust);
+    SET(out_cert, o->out_cert);
+    SET(out_chain, o->out_chain);
+    SET(first_name, o->first_name);
+    SET(last_name, o->last_name);
+    SET(title, o->title);
+    SET(san_email, o->san_email);
+#undef SET
+    if (rc != PE_OK)
+        return rc;
+    rec->term = o->term;
+    rc = subject_dn(o, &rec->subject);
+    /* only sources that can be read again later are remembered */
+    if (rc == PE_OK && o->secret_spec != NULL &&
+        strncmp(o->secret_spec, "fd:", 3) != 0)
+        rc = journal_set(&rec->secret_source, o->secret_spec);
+    if (rc == PE_OK &&
+        (o->tok.pin.kind == SECRET_FILE || o->tok.pin.kind == SECRET_ENV)) {
+        snprintf(src, sizeof(src), "%s:%s",
+                 o->tok.pin.kind == SECRET_FILE ? "file" : "env",
+                 o->tok.pin.arg);
+        rc = journal_set(&rec->pin_source, src);
+    }
+    return rc;
+}
+
+bool enroll_find_unfinished(const char *dir, const struct enroll_opts *o,
+                            char *id, size_t idsz)
+{
+    struct journal_list *list = NULL;
+    const char *url = o->form != NULL ? o->form : o->endpoint;
+    const struct journal_rec *r;
+    bool found = false;
+    size_t i;
+
+    if (journal_list(dir, &list) != PE_OK)
+        return false;
+    for (i = list->n; i-- > 0 && !found;) {
+        r = list->v[i];
+        if (journal_status_final(r->status) || r->url == NULL || url == NULL ||
+            strcmp(r->url, url) != 0)
+            continue;
+        if ((o->tok.token != NULL) != (r->token_uri != NULL) ||
+            (o->tok.token != NULL && strcmp(o->tok.token, r->token_uri) != 0))
+            continue;
+        if (o->key_id != NULL &&
+            (r->key_id_hex == NULL || strcmp(o->key_id, r->key_id_hex) != 0))
+            continue;
+        snprintf(id, idsz, "%s", r->id);
+        found = true;
+    }
+    journal_list_free(list);
+    return found;
+}
+
+/* ---- the CA side -------------------------------------------------------- */
+
+static enum pe_rc ui_get_code(void *arg, const char *email,
+                              struct secret **pcode)
+{
+    const struct enroll_opts *o = arg;
+    struct secret_source src = {SECRET_NONE, NULL, NULL};
+    char prompt[300];
+
+    if (o->otp_file != NULL) {
+        src.kind = SECRET_FILE;
+        src.arg = o->otp_file;
+    } else if (secret_can_prompt()) {
+        snprintf(prompt, sizeof(prompt),
+                 "One-time code from the e-mail to %s: ", email);
+        src.kind = SECRET_PROMPT;
+        src.prompt = prompt;
+    } else {
+        return pe_failf(PE_E_USAGE,
+                        "The one-time code sent to %s is needed: "
+                        "give --otp-file, or run on a terminal.",
+                        email);
+    }
+    return secret_read(&src, false, pcode);
+}
+
+static bool ask_yes(const char *question)
+{
+    char line[16];
+
+    if (!secret_can_prompt())
+        return false;
+    fprintf(stderr, "%s [y/N] ", question);
+    fflush(stderr);
+    if (fgets(line, sizeof(line), stdin) == NULL)
+        return false;
+    return line[0] == 'y' || line[0] == 'Y';
+}
+
+static enum pe_rc ui_accept_terms(void *arg, const struct ca_terms *t)
+{
+    const struct enroll_opts *o = arg;
+
+    say("Organization: %s", t->organization ? t->organization : "-");
+    say("Department:   %s", t->department ? t->department : "-");
+    if (t->profile != NULL)
+        say("Profile:      %s", t->profile);
+    say("Term:         %ld days", o->term > 0 ? o->term : t->default_term);
+    if (t->eula_text != NULL && t->eula_text[0] != '\0' && !o->accept_eula)
+        say("\n%s\n", t->eula_text);
+    if (o->accept_eula) {
+        say("EULA%s%s accepted (--accept-eula).", t->eula_id ? " " : "",
+            t->eula_id ? t->eula_id : "");
+        return PE_OK;
+    }
+    if (ask_yes("Do you accept the EULA above?"))
+        return PE_OK;
+    return pe_failf(PE_E_USAGE, "The EULA was not accepted, so nothing was "
+                                "made or submitted; read it and pass "
+                                "--accept-eula to accept it.");
+}
+
+static enum pe_rc run_ca(struct run *r)
+{
+    const struct journal_rec *rec = r->rec;
+    const struct enroll_opts *o = r->o;
+    struct secret_source src;
+    const char *spec = o->secret_spec ? o->secret_spec : rec->secret_source;
+    enum pe_rc rc;
+
+    memset(&r->cfg, 0, sizeof(r->cfg));
+    rc = ca_protocol_parse(rec->protocol, &r->cfg.protocol);
+    if (rc != PE_OK)
+        return rc;
+    if (r->cfg.protocol == CA_PROTO_REST) {
+        if (spec == NULL)
+            return pe_failf(PE_E_USAGE,
+                            "The REST endpoint needs the client secret: give "
+                            "--client-secret-file, -fd or -env.");
+        rc = secret_source_parse(spec, &src);
+        if (rc == PE_OK)
+            rc = secret_read(&src, false, &r->client_secret);
+        if (rc != PE_OK)
+            return pe_failf(PE_E_CONFIG, "The client secret: %s",
+                            pe_sentence(rc));
+    }
+    r->cfg.url = rec->url;
+    r->cfg.client_id = rec->client_id;
+    r->cfg.client_secret = r->client_secret;
+    r->cfg.token_url = o->token_url;
+    r->cfg.email = rec->email;
+    r->cfg.format = rec->format;
+    r->cfg.http.ca_file = o->ca_file != NULL ? o->ca_file : rec->ca_file;
+    r->cfg.http.timeout_s = o->http_timeout;
+    r->cfg.ui.arg = (void *)(uintptr_t)o;
+    r->cfg.ui.get_code = ui_get_code;
+    r->cfg.ui.accept_terms = ui_accept_terms;
+    return ca_new(&r->cfg, &r->ca);
+}
+
+/* ---- the token side ----------------------------------------------------- */
+
+static enum pe_rc run_token(struct run *r)
+{
+    struct tokopt to = r->o->tok;
+    struct secret_source pin;
+    enum pe_rc rc;
+
+    if (to.token == NULL)
+        to.token = r->rec->token_uri;
+    if (to.module == NULL)
+        to.module = r->rec->module;
+    if (to.pin.kind == SECRET_NONE && r->rec->pin_source != NULL &&
+        secret_source_parse(r->rec->pin_source, &pin) == PE_OK)
+        to.pin = pin;
+    rc = tokopt_open(&to, &r->ctx);
+    if (rc != PE_OK)
+        return rc;
+    if (to.so_pin.kind == SECRET_NONE)
+        return tokopt_login(&to, r->ctx, TOK_USER);
+    if (to.pin.kind != SECRET_NONE)
+        tok_set_context_pin(r->ctx, &r->o->tok.pin);
+    return tokopt_login(&to, r->ctx, TOK_SO);
+}
+
+static enum pe_rc hex_of(const unsigned char *id, size_t len, char **phex)
+{
+    size_t i;
+
+    *phex = malloc(2 * len + 1);
+    if (*phex == NULL)
+        return PE_E_NOMEM;
+    for (i = 0; i < len; i++)
+        snprintf(*phex + 2 * i, 3, "%02x", id[i]);
+    return PE_OK;
+}
+
+/* The key of rec: found by its recorded CKA_ID, else made with it. */
+static enum pe_rc run_key(struct run *r)
+{
+    struct journal_rec *rec = r->rec;
+    struct tok_keygen spec = {0};
+    unsigned char id[64];
+    size_t idlen = 0;
+    enum pe_rc rc;
+
+    if (rec->key_id_hex == NULL) {
+        /* choose the CKA_ID first and record it: a crash during keygen
+         * then finds the key instead of making another */
+        if (tok_family(r->ctx) != TOK_FAMILY_YKCS11) {
+            if (RAND_bytes(id, KEY_ID_LEN) != 1)
+                return pe_fail_ossl(PE_E_INTERNAL, "Random CKA_ID");
+            rc = hex_of(id, KEY_ID_LEN, &rec->key_id_hex);
+            if (rc == PE_OK)
+                rc = journal_save(rec);
+            if (rc != PE_OK)
+                return rc;
+        }
+    }
+    if (rec->key_id_hex != NULL) {
+        rc = tokopt_parse_hex(rec->key_id_hex, id, sizeof(id), &idlen);
+        if (rc != PE_OK)
+            return pe_failf(PE_E_STATE, "The recorded key ID is not hex.");
+        rc = tok_key_find_by_id(r->ctx, id, idlen, &r->key);
+        if (rc == PE_OK || rec->status != JOURNAL_NEW ||
+            strcmp(rec->key_origin ? rec->key_origin : "", "reused") == 0) {
+            if (rc != PE_OK)
+                return pe_failf(rc,
+                                "The key %s of enrollment %s is not on "
+                                "token \"%s\": %s",
+                                rec->key_id_hex, rec->id,
+                                tok_token_label(r->ctx), pe_detail());
+            if (rec->status == JOURNAL_NEW)
+                say("Using key %s on token \"%s\".", rec->key_id_hex,
+                    tok_token_label(r->ctx));
+            goto found;
+        }
+    }
+    rc = tok_keytype_parse(rec->key_type ? rec->key_type : "ec-p256",
+                           &spec.type);
+    if (rc != PE_OK)
+        return rc;
+    spec.label = rec->key_label;
+    spec.id = rec->key_id_hex != NULL ? id : NULL;
+    spec.idlen = rec->key_id_hex != NULL ? idlen : 0;
+    say("Generating a %s key on token \"%s\"...", tok_keytype_name(spec.type),
+        tok_token_label(r->ctx));
+    rc = tok_key_generate_ex(r->ctx, &spec, &r->key);
+    if (rc != PE_OK)
+        return rc;
+found:
+    if (rec->status != JOURNAL_NEW)
+        return PE_OK;
+    if (rec->key_id_hex == NULL) {
+        const unsigned char *kid;
+        size_t klen;
+
+        tok_key_id(r->key, &kid, &klen);
+        rc = hex_of(kid, klen, &rec->key_id_hex);
+        if (rc != PE_OK)
+            return rc;
+    }
+    if (rec->token_uri == NULL)
+        rc = journal_set(&rec->token_uri, tok_token_uri(r->ctx));
+    if (rc == PE_OK)
+        rc = journal_set(&rec->key_uri, tok_key_uri(r->key));
+    if (rc == PE_OK)
+        rc = journal_step(rec, JOURNAL_KEY_GENERATED, NULL);
+    return rc;
+}
+
+static enum pe_rc token_sign(void *ctx, int md_nid, const unsigned char *digest,
+                             size_t dlen, unsigned char **psig, size_t *psiglen)
+{
+    return tok_sign_digest(ctx, md_nid, digest, dlen, psig, psiglen);
+}
+
+static enum pe_rc run_csr(struct run *r)
+{
+    struct journal_rec *rec = r->rec;
+    struct csr_subject subj = {0};
+    EVP_PKEY *pub = NULL;
+    X509_REQ *req = NULL;
+    char cn[200];
+    enum pe_rc rc;
+
+    if (rec->subject != NULL) {
+        subj.dn = rec->subject;
+    } else {
+        snprintf(cn, sizeof(cn), "%s%s%s",
+                 rec->first_name ? rec->first_name : "",
+                 rec->first_name && rec->last_name ? " " : "",
+                 rec->last_name ? rec->last_name : "");
+        subj.cn = cn[0] != '\0' ? cn : (rec->email ? rec->email : "p11enroll");
+    }
+    subj.email = rec->san_email != NULL ? rec->san_email : rec->email;
+    rc = tok_key_public(r->key, &pub);
+    if (rc == PE_OK)
+        rc = csr_build(&subj, pub, token_sign, r->key, &req);
+    if (rc == PE_OK)
+        rc = csr_to_der_b64(req, &rec->csr_b64);
+    if (rc == PE_OK)
+        rc = journal_step(rec, JOURNAL_CSR_BUILT, NULL);
+    X509_REQ_free(req);
+    EVP_PKEY_free(pub);
+    return rc;
+}
+
+static enum pe_rc run_submit(struct run *r)
+{
+    struct journal_rec *rec = r->rec;
+    struct ca_request req = {0};
+    unsigned char *der = NULL, *att = NULL;
+    char *att_b64 = NULL, *id = NULL;
+    size_t attlen = 0;
+    int derlen;
+    enum pe_rc rc;
+
+    if (rec->status == JOURNAL_SUBMITTING)
+        log_warn("Enrollment %s stopped while submitting; submitting again "
+                 "(the CA may hold an abandoned request from then).",
+                 rec->id);
+    der = malloc(strlen(rec->csr_b64));
+    if (der == NULL)
+        return PE_E_NOMEM;
+    derlen = EVP_DecodeBlock(der, (const unsigned char *)rec->csr_b64,
+                             (int)strlen(rec->csr_b64));
+    if (derlen <= 0) {
+        rc = pe_failf(PE_E_STATE, "The recorded CSR is damaged.");
+        goto out;
+    }
+    /* EVP_DecodeBlock counts the padding bytes as data */
+    if (strlen(rec->csr_b64) >= 2 &&
+        rec->csr_b64[strlen(rec->csr_b64) - 1] == '=')
+        derlen -= rec->csr_b64[strlen(rec->csr_b64) - 2] == '=' ? 2 : 1;
+    if (r->o->attestation_file != NULL) {
+        rc = fileio_read(r->o->attestation_file, 256 * 1024, &att, &attlen);
+        if (rc == PE_OK)
+            rc = ca_b64(att, attlen, &att_b64);
+        if (rc != PE_OK)
+            goto out;
+    }
+    req.csr_der = der;
+    req.csr_len = (size_t)derlen;
+    req.email = rec->email;
+    req.first_name = rec->first_name;
+    req.last_name = rec->last_name;
+    req.title = rec->title;
+    req.san_email = rec->san_email;
+    req.term = rec->term;
+    req.hsm_type = r->o->hsm_type;
+    req.attestation_b64 = att_b64;
+    rc = journal_step(rec, JOURNAL_SUBMITTING, NULL);
+    if (rc != PE_OK)
+        goto out;
+    say("Submitting the request to %s...", rec->url);
+    rc = r->ca->ops->submit(r->ca, &req, &id);
+    if (rc != PE_OK) {
+        /* the CA answered with a refusal: nothing is pending there */
+        if (rc != PE_E_CA_UNREACHABLE)
+            journal_step(rec, JOURNAL_CSR_BUILT, pe_sentence(rc));
+        goto out;
+    }
+    rc = journal_set(&rec->request_id, id);
+    if (rc == PE_OK)
+        rc = journal_step(rec, JOURNAL_SUBMITTED, NULL);
+    if (rc == PE_OK)
+        say("Submitted: request %s (enrollment %s).", id, rec->id);
+out:
+    free(id);
+    free(att_b64);
+    free(att);
+    free(der);
+    return rc;
+}
+
+static void note_status(void *arg, const struct ca_status *st)
+{
+    struct journal_rec *rec = arg;
+
+    if (rec->ca_status == NULL || strcmp(rec->ca_status, st->word) != 0) {
+        journal_set(&rec->ca_status, st->word);
+        journal_save(rec);
+    }
+}
+
+/* Wait for issuance, then download and save the bundle beside the record. */
+static enum pe_rc run_wait_download(struct run *r)
+{
+    struct journal_rec *rec = r->rec;
+    struct poll_opts po;
+    struct ca_status st;
+    unsigned char *buf = NULL;
+    char *path = NULL;
+    size_t len = 0;
+    int round;
+    enum pe_rc rc = PE_OK;
+
+    po.wait_s = r->o->no_wait       ? 0
+                : r->o->wait_s >= 0 ? r->o->wait_s
+                                    : DEFAULT_WAIT;
+    po.first_s = r->o->poll_first;
+    po.max_s = r->o->poll_max;
+    for (round = 0; round < 3; round++) {
+        if (rec->status == JOURNAL_SUBMITTED) {
+            rc = poll_until_done(r->ca, rec->request_id, &po, note_status, rec,
+                                 &st);
+            if (rc == PE_E_REJECTED) {
+                journal_set(&rec->ca_status, st.word);
+                journal_step(rec, JOURNAL_REJECTED, pe_detail());
+                return rc;
+            }
+            if (rc != PE_OK)
+                return rc;
+            rc = journal_step(rec, JOURNAL_ISSUED, NULL);
+            if (rc != PE_OK)
+                return rc;
+        }
+        rc = r->ca->ops->download(r->ca, rec->request_id, &buf, &len, &st);
+        if (rc != PE_PENDING)
+            break;
+        /* issued but not collectable yet: wait a little more */
+        rc = journal_step(rec, JOURNAL_SUBMITTED, NULL);
+        if (rc != PE_OK)
+            return rc;
+    }
+    if (rc == PE_PENDING)
+        return pe_failf(PE_PENDING,
+                        "Request %s is issued but cannot be "
+                        "downloaded yet.",
+                        rec->request_id);
+    if (rc != PE_OK)
+        return rc;
+    rc = journal_path(rec, ".bundle", &path);
+    if (rc == PE_OK)
+        rc = fileio_write_atomic(path, buf, len, 0600);
+    if (rc == PE_OK)
+        rc = journal_step(rec, JOURNAL_DOWNLOADED, NULL);
+    free(path);
+    free(buf);
+    return rc;
+}
+
+static void run_free(struct run *r)
+{
+    ca_free(r->ca);
+    secret_free(r->client_secret);
+    tok_key_free(r->key);
+    tok_close(r->ctx);
+}
+
+/* A rejected record: report the key, remove it only when asked. */
+static enum pe_rc run_rejected(struct run *r)
+{
+    struct journal_rec *rec = r->rec;
+    enum pe_rc rc;
+
+    if (!r->o->remove_key) {
+        return pe_failf(PE_E_REJECTED,
+                        "Enrollment %s was rejected%s%s.  Key %s stays on "
+                        "the token; remove it with: p11enroll resume %s "
+                        "--remove-key",
+                        rec->id, rec->last_error ? ": " : "",
+                        rec->last_error ? rec->last_error : "",
+                        rec->key_id_hex ? rec->key_id_hex : "?", rec->id);
+    }
+    if (strcmp(rec->key_origin ? rec->key_origin : "", "reused") == 0)
+        return pe_failf(PE_E_USAGE,
+                        "Key %s was not made for enrollment %s; "
+                        "it is not removed.",
+                        rec->key_id_hex, rec->id);
+    rc = run_token(r);
+    if (rc == PE_OK)
+        rc = run_key(r);
+    if (rc == PE_OK) {
+        rc = tok_key_destroy(r->key);
+        r->key = NULL;
+    }
+    if (rc == PE_OK) {
+        say("Removed key %s of rejected enrollment %s.", rec->key_id_hex,
+            rec->id);
+        rc = journal_set(&rec->key_uri, NULL);
+        if (rc == PE_OK)
+            rc = journal_step(rec, JOURNAL_REJECTED, "key removed");
+    }
+    return rc;
+}
+
+enum pe_rc enroll_run(struct journal_rec *rec, const struct enroll_opts *o)
+{
+    struct run r;
+    enum pe_rc rc;
+
+    memset(&r, 0, sizeof(r));
+    r.rec = rec;
+    r.o = o;
+    if (rec->status == JOURNAL_REJECTED) {
+        rc = run_rejected(&r);
+        goto out;
+    }
+    if (rec->status == JOURNAL_INSTALLED) {
+        say("Enrollment %s is finished already.", rec->id);
+        rc = PE_OK;
+        goto out;
+    }
+    rc = run_ca(&r);
+    /* log in and accept terms before a key is made */
+    if (rc == PE_OK && rec->status < JOURNAL_SUBMITTED &&
+        r.ca->ops->prepare != NULL)
+        rc = r.ca->ops->prepare(r.ca);
+    if (rc == PE_OK)
+        rc = run_token(&r);
+    if (rc == PE_OK)
+        rc = run_key(&r);
+    if (rc == PE_OK && rec->status < JOURNAL_CSR_BUILT)
+        rc = run_csr(&r);
+    if (rc == PE_OK && rec->status < JOURNAL_SUBMITTED)
+        rc = run_submit(&r);
+    if (rc == PE_OK && rec->status < JOURNAL_DOWNLOADED)
+        rc = run_wait_download(&r);
+    if (rc == PE_OK && rec->status == JOURNAL_DOWNLOADED)
+        rc = enroll_install(r.ctx, r.key, rec, o);
+    if (rc != PE_OK && rc != PE_PENDING && rc != PE_E_REJECTED &&
+        !journal_status_final(rec->status))
+        journal_step(rec, rec->status, pe_sentence(rc));
+out:
+    if (rc == PE_PENDING && strstr(pe_detail(), "cannot be downloaded") == NULL)
+        pe_failf(PE_PENDING,
+                 "Request %s is still pending at the CA; continue with: "
+                 "p11enroll resume %s",
+                 rec->request_id ? rec->request_id : "?", rec->id);
+    enroll_report(rec, o->json, rc);
+    run_free(&r);
+    return rc;
+}

@@ -1,0 +1,91 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * enroll.h - the enrollment flow shared by `enroll` and `resume`.
+ *
+ * The journal record is the truth: enroll_run() continues a record from
+ * whatever step it reached (key, CSR, submit, wait, download, install), and
+ * writes it after each step, so a crash at any point is finished by a
+ * rerun or `resume` with one key, one order and one certificate.
+ */
+#ifndef P11E_ENROLL_H
+#define P11E_ENROLL_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include <openssl/x509.h>
+
+#include "ca.h"
+#include "journal.h"
+#include "rc.h"
+#include "tok.h"
+#include "tokopt.h"
+
+/* Everything the command line and the config files may say. */
+struct enroll_opts {
+    struct tokopt tok;
+    const char *key_type, *label, *key_id;
+    const char *subject, *cn, *o, *ou, *c, *l, *st;
+    const char *endpoint, *form, *client_id, *token_url;
+    const char *email, *first_name, *last_name, *title, *san_email;
+    long term;
+    const char *hsm_type, *attestation_file;
+    const char *ca_file, *trust, *format;
+    const char *secret_spec; /* "file:P", "fd:N" or "env:V" */
+    const char *otp_file;
+    const char *out_cert, *out_chain;
+    const char *state_dir;
+    long wait_s; /* -1: not given */
+    long poll_first, poll_max, http_timeout;
+    bool accept_eula, no_wait, json, remove_key, fresh;
+    /* private: storage for specs built from options */
+    char secret_buf[4200];
+    char **merged; /* config options + argv, what getopt saw */
+    char **owned;  /* strings made from config lines */
+    size_t nowned;
+};
+
+enum enroll_verb { ENROLL_VERB_ENROLL, ENROLL_VERB_RESUME };
+
+/*
+ * Parse argv of verb (config files first, then the options; the options
+ * win).  Positional arguments are left at argv[*pfirst..argc-1].  *phelp is
+ * set for --help (usage already printed).  enroll_opts_free() after.
+ */
+enum pe_rc enroll_parse_args(enum enroll_verb verb, int argc, char **argv,
+                             struct enroll_opts *o, int *pfirst, bool *phelp);
+
+/* Free what enroll_parse_args allocated. */
+void enroll_opts_free(struct enroll_opts *o);
+
+/* Fill a new record from the options (token, key, CA, request fields). */
+enum pe_rc enroll_fill_record(const struct enroll_opts *o,
+                              struct journal_rec *rec);
+
+/* An unfinished record of dir for the same token, CA and identity as o
+ * (its id into id), for a rerun of `enroll` to continue; false if none. */
+bool enroll_find_unfinished(const char *dir, const struct enroll_opts *o,
+                            char *id, size_t idsz);
+
+/* Run rec from its step to the end (or to pending); the outcome is in
+ * rec and printed (summary or --json). */
+enum pe_rc enroll_run(struct journal_rec *rec, const struct enroll_opts *o);
+
+/* The state folder: --state-dir or the default (*pdir, free()). */
+enum pe_rc enroll_state_dir(const struct enroll_opts *o, char **pdir);
+
+/* ---- enroll_install.c ------------------------------------------------- */
+
+/*
+ * The downloaded bundle of rec: parse, find the leaf for key, verify as
+ * `install` does, write leaf and chain, read back and prove the key signs
+ * for it, write --out-cert/--out-chain.  Records the certificate in rec.
+ * PE_E_VERIFY/PE_E_INPUT: nothing was written.
+ */
+enum pe_rc enroll_install(struct tok_ctx *ctx, struct tok_key *key,
+                          struct journal_rec *rec, const struct enroll_opts *o);
+
+/* The human summary (stderr) or --json (stdout) of a record. */
+void enroll_report(const struct journal_rec *rec, bool json, enum pe_rc rc);
+
+#endif

@@ -1,0 +1,602 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * enroll_args.c - options of `enroll` and `resume`, and the config files.
+ *
+ * A config file holds `key = value` lines whose keys are the long options
+ * (`endpoint = https://...`, `accept-eula = yes`); `#` starts a comment
+ * line.  Secrets never stand in a config file, only where to read them:
+ * `client-secret = file:/etc/p11enroll/secret` (or env:NAME, fd:N) and the
+ * PIN options.  Files: every --config FILE, else the *.conf files of
+ * /etc/p11enroll
+ * (P11ENROLL_CONF_DIR overrides the folder) in name order.  Options on the
+ * command line override the files.
+ */
+#include "enroll.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fileio.h"
+#include "log.h"
+
+#define CONF_MAX       (64 * 1024)
+#define CONF_FILES_MAX 32
+
+enum {
+    O_KEY_TYPE = 0x3000,
+    O_LABEL,
+    O_KEY_ID,
+    O_SUBJECT,
+    O_CN,
+    O_O,
+    O_OU,
+    O_C,
+    O_L,
+    O_ST,
+    O_ENDPOINT,
+    O_FORM,
+    O_CLIENT_ID,
+    O_TOKEN_URL,
+    O_EMAIL,
+    O_FIRST,
+    O_LAST,
+    O_TITLE,
+    O_SAN,
+    O_TERM,
+    O_HSM,
+    O_ATTEST,
+    O_CA_FILE,
+    O_TRUST,
+    O_FORMAT,
+    O_CS_FILE,
+    O_CS_FD,
+    O_CS_ENV,
+    O_CS_SOURCE,
+    O_OTP,
+    O_EULA,
+    O_OUT_CERT,
+    O_OUT_CHAIN,
+    O_STATE,
+    O_CONFIG,
+    O_WAIT,
+    O_NO_WAIT,
+    O_POLL,
+    O_POLL_MAX,
+    O_HTTP_TIMEOUT,
+    O_JSON,
+    O_REMOVE_KEY,
+    O_NEW,
+    O_HELP
+};
+
+static const struct option longopts[] = {
+    TOKOPT_LONGOPTS,
+    {"key-type", required_argument, NULL, O_KEY_TYPE},
+    {"key", required_argument, NULL, O_KEY_TYPE},
+    {"label", required_argument, NULL, O_LABEL},
+    {"key-id", required_argument, NULL, O_KEY_ID},
+    {"subject", required_argument, NULL, O_SUBJECT},
+    {"cn", required_argument, NULL, O_CN},
+    {"o", required_argument, NULL, O_O},
+    {"ou", required_argument, NULL, O_OU},
+    {"c", required_argument, NULL, O_C},
+    {"l", required_argument, NULL, O_L},
+    {"st", required_argument, NULL, O_ST},
+    {"endpoint", required_argument, NULL, O_ENDPOINT},
+    {"form", required_argument, NULL, O_FORM},
+    {"client-id", required_argument, NULL, O_CLIENT_ID},
+    {"token-url", required_argument, NULL, O_TOKEN_URL},
+    {"email", required_argument, NULL, O_EMAIL},
+    {"first-name", required_argument, NULL, O_FIRST},
+    {"last-name", required_argument, NULL, O_LAST},
+    {"title", required_argument, NULL, O_TITLE},
+    {"san-email", required_argument, NULL, O_SAN},
+    {"term", required_argument, NULL, O_TERM},
+    {"hsm-type", required_argument, NULL, O_HSM},
+    {"attestation", required_argument, NULL, O_ATTEST},
+    {"ca-file", required_argument, NULL, O_CA_FILE},
+    {"trust", required_argument, NULL, O_TRUST},
+    {"format", required_argument, NULL, O_FORMAT},
+    {"client-secret-file", required_argument, NULL, O_CS_FILE},
+    {"client-secret-fd", required_argument, NULL, O_CS_FD},
+    {"client-secret-env", required_argument, NULL, O_CS_ENV},
+    {"client-secret", required_argument, NULL, O_CS_SOURCE},
+    {"otp-file", required_argument, NULL, O_OTP},
+    {"accept-eula", no_argument, NULL, O_EULA},
+    {"out-cert", required_argument, NULL, O_OUT_CERT},
+    {"out-chain", required_argument, NULL, O_OUT_CHAIN},
+    {"state-dir", required_argument, NULL, O_STATE},
+    {"config", required_argument, NULL, O_CONFIG},
+    {"wait", required_argument, NULL, O_WAIT},
+    {"no-wait", no_argument, NULL, O_NO_WAIT},
+    {"poll-interval", required_argument, NULL, O_POLL},
+    {"poll-max", required_argument, NULL, O_POLL_MAX},
+    {"http-timeout", required_argument, NULL, O_HTTP_TIMEOUT},
+    {"json", no_argument, NULL, O_JSON},
+    {"remove-key", no_argument, NULL, O_REMOVE_KEY},
+    {"new", no_argument, NULL, O_NEW},
+    {"help", no_argument, NULL, O_HELP},
+    {NULL, 0, NULL, 0},
+};
+
+static void enroll_usage(enum enroll_verb verb, FILE *f)
+{
+    if (verb == ENROLL_VERB_RESUME)
+        fprintf(f, "Usage: p11enroll resume [ID] [OPTIONS]\n\n"
+                   "Continues a recorded enrollment (default: the one "
+                   "unfinished) from\nthe step it reached.  --remove-key "
+                   "removes the key of a rejected one.\nSecrets, PINs, "
+                   "--wait, --ca-file and the like may be given again.\n\n");
+    else
+        fprintf(f,
+                "Usage: p11enroll enroll [TOKEN OPTIONS] (--endpoint URL "
+                "--client-id ID\n"
+                "         --client-secret-file F|--client-secret-fd N|"
+                "--client-secret-env V\n"
+                "         --email ADDR | --form URL --email ADDR [--otp-file "
+                "F] [--accept-eula])\n"
+                "         [--key-type ec-p256|ec-p384|rsa-3072|rsa-4096] "
+                "[--label L] [--key-id HEX]\n"
+                "         [--subject DN | --cn --o --ou --c --l --st] "
+                "[--first-name --last-name\n"
+                "         --title --san-email --term DAYS] [--wait SECS | "
+                "--no-wait] [--json]\n\n"
+                "Makes a key on the token, enrolls it at SCM (REST endpoint "
+                "or invitation\nform), waits, verifies what comes back and "
+                "writes the certificate and its\nchain to the token.  Each "
+                "step is recorded; a rerun or `resume` finishes\nthe same "
+                "order.\n\n");
+    fprintf(f,
+            "CA options:\n"
+            "  --ca-file F          trust F for the CA's HTTPS (default: "
+            "the system store)\n"
+            "  --trust ROOT.pem     roots the issued chain must verify to\n"
+            "  --format F           download format (x509, pemia, bin, ...)\n"
+            "  --token-url URL      OAuth token URL (default: from the 401)\n"
+            "  --hsm-type T --attestation FILE   key attestation\n"
+            "  --http-timeout SECS  --poll-interval SECS  --poll-max SECS\n"
+            "Files and state:\n"
+            "  --out-cert F --out-chain F  also write PEM files\n"
+            "  --state-dir D        journal folder (default "
+            "$XDG_STATE_HOME/p11enroll)\n"
+            "  --config F           config file (default "
+            "/etc/p11enroll/*.conf)\n"
+            "  --new                start a new enrollment even if one is "
+            "unfinished\n");
+    tokopt_usage(f, true);
+}
+
+static long parse_secs(const char *s, bool *ok)
+{
+    char *end = NULL;
+    long v;
+
+    errno = 0;
+    v = strtol(s, &end, 10);
+    *ok = errno == 0 && end != s && v >= 0;
+    if (!*ok)
+        return 0;
+    if (*end == 'm')
+        v *= 60, end++;
+    else if (*end == 'h')
+        v *= 3600, end++;
+    else if (*end == 'd')
+        v *= 86400, end++;
+    else if (*end == 's')
+        end++;
+    *ok = *end == '\0' && v <= 86400L * 365;
+    return v;
+}
+
+static enum pe_rc set_secret(struct enroll_opts *o, const char *kind,
+                             const char *arg)
+{
+    struct secret_source src;
+    enum pe_rc rc;
+
+    if (o->secret_spec != NULL)
+        return pe_failf(PE_E_USAGE, "Give the client secret one way only.");
+    if (kind != NULL)
+        snprintf(o->secret_buf, sizeof(o->secret_buf), "%s:%s", kind, arg);
+    else
+        snprintf(o->secret_buf, sizeof(o->secret_buf), "%s", arg);
+    rc = secret_source_parse(o->secret_buf, &src);
+    if (rc != PE_OK || (src.kind != SECRET_FILE && src.kind != SECRET_FD &&
+                        src.kind != SECRET_ENV))
+        return pe_failf(PE_E_CONFIG,
+                        "The client secret must be given as a source "
+                        "(file:PATH, fd:N or env:NAME), never itself.");
+    o->secret_spec = o->secret_buf;
+    return PE_OK;
+}
+
+/* One option; PE_E_USAGE for bad values. */
+static enum pe_rc set_opt(struct enroll_opts *o, int c, const char *arg)
+{
+    bool ok = true;
+
+    switch (c) {
+    case O_KEY_TYPE:
+        o->key_type = arg;
+        break;
+    case O_LABEL:
+        o->label = arg;
+        break;
+    case O_KEY_ID:
+        o->key_id = arg;
+        break;
+    case O_SUBJECT:
+        o->subject = arg;
+        break;
+    case O_CN:
+        o->cn = arg;
+        break;
+    case O_O:
+        o->o = arg;
+        break;
+    case O_OU:
+        o->ou = arg;
+        break;
+    case O_C:
+        o->c = arg;
+        break;
+    case O_L:
+        o->l = arg;
+        break;
+    case O_ST:
+        o->st = arg;
+        break;
+    case O_ENDPOINT:
+        o->endpoint = arg;
+        break;
+    case O_FORM:
+        o->form = arg;
+        break;
+    case O_CLIENT_ID:
+        o->client_id = arg;
+        break;
+    case O_TOKEN_URL:
+        o->token_url = arg;
+        break;
+    case O_EMAIL:
+        o->email = arg;
+        break;
+    case O_FIRST:
+        o->first_name = arg;
+        break;
+    case O_LAST:
+        o->last_name = arg;
+        break;
+    case O_TITLE:
+        o->title = arg;
+        break;
+    case O_SAN:
+        o->san_email = arg;
+        break;
+    case O_TERM:
+        o->term = parse_secs(arg, &ok);
+        break;
+    case O_HSM:
+        o->hsm_type = arg;
+        break;
+    case O_ATTEST:
+        o->attestation_file = arg;
+        break;
+    case O_CA_FILE:
+        o->ca_file = arg;
+        break;
+    case O_TRUST:
+        o->trust = arg;
+        break;
+    case O_FORMAT:
+        o->format = arg;
+        break;
+    case O_CS_FILE:
+        return set_secret(o, "file", arg);
+    case O_CS_FD:
+        return set_secret(o, "fd", arg);
+    case O_CS_ENV:
+        return set_secret(o, "env", arg);
+    case O_CS_SOURCE:
+        return set_secret(o, NULL, arg);
+    case O_OTP:
+        o->otp_file = arg;
+        break;
+    case O_EULA:
+        o->accept_eula = true;
+        break;
+    case O_OUT_CERT:
+        o->out_cert = arg;
+        break;
+    case O_OUT_CHAIN:
+        o->out_chain = arg;
+        break;
+    case O_STATE:
+        o->state_dir = arg;
+        break;
+    case O_CONFIG:
+        break; /* read before */
+    case O_WAIT:
+        o->wait_s = parse_secs(arg, &ok);
+        break;
+    case O_NO_WAIT:
+        o->no_wait = true;
+        break;
+    case O_POLL:
+        o->poll_first = parse_secs(arg, &ok);
+        break;
+    case O_POLL_MAX:
+        o->poll_max = parse_secs(arg, &ok);
+        break;
+    case O_HTTP_TIMEOUT:
+        o->http_timeout = parse_secs(arg, &ok);
+        break;
+    case O_JSON:
+        o->json = true;
+        break;
+    case O_REMOVE_KEY:
+        o->remove_key = true;
+        break;
+    case O_NEW:
+        o->fresh = true;
+        break;
+    default:
+        if (tokopt_is(c))
+            return tokopt_set(&o->tok, c, arg);
+        return pe_failf(PE_E_USAGE, "Unknown option; see --help.");
+    }
+    if (!ok)
+        return pe_failf(PE_E_USAGE,
+                        "\"%s\" is not a number of seconds (or "
+                        "days for --term).",
+                        arg);
+    return PE_OK;
+}
+
+static enum pe_rc own(struct enroll_opts *o, char *s)
+{
+    char **n;
+
+    if (s == NULL)
+        return PE_E_NOMEM;
+    n = realloc(o->owned, (o->nowned + 1) * sizeof(*n));
+    if (n == NULL) {
+        free(s);
+        return PE_E_NOMEM;
+    }
+    o->owned = n;
+    o->owned[o->nowned++] = s;
+    return PE_OK;
+}
+
+static char *trim(char *s)
+{
+    char *e;
+
+    while (isspace((unsigned char)*s))
+        s++;
+    e = s + strlen(s);
+    while (e > s && isspace((unsigned char)e[-1]))
+        *--e = '\0';
+    if (e - s >= 2 && s[0] == '"' && e[-1] == '"') {
+        e[-1] = '\0';
+        s++;
+    }
+    return s;
+}
+
+/* One config line as an option string "--key=value" (or none). */
+static enum pe_rc conf_line(struct enroll_opts *o, const char *file, int ln,
+                            char *line)
+{
+    const struct option *lo;
+    char *eq = strchr(line, '='), *key, *val;
+    size_t len;
+
+    if (eq == NULL)
+        return pe_failf(PE_E_CONFIG, "%s:%d: expected \"key = value\".", file,
+                        ln);
+    *eq = '\0';
+    key = trim(line);
+    val = trim(eq + 1);
+    if (strcmp(key, "pin") == 0 || strcmp(key, "so-pin") == 0)
+        return pe_failf(PE_E_CONFIG,
+                        "%s:%d: a PIN never stands in a config file; use "
+                        "pin-file, pin-env or pin-source.",
+                        file, ln);
+    for (lo = longopts; lo->name != NULL; lo++)
+        if (strcmp(lo->name, key) == 0)
+            break;
+    if (lo->name == NULL || strcmp(key, "config") == 0 ||
+        strcmp(key, "help") == 0)
+        return pe_failf(PE_E_CONFIG, "%s:%d: unknown key \"%.60s\".", file, ln,
+                        key);
+    if (lo->has_arg == no_argument) {
+        if (strcmp(val, "yes") == 0 || strcmp(val, "true") == 0 ||
+            strcmp(val, "1") == 0 || strcmp(val, "on") == 0)
+            val = NULL;
+        else if (strcmp(val, "no") == 0 || strcmp(val, "false") == 0 ||
+                 strcmp(val, "0") == 0 || strcmp(val, "off") == 0)
+            return PE_OK;
+        else
+            return pe_failf(PE_E_CONFIG, "%s:%d: %s takes yes or no.", file, ln,
+                            key);
+    }
+    len = strlen(key) + (val != NULL ? strlen(val) : 0) + 4;
+    key = malloc(len);
+    if (key == NULL)
+        return PE_E_NOMEM;
+    snprintf(key, len, "--%s%s%s", lo->name, val != NULL ? "=" : "",
+             val != NULL ? val : "");
+    return own(o, key);
+}
+
+static enum pe_rc conf_file(struct enroll_opts *o, const char *path)
+{
+    unsigned char *text = NULL;
+    char *line, *save = NULL;
+    size_t len = 0;
+    int ln = 0;
+    enum pe_rc rc;
+
+    rc = fileio_read(path, CONF_MAX, &text, &len);
+    if (rc != PE_OK)
+        return pe_failf(PE_E_CONFIG, "Config file: %s", pe_detail());
+    log_debug(LOG_CAT_GENERAL, "config file %s", path);
+    for (line = strtok_r((char *)text, "\n", &save);
+         line != NULL && rc == PE_OK; line = strtok_r(NULL, "\n", &save)) {
+        ln++;
+        line = trim(line);
+        if (line[0] == '\0' || line[0] == '#')
+            continue;
+        rc = conf_line(o, path, ln, line);
+    }
+    free(text);
+    return rc;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The .conf files of /etc/p11enroll in name order. */
+static enum pe_rc conf_default(struct enroll_opts *o)
+{
+    const char *dir = getenv("P11ENROLL_CONF_DIR");
+    char *names[CONF_FILES_MAX], path[4096];
+    struct dirent *de;
+    size_t n = 0, i, len;
+    enum pe_rc rc = PE_OK;
+    DIR *d;
+
+    if (dir == NULL)
+        dir = "/etc/p11enroll";
+    d = opendir(dir);
+    if (d == NULL)
+        return PE_OK;
+    while ((de = readdir(d)) != NULL && n < CONF_FILES_MAX) {
+        len = strlen(de->d_name);
+        if (de->d_name[0] == '.' || len < 6 ||
+            strcmp(de->d_name + len - 5, ".conf") != 0)
+            continue;
+        names[n] = strdup(de->d_name);
+        if (names[n] == NULL)
+            break;
+        n++;
+    }
+    closedir(d);
+    qsort(names, n, sizeof(names[0]), cmp_str);
+    for (i = 0; i < n; i++) {
+        snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+        if (rc == PE_OK)
+            rc = conf_file(o, path);
+        free(names[i]);
+    }
+    return rc;
+}
+
+/* argv with the config files' options put first (o->merged). */
+static enum pe_rc merge_config(struct enroll_opts *o, int argc, char **argv,
+                               int *pmargc)
+{
+    bool given = false;
+    size_t first, i;
+    int k;
+    enum pe_rc rc = PE_OK;
+
+    for (k = 1; k < argc && rc == PE_OK; k++) {
+        if (strcmp(argv[k], "--") == 0)
+            break;
+        if (strcmp(argv[k], "--config") == 0 && k + 1 < argc) {
+            given = true;
+            rc = conf_file(o, argv[++k]);
+        } else if (strncmp(argv[k], "--config=", 9) == 0) {
+            given = true;
+            rc = conf_file(o, argv[k] + 9);
+        }
+    }
+    if (rc == PE_OK && !given)
+        rc = conf_default(o);
+    if (rc != PE_OK)
+        return rc;
+    o->merged = calloc((size_t)argc + o->nowned + 1, sizeof(char *));
+    if (o->merged == NULL)
+        return PE_E_NOMEM;
+    o->merged[0] = argv[0];
+    first = 1;
+    for (i = 0; i < o->nowned; i++)
+        o->merged[first++] = o->owned[i];
+    for (k = 1; k < argc; k++)
+        o->merged[first++] = argv[k];
+    *pmargc = (int)first;
+    return PE_OK;
+}
+
+enum pe_rc enroll_parse_args(enum enroll_verb verb, int argc, char **argv,
+                             struct enroll_opts *o, int *pfirst, bool *phelp)
+{
+    enum pe_rc rc;
+    int c, margc = 0;
+
+    memset(o, 0, sizeof(*o));
+    tokopt_init(&o->tok);
+    o->wait_s = -1;
+    *phelp = false;
+    rc = merge_config(o, argc, argv, &margc);
+    if (rc != PE_OK)
+        return rc;
+    optind = 1;
+    opterr = 0;
+    while (rc == PE_OK &&
+           (c = getopt_long(margc, o->merged, ":h", longopts, NULL)) != -1) {
+        if (c == 'h' || c == O_HELP) {
+            *phelp = true;
+        } else if (c == ':') {
+            rc = pe_failf(PE_E_USAGE, "Option \"%s\" needs a value.",
+                          o->merged[optind - 1]);
+        } else if (c == '?') {
+            rc = pe_failf(PE_E_USAGE,
+                          "Unknown option \"%s\"; see p11enroll "
+                          "%s --help.",
+                          o->merged[optind - 1], argv[0]);
+        } else {
+            rc = set_opt(o, c, optarg);
+        }
+    }
+    if (rc != PE_OK)
+        return rc;
+    if (*phelp) {
+        enroll_usage(verb, stdout);
+        return PE_OK;
+    }
+    /* positional arguments are moved to the end by getopt */
+    *pfirst = optind;
+    if (verb == ENROLL_VERB_ENROLL && optind < margc)
+        return pe_failf(PE_E_USAGE, "Unexpected argument \"%s\".",
+                        o->merged[optind]);
+    if (verb == ENROLL_VERB_RESUME && margc - optind > 1)
+        return pe_failf(PE_E_USAGE, "resume takes at most one ID.");
+    if (o->endpoint != NULL && o->form != NULL)
+        return pe_failf(PE_E_USAGE, "Give --endpoint or --form, not both.");
+    if (o->no_wait && o->wait_s >= 0)
+        return pe_failf(PE_E_USAGE, "Give --wait or --no-wait, not both.");
+    return tokopt_finish(&o->tok);
+}
+
+void enroll_opts_free(struct enroll_opts *o)
+{
+    size_t i;
+
+    for (i = 0; i < o->nowned; i++)
+        free(o->owned[i]);
+    free(o->owned);
+    free(o->merged);
+    o->owned = NULL;
+    o->merged = NULL;
+    o->nowned = 0;
+}

@@ -1,0 +1,170 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * enroll_install.c - the end of an enrollment: the saved bundle verified
+ * exactly as `install` verifies it (bundle.h), written to the token,
+ * proven, and reported.
+ */
+#include "enroll.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+#include <openssl/bn.h>
+
+#include "bundle.h"
+#include "install.h"
+#include "log.h"
+
+/* Subject, serial and expiry of leaf into rec. */
+static enum pe_rc note_cert(struct journal_rec *rec, X509 *leaf)
+{
+    BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(leaf), NULL);
+    char *serial = bn != NULL ? BN_bn2hex(bn) : NULL;
+    char buf[512];
+    enum pe_rc rc;
+
+    rc = journal_set(
+        &rec->cert_subject,
+        bundle_name_str(X509_get_subject_name(leaf), buf, sizeof(buf)));
+    if (rc == PE_OK)
+        rc = journal_set(
+            &rec->cert_issuer,
+            bundle_name_str(X509_get_issuer_name(leaf), buf, sizeof(buf)));
+    if (rc == PE_OK)
+        rc = journal_set(&rec->cert_serial, serial != NULL ? serial : "?");
+    if (rc == PE_OK)
+        rc = journal_set(
+            &rec->cert_expires,
+            bundle_time_str(X509_get0_notAfter(leaf), buf, sizeof(buf)));
+    OPENSSL_free(serial);
+    BN_free(bn);
+    return rc;
+}
+
+/* The saved bundle of rec, and the trust roots it names. */
+static enum pe_rc load_bundle(struct journal_rec *rec, STACK_OF(X509) * *pcerts,
+                              STACK_OF(X509) * *ptrust)
+{
+    char *path = NULL;
+    enum pe_rc rc;
+
+    *ptrust = NULL;
+    *pcerts = sk_X509_new_null();
+    if (*pcerts == NULL)
+        return PE_E_NOMEM;
+    rc = journal_path(rec, ".bundle", &path);
+    if (rc == PE_OK)
+        rc = bundle_read_file(path, *pcerts);
+    free(path);
+    if (rc != PE_OK || rec->trust == NULL)
+        return rc;
+    *ptrust = sk_X509_new_null();
+    if (*ptrust == NULL)
+        return PE_E_NOMEM;
+    return bundle_read_file(rec->trust, *ptrust);
+}
+
+enum pe_rc enroll_install(struct tok_ctx *ctx, struct tok_key *key,
+                          struct journal_rec *rec, const struct enroll_opts *o)
+{
+    struct install_result res = {0};
+    struct install_opts iopts = {0};
+    STACK_OF(X509) *certs = NULL, *trust = NULL;
+    enum pe_rc rc;
+
+    (void)o;
+    rc = load_bundle(rec, &certs, &trust);
+    if (rc == PE_OK) {
+        iopts.trust = trust;
+        rc = install_material(ctx, key, certs, &iopts, &res);
+    }
+    if (rc == PE_E_VERIFY || rc == PE_E_INPUT) {
+        /* what came is unusable and nothing was written: the next run
+         * downloads it again */
+        journal_step(rec, JOURNAL_ISSUED, pe_sentence(rc));
+        goto out;
+    }
+    if (rc == PE_OK)
+        rc = install_write_files(rec->out_cert, rec->out_chain, &res);
+    if (rc == PE_OK)
+        rc = note_cert(rec, res.leaf);
+    if (rc == PE_OK)
+        rc = journal_set(&rec->cert_uri, res.cert.uri);
+    if (rc == PE_OK)
+        rc = journal_set(&rec->key_uri, tok_key_uri(key));
+    if (rc == PE_OK)
+        rc = journal_step(rec, JOURNAL_INSTALLED, NULL);
+    if (rc == PE_OK && !o->json)
+        install_summary(&res);
+    if (rc == PE_OK && !res.chain_on_token)
+        say("This token holds only the leaf; the chain is in %s.",
+            rec->out_chain ? rec->out_chain : "the journal's .bundle file");
+out:
+    install_result_clear(&res);
+    bundle_certs_free(certs);
+    bundle_certs_free(trust);
+    return rc;
+}
+
+static void report_json(const struct journal_rec *rec, enum pe_rc rc)
+{
+    json_t *j, *files;
+    char *text;
+
+    j = json_pack("{s:i, s:s, s:s, s:s, s:s}", "version", 1, "id", rec->id,
+                  "status", journal_status_name(rec->status), "result",
+                  pe_rc_name(rc), "message",
+                  rc == PE_OK ? "" : pe_sentence(rc));
+    if (j == NULL)
+        return;
+#define PUT(name, val)                                                         \
+    if ((val) != NULL)                                                         \
+    json_object_set_new(j, name, json_string(val))
+    PUT("requestId", rec->request_id);
+    PUT("caStatus", rec->ca_status);
+    PUT("protocol", rec->protocol);
+    PUT("url", rec->url);
+    PUT("tokenUri", rec->token_uri);
+    PUT("keyId", rec->key_id_hex);
+    PUT("keyUri", rec->key_uri);
+    PUT("certUri", rec->cert_uri);
+    PUT("subject", rec->cert_subject);
+    PUT("issuer", rec->cert_issuer);
+    PUT("serial", rec->cert_serial);
+    PUT("notAfter", rec->cert_expires);
+#undef PUT
+    files = json_array();
+    if (files != NULL) {
+        if (rec->out_cert != NULL)
+            json_array_append_new(files, json_string(rec->out_cert));
+        if (rec->out_chain != NULL)
+            json_array_append_new(files, json_string(rec->out_chain));
+        json_object_set_new(j, "files", files);
+    }
+    text = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    if (text != NULL)
+        printf("%s\n", text);
+    fflush(stdout);
+    free(text);
+    json_decref(j);
+}
+
+void enroll_report(const struct journal_rec *rec, bool json, enum pe_rc rc)
+{
+    if (json) {
+        report_json(rec, rc);
+        return;
+    }
+    if (rc == PE_PENDING) {
+        say("%s", pe_sentence(rc));
+        return;
+    }
+    if (rc != PE_OK || rec->status != JOURNAL_INSTALLED)
+        return;
+    say("  key      %s", rec->key_uri ? rec->key_uri : "?");
+    say("  request  %s at %s (enrollment %s)",
+        rec->request_id ? rec->request_id : "?", rec->url ? rec->url : "?",
+        rec->id);
+}
