@@ -299,7 +299,9 @@ static void form_enroll(struct sim *s, const struct sim_req *rq,
     profile = config_find(s->cfg, "profiles", "name",
                           config_member(form, "profile", ""), 0);
     if (issue_check_csr(csr, rp) != 0 ||
-        attest_check(profile, s->mfr_roots, body, csr, rp) != 0)
+        attest_check(profile,
+                     json_object_get(s->cfg->root, "manufacturerRoots"), body,
+                     csr, rp) != 0)
         goto out;
     owner = util_printf("form:%s:%s", config_member(form, "uri", ""), email);
     rec = json_pack("{s:s, s:s, s:s}", "owner", owner ? owner : "", "via",

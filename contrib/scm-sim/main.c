@@ -384,6 +384,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 static int open_state(struct sim *s, const struct options *o, int *plockfd)
 {
     char err[512], *lock = NULL;
+    STACK_OF(X509) *roots = NULL;
     json_t *faults;
 
     if (util_mkdirs(o->state_dir) != 0) {
@@ -417,11 +418,13 @@ static int open_state(struct sim *s, const struct options *o, int *plockfd)
         fprintf(stderr, "scm-sim: config: %s\n", err);
         return -1;
     }
+    /* checked now; read again at each check, so a root file may come later */
     if (attest_load_roots(json_object_get(s->cfg->root, "manufacturerRoots"),
-                          &s->mfr_roots, err, sizeof(err)) != 0) {
+                          true, &roots, err, sizeof(err)) != 0) {
         fprintf(stderr, "scm-sim: config: %s\n", err);
         return -1;
     }
+    sk_X509_pop_free(roots, X509_free);
     if (ca_open(s->state_dir, &s->ca, err, sizeof(err)) != 0 ||
         store_init(s, err, sizeof(err)) != 0) {
         fprintf(stderr, "scm-sim: %s\n", err);
@@ -533,7 +536,6 @@ out:
     faults_free(s.faults);
     ca_free(s.ca);
     config_free(s.cfg);
-    sk_X509_pop_free(s.mfr_roots, X509_free);
     free(s.state_dir);
     if (lockfd >= 0)
         close(lockfd);

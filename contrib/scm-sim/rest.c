@@ -149,7 +149,8 @@ static int build_record(struct sim *s, const json_t *body, const json_t *acct,
     if (issue_check_csr(csr, rp) != 0 ||
         attest_check(config_find(s->cfg, "profiles", "name",
                                  config_member(acct, "profile", ""), 0),
-                     s->mfr_roots, body, csr, rp) != 0)
+                     json_object_get(s->cfg->root, "manufacturerRoots"), body,
+                     csr, rp) != 0)
         return -1;
     for (i = 0; copy[i] != NULL; i++)
         if (json_is_string(json_object_get(body, copy[i])))

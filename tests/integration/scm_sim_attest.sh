@@ -121,8 +121,22 @@ call POST "$form/enroll" "@$W/f.json"
 t /attest/form_ok eq "$STATUS" 200
 
 # --- config -----------------------------------------------------------------------
-printf '{"manufacturerRoots": ["%s/nonexistent.pem"]}' "$W" >"$W/bad.json"
+printf '{"manufacturerRoots": ["%s/k.b64"]}' "$W" >"$W/bad.json"
 out=$("$SCM_SIM" --state-dir "$W/y" --config "$W/bad.json" 2>&1)
-t /attest/bad_root_refused has "$out" "manufacturerRoots[0]"
+t /attest/bad_root_refused has "$out" "manufacturerRoots[0]: no PEM"
+printf '{"manufacturerRoots": ["-----BEGIN CERTIFICATE-----"]}' >"$W/bad.json"
+out=$("$SCM_SIM" --state-dir "$W/y" --config "$W/bad.json" 2>&1)
+t /attest/bad_inline_root_refused has "$out" "manufacturerRoots[0]: no PEM"
+
+# a root file that appears after the start is read when needed
+sed "s|$W/mroot.pem|$W/later.pem|" "$W/ka.json" >"$W/later.json"
+scm_sim_restart "$W/later.json"
+t /attest/missing_root_file_allowed_at_start [ -n "$SCM_SIM_READY" ]
+TOK=$(scm_sim_token ka ka-secret-0123456789)
+enroll ",\"hsmType\":\"YUBIKEY\",\"attestation\":\"$good\""
+t /attest/no_root_yet eq "$STATUS" 400
+cp "$W/mroot.pem" "$W/later.pem"
+enroll ",\"hsmType\":\"YUBIKEY\",\"attestation\":\"$good\""
+t /attest/root_file_read_when_needed eq "$STATUS" 200
 
 finish
