@@ -393,11 +393,12 @@ static void op_started(CK_RV rv, CK_SESSION_HANDLE h, int op)
 
 static void op_step(CK_RV rv, CK_SESSION_HANDLE h, const CK_BYTE *out)
 {
-    /* A size query or a too-small buffer keeps the operation going. */
+    /* A size query or a too-small buffer keeps the operation going; any
+     * other end, even CKR_USER_NOT_LOGGED_IN of an always-authenticate
+     * key, ends it (SoftHSM and ykcs11 alike). */
     if (rv == CKR_BUFFER_TOO_SMALL || (rv == CKR_OK && out == NULL))
         return;
-    if (rv != CKR_USER_NOT_LOGGED_IN)
-        yk_operation(h, 0);
+    yk_operation(h, 0);
 }
 
 static CK_RV m_C_DecryptInit(CK_SESSION_HANDLE h, CK_MECHANISM *m,

@@ -171,7 +171,10 @@ TEST("/ykcs11/so_login_takes_the_48_hex_management_key")
 {
     CK_SESSION_HANDLE h;
     CK_SESSION_INFO si;
+    char logpath[PATH_MAX + 16], *log;
 
+    snprintf(logpath, sizeof(logpath), "%s/mock.log", fx.dir);
+    setenv("P11E_MOCK_LOG", logpath, 1);
     MC_CHECK_RV(mc_open(&m, YK_LABEL, 1, &h), CKR_OK);
     MC_CHECK_RV(mc_login(&m, h, CKU_SO, "0102030405060708"), CKR_ARGUMENTS_BAD);
     MC_CHECK_RV(mc_login(&m, h, CKU_SO,
@@ -195,6 +198,14 @@ TEST("/ykcs11/so_login_takes_the_48_hex_management_key")
     MC_CHECK_RV(mc_login(&m, h, CKU_USER, YK_PIN), CKR_OK);
     MC_CHECK_RV(mc_login(&m, h, CKU_SO, YK_MGM),
                 CKR_USER_ANOTHER_ALREADY_LOGGED_IN);
+    unsetenv("P11E_MOCK_LOG");
+    log = mc_slurp(logpath);
+    CHECK(log != NULL);
+    CHECK_CONTAINS(log, "C_Login user=0 pin=*** CKR_OK\n");
+    CHECK_CONTAINS(log, "C_Login user=0 pin=*** [ykcs11] CKR_PIN_INCORRECT\n");
+    CHECK(strstr(log, "0102030405") == NULL);
+    CHECK(strstr(log, "pin=" YK_PIN) == NULL);
+    free(log);
 }
 
 TEST("/ykcs11/so_login_refused_while_a_read_only_session_exists")
