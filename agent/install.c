@@ -5,6 +5,7 @@
  */
 #include "install.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -206,6 +207,7 @@ enum pe_rc install_material(struct tok_ctx *ctx, struct tok_key *key,
 {
     struct bundle_check chk = {0};
     EVP_PKEY *pub = NULL;
+    char why[768];
     enum pe_rc rc;
 
     install_result_clear(res);
@@ -227,6 +229,13 @@ enum pe_rc install_material(struct tok_ctx *ctx, struct tok_key *key,
     if (rc != PE_OK)
         goto out;
     rc = install_post_check(ctx, key, res->leaf, res->chain);
+    if (rc != PE_OK) {
+        snprintf(why, sizeof(why), "%s", pe_sentence(rc));
+        pe_failf(rc,
+                 "The certificate was written to the token, but the check "
+                 "after writing failed: %s",
+                 why);
+    }
 out:
     EVP_PKEY_free(pub);
     return rc;

@@ -229,8 +229,21 @@ check_unchanged /install/wrong_pin 8 "" \
     -- "$P11ENROLL" install --token "$FX_URI" --module "$FX_MODULE" \
     --pin-env P11E_WRONG_PIN "$B"
 
+# A token that fails while writing (the mock module in front of SoftHSM).
+if [ -n "${P11E_MOCK:-}" ] && [ -r "$P11E_MOCK" ]; then
+    M=("$P11ENROLL" install --token "$FX_URI" --module "$P11E_MOCK" --pin-file "$W/pin")
+    P11E_MOCK_FAIL="C_CreateObject=CKR_DEVICE_MEMORY" check_unchanged \
+        /install/token_write_fails 7 'Writing the certificate on token "p11e-test" failed: CKR_DEVICE_MEMORY' \
+        -- "${M[@]}" "$B"
+    P11E_MOCK_FAIL="C_Sign=CKR_FUNCTION_FAILED" check \
+        /install/check_after_write_fails 7 "The certificate was written to the token, but the check after writing failed" \
+        -- "${M[@]}" "$B"
+else
+    bad /install/mock "P11E_MOCK is not set: the mock module was not built"
+fi
+
 # ---- install: the good paths --------------------------------------------
-check /install/pem_bundle 0 "chain    2 written" -- "${I[@]}" "$B" \
+check /install/pem_bundle 0 "(already there)" -- "${I[@]}" "$B" \
     --trust root.pem --out-cert out-cert.pem --out-chain out-chain.pem
 listing=$(objects)
 for want in "label: *dana" "subject: *DN: CN=Dana Developer, O=Example Org, C=DE" \
