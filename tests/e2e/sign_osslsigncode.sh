@@ -108,45 +108,6 @@ enroll() {
     fi
 }
 
-# TEMPORARY until `p11enroll enroll` lands: the same material made with
-# csr, curl against scm-sim, and install.
-if ! "$P11ENROLL" enroll --help >/dev/null 2>&1; then
-    echo "note: no \`p11enroll enroll\` yet: csr + curl + install instead"
-    enroll() {
-        local name=$1 module=$2 kt=$3 rc tok id
-        KEY_URI='' CERT_URI=''
-        "${PFX[@]}" "$P11ENROLL" csr --token "$FX_URI" --module "$module" \
-            --pin-file pin --key "$kt" --label "$name" --cn x \
-            --out "$name.req.pem" >"$name.out" 2>&1 || {
-            bad "$name/csr" "$(cat "$name.out")"
-            return 1
-        }
-        KEY_URI=$(grep -o 'pkcs11:[^ "]*type=private' "$name.out" | head -n 1)
-        CERT_URI=$(e2e_cert_uri "$KEY_URI")
-        tok=$(scm_sim_token)
-        printf '{"csr":"%s","email":"dev@example.org"}' \
-            "$(openssl req -in "$name.req.pem" -outform DER | base64 -w0)" |
-            scm_sim_bearer "$tok" -H 'Content-Type: application/json' \
-                --data-binary @- "$SCM_SIM_URL/api/v1/certificates" \
-                >"$name.enroll.json"
-        id=$(scm_sim_json_field certId <"$name.enroll.json")
-        scm_sim_bearer "$tok" "$SCM_SIM_URL/api/v1/certificates/$id/status" \
-            >/dev/null
-        scm_sim_bearer "$tok" -o "$name.bundle.pem" \
-            "$SCM_SIM_URL/api/v1/certificates/$id?format=x509"
-        "${PFX[@]}" "$P11ENROLL" install --token "$FX_URI" \
-            --module "$module" --pin-file pin "$name.bundle.pem" \
-            --trust "$SCM_SIM_ROOTS" --out-cert "$name.leaf.pem" \
-            --out-chain "$name.chain.pem" >>"$name.out" 2>&1
-        rc=$?
-        [ "$rc" -eq 0 ] || {
-            bad "$name/install" "exit $rc: $(cat "$name.out")"
-            return 1
-        }
-        ok "$name/csr_install"
-    }
-fi
-
 # sign_verify NAME MODULE: osslsigncode with the engine, key and certificate
 # from the token, the chain from the file; verify against the right root
 # and a wrong one, and a tampered copy.
@@ -236,6 +197,18 @@ if e2e_p11kit_start "$FX_MODULE" "$FX_URI"; then
     done
     PFX=()
     e2e_p11kit_stop
+    # what went through the socket is on the real token, seen directly
+    "$P11ENROLL" list --token "$FX_URI" --module "$FX_MODULE" \
+        --pin-file pin >list.out 2>&1
+    for kt in ec-p256 rsa-3072; do
+        if grep -A5 "Certificate .*\"remote-$kt\"" list.out |
+            grep -q 'key on token: yes'; then
+            ok "/remote/$kt/cert_next_to_key_on_softhsm"
+        else
+            bad "/remote/$kt/cert_next_to_key_on_softhsm" "p11enroll list:"
+            show list.out
+        fi
+    done
 else
     bad /remote/p11kit_server_started "see above"
 fi
