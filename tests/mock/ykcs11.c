@@ -25,6 +25,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <limits.h>
+#include <unistd.h>
 
 #include <openssl/crypto.h>
 
@@ -242,11 +244,47 @@ void yk_initialize(void)
     enabled = strcmp(yk_env_or("P11E_MOCK_YKCS11", "0"), "1") == 0;
     memset(yk_sessions, 0, sizeof(yk_sessions));
     memset(yk_slots, 0, sizeof(yk_slots));
-    yk_pin_tries = YK_RETRIES;
+    yk_pin_tries = yk_load_pin_tries();
     if (enabled && T->C_GetSlotList(CK_TRUE, list, &n) == CKR_OK)
         for (CK_ULONG i = 0; i < n; i++)
             ensure_f9(list[i]);
     pthread_mutex_unlock(&yk_lock);
+}
+
+/* The card keeps its PIN retry counter: so does the mock, in the file
+ * "<CA dir>.pin-tries" next to the test manufacturer CA. */
+static void pin_tries_path(char *buf, size_t size)
+{
+    snprintf(buf, size, "%s.pin-tries", att_ca_dir());
+}
+
+int yk_load_pin_tries(void)
+{
+    char path[PATH_MAX + 16];
+    FILE *fp;
+    int n = YK_RETRIES;
+
+    pin_tries_path(path, sizeof(path));
+    if ((fp = fopen(path, "r")) != NULL) {
+        if (fscanf(fp, "%d", &n) != 1 || n < 0 || n > YK_RETRIES)
+            n = YK_RETRIES;
+        fclose(fp);
+    }
+    return n;
+}
+
+void yk_save_pin_tries(void)
+{
+    char path[PATH_MAX + 16];
+    FILE *fp;
+
+    pin_tries_path(path, sizeof(path));
+    if (yk_pin_tries == YK_RETRIES) {
+        unlink(path);
+    } else if ((fp = fopen(path, "w")) != NULL) {
+        fprintf(fp, "%d\n", yk_pin_tries);
+        fclose(fp);
+    }
 }
 
 void yk_finalize(void)
@@ -307,6 +345,7 @@ void yk_get_token_info(CK_TOKEN_INFO *info)
     info->flags = CKF_RNG | CKF_LOGIN_REQUIRED | CKF_USER_PIN_INITIALIZED |
                   CKF_TOKEN_INITIALIZED;
     pthread_mutex_lock(&yk_lock);
+    yk_pin_tries = yk_load_pin_tries();
     if (yk_pin_tries == 0)
         info->flags |= CKF_USER_PIN_LOCKED;
     else if (yk_pin_tries == 1)

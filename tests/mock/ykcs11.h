@@ -85,6 +85,10 @@ CK_RV yk_t_create_cert(CK_SESSION_HANDLE h, const unsigned char *der,
 void yk_make_attestation(struct yk_slot *s, CK_SESSION_HANDLE h, int id,
                          CK_OBJECT_HANDLE pubobj);
 
+/* The PIN retry counter kept beside the CA (3 when none is kept). */
+int yk_load_pin_tries(void);
+void yk_save_pin_tries(void);
+
 /* refresh_attestations() for the slot of tracked session h. */
 void yk_refresh_session(CK_SESSION_HANDLE h);
 

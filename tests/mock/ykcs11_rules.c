@@ -64,13 +64,16 @@ static CK_RV verify_pin(struct yk_slot *ys, const CK_UTF8CHAR *pin,
 {
     const char *want = piv_pin();
 
+    yk_pin_tries = yk_load_pin_tries(); /* another process may have tried */
     if (yk_pin_tries == 0)
         return CKR_PIN_LOCKED;
     if (strlen(want) != len || CRYPTO_memcmp(want, pin, len) != 0) {
         yk_pin_tries--;
+        yk_save_pin_tries();
         return yk_pin_tries == 0 ? CKR_PIN_LOCKED : CKR_PIN_INCORRECT;
     }
     yk_pin_tries = YK_RETRIES;
+    yk_save_pin_tries();
     ys->pin_ok = true;
     return CKR_OK;
 }

@@ -244,6 +244,13 @@ TEST("/ykcs11/pin_length_and_retry_counter")
     MC_CHECK_RV(mc_login(&m, h, CKU_USER, YK_PIN), CKR_PIN_LOCKED);
     MC_CHECK_RV(m.f->C_GetTokenInfo(slot, &ti), CKR_OK);
     CHECK(ti.flags & CKF_USER_PIN_LOCKED);
+    /* the card keeps its counter: still locked in a new run */
+    MC_CHECK_RV(m.f->C_Finalize(NULL), CKR_OK);
+    MC_CHECK_RV(mc_init(&m), CKR_OK);
+    MC_CHECK_RV(m.f->C_GetTokenInfo(slot, &ti), CKR_OK);
+    CHECK(ti.flags & CKF_USER_PIN_LOCKED);
+    MC_CHECK_RV(mc_open(&m, YK_LABEL, 1, &h), CKR_OK);
+    MC_CHECK_RV(mc_login(&m, h, CKU_USER, YK_PIN), CKR_PIN_LOCKED);
 }
 
 TEST("/ykcs11/keygen_needs_so")
