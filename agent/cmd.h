@@ -28,6 +28,13 @@ enum pe_rc cmd_csr(int argc, char **argv);
  * (cmd_install.c). */
 enum pe_rc cmd_install(int argc, char **argv);
 
+/* p11enroll tokens: modules and tokens with URIs and flags
+ * (cmd_tokens.c). */
+enum pe_rc cmd_tokens(int argc, char **argv);
+
+/* p11enroll list: keys and certificates on a token (cmd_list.c). */
+enum pe_rc cmd_list(int argc, char **argv);
+
 /* p11enroll enroll: the whole flow against SCM (cmd_enroll.c). */
 enum pe_rc cmd_enroll(int argc, char **argv);
 

@@ -14,6 +14,8 @@
 const struct cmd pe_commands[] = {
     {"csr", cmd_csr, "make a key on the token and a CSR signed by it"},
     {"install", cmd_install, "verify a certificate and put it on the token"},
+    {"tokens", cmd_tokens, "list PKCS#11 modules and tokens with their URIs"},
+    {"list", cmd_list, "list the keys and certificates on a token"},
     {"enroll", cmd_enroll, "enroll a key on the token at SCM, end to end"},
     {"resume", cmd_resume, "continue a recorded enrollment"},
     {"status", cmd_status, "list the recorded enrollments"},
