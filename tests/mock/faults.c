@@ -12,8 +12,8 @@
  *   (none) every call of FUNC fails
  *   @N     only the Nth call of FUNC (1-based) fails
  *   @N+    the Nth call and every later one fail
- *   Calls are counted per function (for * across all functions) from the
- *   C_Initialize that loaded the spec; the first entry that matches wins.
+ *   Calls are counted per function (for * across all functions; when the
+ *   count restarts: below); the first entry that matches a call wins.
  *   A failing call returns RV WITHOUT reaching the real module (a failed
  *   C_CreateObject creates nothing), unless:
  *   !after the call is forwarded first and its result replaced by RV: the

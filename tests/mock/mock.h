@@ -6,7 +6,9 @@
  *                call_begin()/call_end() and on to the real module
  * faults.c       P11E_MOCK_FAIL, the "device removed" state, the call
  *                log (P11E_MOCK_LOG) and the CKR_/CKF_ name tables
- * ykcs11.c       the ykcs11 2.2.0 personality (P11E_MOCK_YKCS11=1)
+ * ykcs11.c       the ykcs11 2.2.0 personality (P11E_MOCK_YKCS11=1):
+ *                state, module/token info, sessions, attestation objects
+ * ykcs11_rules.c its login, key generation and certificate write rules
  * attest.c       the test manufacturer CA and the certificates ykcs11
  *                makes on its own (placeholder, attestation, f9)
  * The user documentation is README.md and the comment atop faults.c.
