@@ -126,6 +126,15 @@ enum pe_rc tokopt_login(const struct tokopt *o, struct tok_ctx *ctx,
                      tokopt_interactive(o));
 }
 
+enum pe_rc tokopt_login_auto(const struct tokopt *o, struct tok_ctx *ctx)
+{
+    if (o->so_pin.kind == SECRET_NONE)
+        return tokopt_login(o, ctx, TOK_USER);
+    if (o->pin.kind != SECRET_NONE)
+        tok_set_context_pin(ctx, &o->pin);
+    return tokopt_login(o, ctx, TOK_SO);
+}
+
 void tokopt_usage(FILE *f, bool with_so)
 {
     fprintf(f, "Token options:\n"

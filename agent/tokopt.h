@@ -99,6 +99,11 @@ bool tokopt_interactive(const struct tokopt *o);
 enum pe_rc tokopt_login(const struct tokopt *o, struct tok_ctx *ctx,
                         enum tok_user user);
 
+/* Log in for key work: as SO when --so-pin-* was given (ykcs11's
+ * management key), with --pin-* (or, interactive, a prompt) kept for the
+ * key's context-specific logins; else as user. */
+enum pe_rc tokopt_login_auto(const struct tokopt *o, struct tok_ctx *ctx);
+
 /* Lines describing the shared options, for a command's --help. */
 void tokopt_usage(FILE *f, bool with_so);
 

@@ -308,6 +308,7 @@ enum pe_rc tok_login(struct tok_ctx *ctx, const struct secret_source *pin,
         log_debug(LOG_CAT_PKCS11, "token needs no login");
         return PE_OK;
     }
+    ctx->interactive = interactive;
     rc = login_once(ctx, pin, user, interactive, &secret);
     if (rc != PE_OK && rc != PE_E_PIN_INCORRECT && rc != PE_E_PIN_LOCKED &&
         tok_recover_once(ctx))
@@ -348,10 +349,25 @@ enum pe_rc tok_context_login(struct tok_ctx *ctx)
         pin = ctx->ctxpin;
     } else if (ctx->tinfo.flags & CKF_PROTECTED_AUTHENTICATION_PATH) {
         pin = &pad;
+    } else if (ctx->interactive) {
+        struct secret_source ask;
+        char prompt[96];
+
+        memset(&ask, 0, sizeof(ask));
+        ask.kind = SECRET_PROMPT;
+        snprintf(prompt, sizeof(prompt), "User PIN for the key on \"%s\"",
+                 ctx->label);
+        ask.prompt = prompt;
+        rc = secret_read(&ask, false, &ctx->ctxpin);
+        if (rc != PE_OK)
+            return rc;
+        pin = ctx->ctxpin;
     } else {
         return pe_failf(PE_E_PIN_SOURCE,
                         "The key needs the user PIN for every signature, "
-                        "but no user PIN is known in this session.");
+                        "but no user PIN is known in this session (give "
+                        "--pin-file or another PIN source with the SO "
+                        "PIN).");
     }
     if (was_refused(ctx, pin))
         return pe_failf(PE_E_PIN_INCORRECT,

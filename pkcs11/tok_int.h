@@ -62,6 +62,7 @@ struct tok_ctx {
     bool logged_in;
     enum tok_user user;
     bool pinpad;
+    bool interactive;         /* of the last tok_login: may prompt */
     struct secret *login_pin; /* kept for re-login and context logins */
     char *uri_pin_source;     /* pin-source= of the URI, or NULL */
     const struct secret_source *ctxpin_src; /* user PIN when SO is in */

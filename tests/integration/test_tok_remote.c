@@ -10,7 +10,9 @@
 #include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -40,6 +42,27 @@ static const char *find_client(void)
     return NULL;
 }
 
+/* true once the server listens (the socket file appears at bind). */
+static bool accepting(void)
+{
+    struct sockaddr_un sa;
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    bool ok;
+
+    if (fd < 0)
+        return false;
+    memset(&sa, 0, sizeof(sa));
+    sa.sun_family = AF_UNIX;
+    if (strlen(sock) >= sizeof(sa.sun_path)) {
+        close(fd);
+        return false;
+    }
+    memcpy(sa.sun_path, sock, strlen(sock) + 1);
+    ok = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+    close(fd);
+    return ok;
+}
+
 /* posix_spawn, not fork: this process has PKCS#11 modules initialised. */
 static void server_start(void)
 {
@@ -56,10 +79,11 @@ static void server_start(void)
     if (posix_spawnp(&server, "p11-kit", &fa, NULL, argv, environ) != 0)
         harness_fail(__FILE__, __LINE__, "spawn p11-kit server");
     posix_spawn_file_actions_destroy(&fa);
-    for (i = 0; i < 500 && stat(sock, &st) != 0; i++)
+    for (i = 0; i < 500 && !accepting(); i++)
         usleep(10000);
-    if (stat(sock, &st) != 0)
+    if (stat(sock, &st) != 0 || !accepting())
         harness_fail(__FILE__, __LINE__, "p11-kit server did not start");
+    usleep(50000);
 }
 
 /* Kill the server we started and the per-connection children it forked
