@@ -256,11 +256,18 @@ enum pe_rc bundle_parse(const unsigned char *data, size_t len, const char *what,
         return pe_failf(PE_E_INPUT,
                         "\"%s\" is larger than the %d bytes accepted.", what,
                         BUNDLE_MAX_BYTES);
-    /* DER starts with a SEQUENCE; PEM is text with a BEGIN line. */
-    if (data[0] == 0x30 && !bundle_has_begin(data, len))
+    /* DER starts with a SEQUENCE; PEM is text with a BEGIN line (and
+     * may start with '0', which is 0x30 too: then DER is tried first). */
+    if (data[0] == 0x30) {
         rc = bundle_parse_der(data, len, what, certs);
-    else
+        if (rc != PE_OK && bundle_has_begin(data, len)) {
+            while (sk_X509_num(certs) > before)
+                X509_free(sk_X509_pop(certs));
+            rc = bundle_parse_pem(data, len, what, certs);
+        }
+    } else {
         rc = bundle_parse_pem(data, len, what, certs);
+    }
     if (rc != PE_OK) {
         while (sk_X509_num(certs) > before)
             X509_free(sk_X509_pop(certs));

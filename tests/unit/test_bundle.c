@@ -368,6 +368,14 @@ TEST("/bundle/crlf_and_text_around_blocks")
     expect_good(parse_all(&crlf, 1), NULL, 2);
 }
 
+TEST("/bundle/text_starting_with_zero_digit")
+{
+    X509 *xs[] = {(ca_setup(), leaf), inter, root, NULL};
+    struct buf b = pem_of(xs, "0 errors; your certificate follows\n", NULL);
+
+    expect_good(parse_all(&b, 1), NULL, 2);
+}
+
 TEST("/bundle/duplicates_count_once")
 {
     X509 *xs[] = {(ca_setup(), leaf), inter, leaf, root, inter, NULL};
