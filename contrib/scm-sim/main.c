@@ -61,6 +61,21 @@ void sim_log(const char *fmt, ...)
     fprintf(stderr, "scm-sim %s %s\n", stamp, line);
 }
 
+/* libmicrohttpd's own messages (TLS handshake failures...), as log lines. */
+__attribute__((format(printf, 2, 0))) static void
+mhd_logger(void *cls, const char *fmt, va_list ap)
+{
+    char line[512];
+    size_t n;
+
+    (void)cls;
+    vsnprintf(line, sizeof(line), fmt, ap);
+    n = strlen(line);
+    while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+        line[--n] = '\0';
+    sim_log("mhd: %s", line);
+}
+
 /* Copy s for the log: printable ASCII only, at most 160 bytes. */
 static void log_safe(char *out, size_t outlen, const char *s)
 {
@@ -456,8 +471,8 @@ static struct MHD_Daemon *start_daemon(struct sim *s, const struct options *o)
         0, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, &sa,
         MHD_OPTION_HTTPS_MEM_KEY, ca_server_key_pem(s->ca),
         MHD_OPTION_HTTPS_MEM_CERT, ca_server_cert_pem(s->ca),
-        MHD_OPTION_NOTIFY_COMPLETED, on_done, NULL,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)30,
+        MHD_OPTION_NOTIFY_COMPLETED, on_done, NULL, MHD_OPTION_EXTERNAL_LOGGER,
+        mhd_logger, NULL, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)30,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned int)64, MHD_OPTION_END);
     if (d == NULL) {
         fprintf(stderr, "scm-sim: cannot listen on %s:%ld\n", o->bind, o->port);
