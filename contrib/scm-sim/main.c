@@ -468,11 +468,11 @@ static struct MHD_Daemon *start_daemon(struct sim *s, const struct options *o)
     d = MHD_start_daemon(
         MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
             MHD_USE_TLS | MHD_USE_ERROR_LOG | MHD_USE_POLL,
-        0, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, &sa,
-        MHD_OPTION_HTTPS_MEM_KEY, ca_server_key_pem(s->ca),
-        MHD_OPTION_HTTPS_MEM_CERT, ca_server_cert_pem(s->ca),
-        MHD_OPTION_NOTIFY_COMPLETED, on_done, NULL, MHD_OPTION_EXTERNAL_LOGGER,
-        mhd_logger, NULL, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)30,
+        0, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_logger,
+        NULL, MHD_OPTION_SOCK_ADDR, &sa, MHD_OPTION_HTTPS_MEM_KEY,
+        ca_server_key_pem(s->ca), MHD_OPTION_HTTPS_MEM_CERT,
+        ca_server_cert_pem(s->ca), MHD_OPTION_NOTIFY_COMPLETED, on_done, NULL,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)30,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned int)64, MHD_OPTION_END);
     if (d == NULL) {
         fprintf(stderr, "scm-sim: cannot listen on %s:%ld\n", o->bind, o->port);
