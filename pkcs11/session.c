@@ -11,12 +11,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
 
 #include "log.h"
 #include "tok_int.h"
+
+#define TOK_SELECT_RETRIES  2
+#define TOK_SELECT_PAUSE_US 150000
 
 enum pe_rc tok_ckfail(struct tok_ctx *ctx, CK_RV rv, const char *what)
 {
@@ -49,6 +53,36 @@ static enum pe_rc open_session(struct tok_ctx *ctx)
     return PE_OK;
 }
 
+/*
+ * Select the token; when none matches, re-initialise and look again a few
+ * times: SoftHSM misses a token while another process rewrites it
+ * (token-lab §1), a restarted network HSM or p11-kit server needs a moment.
+ */
+static enum pe_rc select_retry(struct tok_ctx *ctx, bool same)
+{
+    enum pe_rc rc;
+    size_t i;
+    int attempt;
+
+    for (attempt = 0;; attempt++) {
+        rc = tok_slot_select(ctx, same);
+        if (rc != PE_E_TOKEN_NOT_FOUND || ctx->nmatched != 0 ||
+            attempt >= TOK_SELECT_RETRIES)
+            return rc;
+        log_debug(LOG_CAT_PKCS11, "no token matched; looking again");
+        usleep(TOK_SELECT_PAUSE_US);
+        for (i = 0; i < ctx->mods->n; i++) {
+            if (same && &ctx->mods->v[i] != ctx->mod)
+                continue;
+            if (ctx->mods->v[i].inited || same) {
+                rc = tok_mod_reinit(&ctx->mods->v[i]);
+                if (rc != PE_OK)
+                    return rc;
+            }
+        }
+    }
+}
+
 enum pe_rc tok_open(const char *uri, const char *module, struct tok_ctx **pctx)
 {
     struct tok_ctx *ctx;
@@ -75,7 +109,7 @@ enum pe_rc tok_open(const char *uri, const char *module, struct tok_ctx **pctx)
     rc = tok_modset_load(module, ctx->uri, &ctx->mods);
     if (rc != PE_OK)
         goto out;
-    rc = tok_slot_select(ctx, false);
+    rc = select_retry(ctx, false);
     if (rc != PE_OK)
         goto out;
     if (ctx->fl->C_GetInfo(&mi) != CKR_OK)
@@ -407,7 +441,7 @@ static enum pe_rc recover(struct tok_ctx *ctx)
     rc = tok_mod_reinit(ctx->mod);
     if (rc != PE_OK)
         return rc;
-    rc = tok_slot_select(ctx, true);
+    rc = select_retry(ctx, true);
     if (rc != PE_OK)
         return rc;
     rc = open_session(ctx);

@@ -258,6 +258,7 @@ enum pe_rc tok_slot_select(struct tok_ctx *ctx, bool want_same)
         if (ctx->mods->v[i].inited &&
             (!want_same || &ctx->mods->v[i] == ctx->mod))
             match_module(ctx, &ctx->mods->v[i], want_same, mt);
+    ctx->nmatched = mt->n;
     if (mt->n != 1) {
         rc = not_found(ctx, mt);
         goto out;
