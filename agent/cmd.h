@@ -44,6 +44,10 @@ enum pe_rc cmd_resume(int argc, char **argv);
 /* p11enroll status [ID]: the recorded enrollments (cmd_status.c). */
 enum pe_rc cmd_status(int argc, char **argv);
 
+/* p11enroll doctor: pre-flight checks of token, PIN, certificates and CA
+ * (cmd_doctor.c). */
+enum pe_rc cmd_doctor(int argc, char **argv);
+
 /* Print the usage of the program to f-like stream (stdout or stderr). */
 void pe_usage(int to_stderr);
 

@@ -19,6 +19,7 @@ const struct cmd pe_commands[] = {
     {"enroll", cmd_enroll, "enroll a key on the token at SCM, end to end"},
     {"resume", cmd_resume, "continue a recorded enrollment"},
     {"status", cmd_status, "list the recorded enrollments"},
+    {"doctor", cmd_doctor, "check token, PIN, certificates and CA before use"},
     {NULL, NULL, NULL},
 };
 

@@ -1,0 +1,190 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * expiry.c - leaves on a token, their successors, and what is due.
+ */
+#include "expiry.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/asn1.h>
+#include <openssl/x509v3.h>
+
+#define WINDOW_MAX (3650L * 86400)
+
+const char *expiry_state_name(enum expiry_state s)
+{
+    switch (s) {
+    case EXPIRY_VALID:
+        return "valid";
+    case EXPIRY_DUE:
+        return "due";
+    case EXPIRY_EXPIRED:
+        return "expired";
+    case EXPIRY_NOT_YET_VALID:
+        return "not-yet-valid";
+    case EXPIRY_SUPERSEDED:
+        return "superseded";
+    }
+    return "?";
+}
+
+enum pe_rc expiry_parse_window(const char *s, long *psecs)
+{
+    char *end = NULL;
+    long v, unit = 86400;
+
+    errno = 0;
+    v = s != NULL ? strtol(s, &end, 10) : -1;
+    if (s != NULL && end != s && errno == 0 && v >= 0) {
+        if (*end == 'd')
+            end++;
+        else if (*end == 'h')
+            unit = 3600, end++;
+        else if (*end == 'm')
+            unit = 60, end++;
+        else if (*end == 's')
+            unit = 1, end++;
+        if (*end == '\0' && v <= WINDOW_MAX / unit) {
+            *psecs = v * unit;
+            return PE_OK;
+        }
+    }
+    return pe_failf(PE_E_USAGE,
+                    "\"%s\" is not a window such as 30d, 12h or 90m "
+                    "(at most 3650 days).",
+                    s != NULL ? s : "");
+}
+
+static enum pe_rc asn1_time_t(const ASN1_TIME *t, time_t *pt)
+{
+    struct tm tm;
+
+    memset(&tm, 0, sizeof(tm));
+    if (t == NULL || ASN1_TIME_to_tm(t, &tm) != 1)
+        return pe_failf(PE_E_INPUT, "A certificate has an unreadable "
+                                    "validity time.");
+    *pt = timegm(&tm);
+    return PE_OK;
+}
+
+enum pe_rc expiry_cert_times(const X509 *cert, time_t *pnb, time_t *pna)
+{
+    enum pe_rc rc = asn1_time_t(X509_get0_notBefore(cert), pnb);
+
+    if (rc == PE_OK)
+        rc = asn1_time_t(X509_get0_notAfter(cert), pna);
+    return rc;
+}
+
+bool expiry_is_leaf(const struct tok_object *o)
+{
+    if (o->cls != TOK_OBJ_CERT || o->cert == NULL || o->category == 2)
+        return false;
+    return X509_check_ca(o->cert) == 0;
+}
+
+/* Mark every leaf that has a later one with the same subject; its
+ * successor is the one of them that ends last. */
+static void supersede(struct expiry_plan *p)
+{
+    const struct expiry_item *best;
+    size_t i, j;
+
+    for (i = 0; i < p->n; i++) {
+        struct expiry_item *a = &p->v[i];
+
+        best = NULL;
+        for (j = 0; j < p->n; j++) {
+            const struct expiry_item *b = &p->v[j];
+
+            if (i == j || b->not_after <= a->not_after ||
+                X509_NAME_cmp(X509_get_subject_name(a->cert->cert),
+                              X509_get_subject_name(b->cert->cert)) != 0)
+                continue;
+            if (best == NULL || b->not_after > best->not_after)
+                best = b;
+        }
+        if (best != NULL) {
+            a->newer = best->cert;
+            a->state = EXPIRY_SUPERSEDED;
+        }
+    }
+}
+
+enum pe_rc expiry_plan_make(const struct tok_object_list *list, time_t now,
+                            long window, struct expiry_plan *p)
+{
+    struct expiry_item *it;
+    size_t i;
+    enum pe_rc rc;
+
+    memset(p, 0, sizeof(*p));
+    if (list->n == 0)
+        return PE_OK;
+    p->v = calloc(list->n, sizeof(*p->v));
+    if (p->v == NULL)
+        return PE_E_NOMEM;
+    for (i = 0; i < list->n; i++) {
+        if (!expiry_is_leaf(&list->v[i]))
+            continue;
+        it = &p->v[p->n];
+        it->cert = &list->v[i];
+        rc = expiry_cert_times(it->cert->cert, &it->not_before, &it->not_after);
+        if (rc != PE_OK)
+            continue; /* unreadable times: not ours to renew */
+        if (it->not_before > now)
+            it->state = EXPIRY_NOT_YET_VALID;
+        else if (it->not_after <= now)
+            it->state = EXPIRY_EXPIRED;
+        else if (it->not_after - now <= window)
+            it->state = EXPIRY_DUE;
+        else
+            it->state = EXPIRY_VALID;
+        p->n++;
+    }
+    supersede(p);
+    for (i = 0; i < p->n; i++)
+        if (p->v[i].state == EXPIRY_VALID &&
+            (p->next_due == 0 || p->v[i].not_after - window < p->next_due))
+            p->next_due = p->v[i].not_after - window;
+    return PE_OK;
+}
+
+void expiry_plan_clear(struct expiry_plan *p)
+{
+    free(p->v);
+    memset(p, 0, sizeof(*p));
+}
+
+const char *expiry_hex(const unsigned char *id, size_t len, char *buf,
+                       size_t size)
+{
+    size_t i;
+
+    buf[0] = '\0';
+    if (size < 2 * len + 1)
+        return buf;
+    for (i = 0; i < len; i++)
+        snprintf(buf + 2 * i, 3, "%02x", id[i]);
+    return buf;
+}
+
+const char *expiry_date(time_t t, char *buf, size_t size)
+{
+    struct tm tm;
+
+    if (gmtime_r(&t, &tm) == NULL ||
+        strftime(buf, size, "%Y-%m-%d %H:%M UTC", &tm) == 0)
+        snprintf(buf, size, "?");
+    return buf;
+}
+
+long expiry_days(time_t t, time_t now)
+{
+    long d = (long)(t - now);
+
+    return d >= 0 ? d / 86400 : -((-d + 86399) / 86400);
+}

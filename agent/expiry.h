@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * expiry.h - which certificates on a token are due for renewal, shared by
+ * `doctor` and `renew`.
+ *
+ * A leaf is a certificate on the token that is not an authority one
+ * (category 2, or basicConstraints CA:TRUE).  Leaves with the same subject
+ * are one line of succession: the one that ends last is current, the
+ * others are superseded (kept until `renew --retire-old` removes them).
+ * A current leaf is due when it ends within the window.
+ */
+#ifndef P11E_EXPIRY_H
+#define P11E_EXPIRY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+#include <openssl/x509.h>
+
+#include "rc.h"
+#include "tok.h"
+
+/* The renewal window when none is given: 30 days. */
+#define EXPIRY_WINDOW_DEFAULT (30L * 86400)
+
+enum expiry_state {
+    EXPIRY_VALID,         /* current, ends after the window */
+    EXPIRY_DUE,           /* current, ends within the window */
+    EXPIRY_EXPIRED,       /* current, ended already */
+    EXPIRY_NOT_YET_VALID, /* current, starts in the future */
+    EXPIRY_SUPERSEDED,    /* a leaf with the same subject ends later */
+};
+
+struct expiry_item {
+    const struct tok_object *cert; /* borrowed from the object list */
+    time_t not_before, not_after;
+    enum expiry_state state;
+    const struct tok_object *newer; /* superseded: its successor */
+};
+
+struct expiry_plan {
+    struct expiry_item *v; /* in the list's order */
+    size_t n;
+    time_t next_due; /* earliest not_after - window of valid leaves; 0 */
+};
+
+/* "valid", "due", "expired", "not-yet-valid", "superseded". */
+const char *expiry_state_name(enum expiry_state s);
+
+/*
+ * Parse a window: "30d", "12h", "90m", "3600s", or a bare number of days;
+ * 0 .. 3650 days.  PE_E_USAGE naming the value otherwise.
+ */
+enum pe_rc expiry_parse_window(const char *s, long *psecs);
+
+/* notBefore and notAfter of cert as time_t (UTC); PE_E_INPUT if they
+ * cannot be read. */
+enum pe_rc expiry_cert_times(const X509 *cert, time_t *pnb, time_t *pna);
+
+/* true when o is a leaf certificate (see above). */
+bool expiry_is_leaf(const struct tok_object *o);
+
+/* Classify every leaf of list at now with window seconds; fills *plan
+ * (expiry_plan_clear). */
+enum pe_rc expiry_plan_make(const struct tok_object_list *list, time_t now,
+                            long window, struct expiry_plan *plan);
+
+/* Free what plan holds and zero it; safe to call twice. */
+void expiry_plan_clear(struct expiry_plan *plan);
+
+/* CKA_ID as lower-case hex into buf ("" if it does not fit). */
+const char *expiry_hex(const unsigned char *id, size_t len, char *buf,
+                       size_t size);
+
+/* "2026-11-24 09:00 UTC" for t into buf. */
+const char *expiry_date(time_t t, char *buf, size_t size);
+
+/* Whole days from now to t, rounded down (negative when past). */
+long expiry_days(time_t t, time_t now);
+
+#endif

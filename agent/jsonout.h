@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * jsonout.h - the one envelope every command's --json output uses
+ * (docs/json-schema.md):
+ *
+ *   {"schema": "p11enroll/1", "command": "doctor",
+ *    "result": {...} | null,
+ *    "error": null | {"code": 8, "name": "PE_E_PIN_INCORRECT",
+ *                     "message": "The token refused the PIN."}}
+ *
+ * "error" is null exactly when the process exits 0; "code" is the exit
+ * code, "name" the stable pe_rc name, "message" the one sentence that
+ * also goes to standard error.
+ */
+#ifndef P11E_JSONOUT_H
+#define P11E_JSONOUT_H
+
+#include <stddef.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "rc.h"
+
+/* The schema name; the number changes only when a member changes meaning
+ * or goes away (new members may appear at any time). */
+#define JSONOUT_SCHEMA "p11enroll/1"
+
+/* {"code", "name", "message"} for rc (message: pe_sentence(rc)); NULL for
+ * PE_OK or out of memory.  New reference. */
+json_t *jsonout_error(enum pe_rc rc);
+
+/* The envelope for command with result (reference taken; NULL becomes
+ * null) and the outcome rc.  New reference, NULL when out of memory. */
+json_t *jsonout_envelope(const char *command, json_t *result, enum pe_rc rc);
+
+/* Print the envelope on stdout, indented, one trailing newline; takes
+ * result.  Returns rc unchanged (PE_E_NOMEM if it could not be made). */
+enum pe_rc jsonout_print(const char *command, json_t *result, enum pe_rc rc);
+
+/* "2026-11-24T09:00:00Z" for t, into buf (size >= 21). */
+const char *jsonout_time(time_t t, char *buf, size_t size);
+
+#endif
