@@ -1,0 +1,196 @@
+# shellcheck shell=bash
+# SPDX-License-Identifier: Apache-2.0
+#
+# bench/bench_lib.sh - the two ways of enrolling, timed by bench/run.sh, and
+# the table.  Sourced after tests/softhsm/fixture.sh and scm_sim_lib.sh;
+# works in $W with the files pin, client-secret and token-form.
+
+BENCH_PIN_ENTRIES=0
+
+bench_now() { date +%s%N; }
+
+# A fresh, empty token with the fixture's label for every run (not timed),
+# so no run pays for the objects of the runs before it.
+bench_fresh_token() {
+    rm -rf "${FX_DIR:?}/tokens" && mkdir "$FX_DIR/tokens" &&
+        softhsm2-util --init-token --free --label "${FX_URI#pkcs11:token=}" \
+            --so-pin "$FX_SO_PIN" --pin "$FX_USER_PIN" >/dev/null
+}
+
+# bench_p11enroll KEYTYPE MODULE RSS-TAG: one `p11enroll enroll`, the PIN
+# read once from a file.  With a tag, /usr/bin/time writes its peak RSS
+# (KB) to rss-TAG.
+bench_p11enroll() {
+    local kt=$1 module=$2 tag=$3 state rc
+    local -a pre=()
+    state=$(mktemp -d "$W/state-XXXXXX")
+    [ -n "$tag" ] && pre=(/usr/bin/time -f %M -o "rss-$tag")
+    "${pre[@]}" "$P11ENROLL" enroll --token "$FX_URI" --module "$module" \
+        --pin-file pin --endpoint "$SCM_SIM_URL" --client-id p11e-client \
+        --client-secret-file client-secret --email dev@example.org \
+        --key-type "$kt" --label bench --ca-file "$SCM_SIM_CA_FILE" \
+        --trust "$SCM_SIM_ROOTS" --state-dir "$state"
+    rc=$?
+    rm -rf "$state"
+    return "$rc"
+}
+
+# bench_manual KEYTYPE MODULE: what people do today, step by step.  Every
+# tool that logs in gets the PIN (from the environment, not argv), counted
+# in BENCH_PIN_ENTRIES; the client secret and the bearer token come from
+# files.  No verification of what comes back (the tools do none).
+bench_manual() {
+    local kt=$1 module=$2 label=${FX_URI#pkcs11:token=} id idpct spec
+    local tok cid status n f
+    local -a p11=(pkcs11-tool --module "$module" --token-label "$label"
+        --login --pin env:BENCH_PIN)
+    case $kt in
+    ec-p256) spec=EC:prime256v1 ;;
+    ec-p384) spec=EC:secp384r1 ;;
+    rsa-3072) spec=rsa:3072 ;;
+    rsa-4096) spec=rsa:4096 ;;
+    esac
+    id=$(openssl rand -hex 8)
+    idpct=$(printf '%s' "$id" | sed 's/../%&/g')
+    rm -f m-*
+    # 1. the key pair
+    "${p11[@]}" --keypairgen --key-type "$spec" --id "$id" \
+        --label manual >/dev/null || return 1
+    BENCH_PIN_ENTRIES=$((BENCH_PIN_ENTRIES + 1))
+    # 2. the CSR, signed through the libp11 engine
+    PKCS11_MODULE_PATH=$module openssl req -new -engine pkcs11 \
+        -keyform engine -passin env:BENCH_PIN \
+        -key "pkcs11:token=$label;id=$idpct;type=private" \
+        -subj "/CN=Dana Developer" -outform DER -out m-req.der || return 1
+    BENCH_PIN_ENTRIES=$((BENCH_PIN_ENTRIES + 1))
+    # 3. OAuth token, enroll, poll, download
+    tok=$(scm_sim_curl --data-binary @token-form "$SCM_SIM_URL/oauth2/token" |
+        sed -n 's/.*"access_token":"\([^"]*\)".*/\1/p')
+    [ -n "$tok" ] || return 1
+    printf 'Authorization: Bearer %s\n' "$tok" >m-auth
+    printf '{"csr":"%s","email":"dev@example.org"}' \
+        "$(base64 -w0 m-req.der)" >m-enroll.json
+    cid=$(scm_sim_curl -H @m-auth -H 'Content-Type: application/json' \
+        --data-binary @m-enroll.json "$SCM_SIM_URL/api/v1/certificates" |
+        sed -n 's/.*"certId":"\([^"]*\)".*/\1/p')
+    [ -n "$cid" ] || return 1
+    for ((n = 0; n < 600; n++)); do
+        status=$(scm_sim_curl -H @m-auth \
+            "$SCM_SIM_URL/api/v1/certificates/$cid/status" |
+            sed -n 's/.*"status":"\([^"]*\)".*/\1/p')
+        [ "$status" = Issued ] && break
+        [ "$status" = Applied ] || return 1
+        sleep 1
+    done
+    scm_sim_curl -H @m-auth -o m-bundle.pem \
+        "$SCM_SIM_URL/api/v1/certificates/$cid?format=x509" || return 1
+    # 4. leaf and each chain certificate onto the token, one file each
+    awk '/BEGIN CERT/ { n++ } n { print > ("m-cert-" n ".pem") }' m-bundle.pem
+    "${p11[@]}" --write-object m-cert-1.pem --type cert --id "$id" \
+        --label manual >/dev/null || return 1
+    BENCH_PIN_ENTRIES=$((BENCH_PIN_ENTRIES + 1))
+    for f in m-cert-[2-9].pem; do
+        [ -e "$f" ] || continue
+        "${p11[@]}" --write-object "$f" --type cert \
+            --id "$(openssl rand -hex 8)" --label "chain ${f//[^0-9]/}" \
+            >/dev/null || return 1
+        BENCH_PIN_ENTRIES=$((BENCH_PIN_ENTRIES + 1))
+    done
+}
+
+# bench_stat FILE: "median min max count" of the numbers in FILE.
+bench_stat() {
+    if [ ! -s "$1" ]; then
+        echo "- - - 0"
+        return
+    fi
+    sort -n "$1" | awk '{ v[NR] = $1 } END {
+        m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+        print m, v[1], v[NR], NR }'
+}
+
+bench_med() { bench_stat "$1" | cut -d' ' -f1; }
+
+# ms of a microsecond count, one decimal
+bench_ms() { awk -v v="$1" 'BEGIN { if (v == "-") print "-"; else printf "%.1f", v / 1000 }'; }
+
+bench_goal() { # GOAL-TEXT MEASURED MET(0/1)
+    printf '  %-46s %-24s %s\n' "$1" "$2" "$([ "$3" = 1 ] && echo met || echo 'NOT met')"
+}
+
+# bench_report: the table, from the files in $W and the fleet_* variables
+# of run.sh.
+# shellcheck disable=SC2154 # fleet_*, and ratio_* set by eval
+bench_report() {
+    local kt m med lo hi nn ratio rss fl fk fs over pins
+    echo
+    echo "p11enroll benchmark, $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores," \
+        "load average $(cut -d' ' -f1-3 /proc/loadavg)"
+    echo "SoftHSM $(softhsm2-util --version 2>/dev/null), scm-sim on loopback," \
+        "issuance delay 0 s; $RUNS alternating runs per method and key type;" \
+        "a fresh token for every run"
+    echo
+    printf '%-10s %-10s %10s %10s %10s %5s\n' key method "median ms" "min ms" \
+        "max ms" runs
+    for kt in $KEYS; do
+        for m in p11enroll manual; do
+            read -r med lo hi nn < <(bench_stat "wall-$m-$kt")
+            printf '%-10s %-10s %10s %10s %10s %5s\n' "$kt" "$m" \
+                "$(bench_ms "$med")" "$(bench_ms "$lo")" "$(bench_ms "$hi")" "$nn"
+        done
+    done
+    echo
+    printf '%-10s %9s %9s %9s %9s %9s %9s %9s %8s\n' key "p11e/man" \
+        "PIN p11e" "PIN man" "login p11e" "login man" "floor ms" \
+        "over ms" "RSS MB"
+    for kt in $KEYS; do
+        ratio=$(awk -v a="$(bench_med "wall-p11enroll-$kt")" \
+            -v b="$(bench_med "wall-manual-$kt")" \
+            'BEGIN { if (a == "-" || b == "-" || b == 0) print "-";
+                     else printf "%.2f", a / b }')
+        fk=$(bench_med "floor-keygen-$kt")
+        fs=$(bench_med "floor-sign-$kt")
+        fl=$(awk -v k="$fk" -v s="$fs" 'BEGIN { if (k == "-") print "-"; else print k + s }')
+        over=$(awk -v a="$(bench_med "wall-p11enroll-$kt")" -v f="$fl" \
+            'BEGIN { if (a == "-" || f == "-") print "-"; else print a - f }')
+        rss=$(cat rss-"$kt"-* 2>/dev/null | sort -n | tail -n 1)
+        printf '%-10s %9s %9s %9s %9s %9s %9s %9s %8s\n' "$kt" "$ratio" \
+            "$(cat "pins-p11enroll-$kt")" "$(cat "pins-manual-$kt")" \
+            "$(cat "logins-p11enroll-$kt")" "$(cat "logins-manual-$kt")" \
+            "$(bench_ms "$fl")" "$(bench_ms "$over")" \
+            "$(awk -v r="${rss:-0}" 'BEGIN { printf "%.1f", r / 1024 }')"
+        eval "ratio_${kt//-/_}=\$ratio over_${kt//-/_}=\$over rss_${kt//-/_}=\${rss:-0}"
+        eval "pins_${kt//-/_}=\"$(cat "pins-p11enroll-$kt") $(cat "pins-manual-$kt")\""
+        echo "           floor = token keygen $(bench_ms "$fk") ms + one signature $(bench_ms "$fs") ms (medians, p11e-floor)"
+    done
+    echo
+    echo "fleet: $FLEET x 'p11enroll enroll' (ec-p256) started at once, one token, one scm-sim"
+    echo "  wall $(awk -v v="$fleet_ms" 'BEGIN { printf "%.2f", v / 1000 }') s," \
+        "throughput $(awk -v n="$FLEET" -v v="$fleet_ms" 'BEGIN { printf "%.1f", n * 1000 / v }') enrollments/s," \
+        "failures $fleet_fail, certificates with their key on the token $fleet_on_token"
+    if [ -s fleet-failures ]; then
+        echo "  failure messages (distinct):"
+        grep -v '^ *$' fleet-failures | sort | uniq -c | sort -rn | head -n 8
+    fi
+    [ -s fails ] && echo "failed timed runs: $(wc -l <fails) (see above)"
+    echo
+    echo "goals:"
+    if [[ " $KEYS " == *" ec-p256 "* ]]; then
+        bench_goal "EC: p11enroll <= 1/3 of manual wall time" \
+            "ratio $ratio_ec_p256" \
+            "$(awk -v r="$ratio_ec_p256" 'BEGIN { print (r != "-" && r <= 1/3) ? 1 : 0 }')"
+    fi
+    for kt in $KEYS; do
+        eval "pins=\$pins_${kt//-/_} over=\$over_${kt//-/_} rss=\$rss_${kt//-/_}"
+        # shellcheck disable=SC2154 # set by the eval above
+        bench_goal "$kt: 1 PIN entry vs several" "${pins% *} vs ${pins#* }" \
+            "$([ "${pins% *}" = 1 ] && [ "${pins#* }" -gt 1 ] && echo 1 || echo 0)"
+        bench_goal "$kt: overhead above floor < 30 ms" "$(bench_ms "$over") ms" \
+            "$(awk -v o="$over" 'BEGIN { print (o != "-" && o < 30000) ? 1 : 0 }')"
+        bench_goal "$kt: p11enroll peak RSS < 16 MB" \
+            "$(awk -v r="$rss" 'BEGIN { printf "%.1f MB", r / 1024 }')" \
+            "$(awk -v r="$rss" 'BEGIN { print (r > 0 && r < 16384) ? 1 : 0 }')"
+    done
+    bench_goal "fleet of $FLEET: 0 failures" "$fleet_fail failures" \
+        "$([ "$fleet_fail" -eq 0 ] && [ "$fleet_on_token" -eq "$FLEET" ] && echo 1 || echo 0)"
+}
