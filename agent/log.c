@@ -49,7 +49,8 @@ bool log_enabled(enum log_cat cat)
     return (debug_mask & (unsigned)cat) != 0;
 }
 
-static void vlog(const char *prefix, const char *fmt, va_list ap)
+static void __attribute__((format(printf, 2, 0)))
+vlog(const char *prefix, const char *fmt, va_list ap)
 {
     fprintf(stderr, "p11enroll: %s", prefix);
     vfprintf(stderr, fmt, ap);
