@@ -118,10 +118,15 @@ CK_RV tok_find(struct tok_ctx *ctx, CK_ATTRIBUTE *tmpl, CK_ULONG n,
 
     *pcount = 0;
     rv = ctx->fl->C_FindObjectsInit(ctx->sess, tmpl, n);
-    if (rv != CKR_OK)
+    if (rv != CKR_OK) {
+        log_debug(LOG_CAT_PKCS11, "C_FindObjectsInit: %s", ckr_name(rv));
         return rv;
+    }
     rv = ctx->fl->C_FindObjects(ctx->sess, out, max, pcount);
     rv2 = ctx->fl->C_FindObjectsFinal(ctx->sess);
+    log_debug(LOG_CAT_PKCS11, "C_FindObjects (%lu attributes): %s, %lu found",
+              (unsigned long)n, ckr_name(rv != CKR_OK ? rv : rv2),
+              (unsigned long)*pcount);
     return rv != CKR_OK ? rv : rv2;
 }
 

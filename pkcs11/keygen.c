@@ -33,8 +33,7 @@ static const unsigned char rsa_e[] = {0x01, 0x00, 0x01};
         (n)++;                                                                 \
     } while (0)
 
-/* Read back what the token made; PE_E_KEY if it is not safe. */
-static enum pe_rc check_generated(struct tok_ctx *ctx, CK_OBJECT_HANDLE priv)
+enum pe_rc tok_key_check_safe(struct tok_ctx *ctx, CK_OBJECT_HANDLE priv)
 {
     bool sensitive = false, extractable = true, local = false;
     CK_RV rv;
@@ -214,7 +213,7 @@ enum pe_rc tok_key_generate_ex(struct tok_ctx *ctx,
     }
     if (rc != PE_OK)
         return rc;
-    rc = check_generated(ctx, priv);
+    rc = tok_key_check_safe(ctx, priv);
     if (rc == PE_OK)
         rc = tok_key_new_handle(ctx, priv, pkey);
     if (rc != PE_OK) {

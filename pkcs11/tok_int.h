@@ -144,6 +144,10 @@ enum pe_rc tok_id_in_use(struct tok_ctx *ctx, const unsigned char *id,
 /* A fresh random CKA_ID of idlen bytes that no object has. */
 enum pe_rc tok_fresh_id(struct tok_ctx *ctx, unsigned char *id, size_t idlen);
 
+/* Read back a new private key: PE_E_KEY unless sensitive, not extractable
+ * and (where the token tells) generated on the token. */
+enum pe_rc tok_key_check_safe(struct tok_ctx *ctx, CK_OBJECT_HANDLE priv);
+
 /* ---- quirks.c ---------------------------------------------------------- */
 
 struct tok_quirks {

@@ -228,3 +228,36 @@ TEST("/tok/key/pkcs11_tool_key_is_found")
     CHECK_STR(tok_key_label(key), "tool");
     tok_key_free(key);
 }
+
+/* A key pair made outside p11enroll with the given safety attributes. */
+static CK_OBJECT_HANDLE raw_keypair(CK_BBOOL sensitive, CK_BBOOL extractable)
+{
+    static const unsigned char p256[] = {0x06, 0x08, 0x2a, 0x86, 0x48,
+                                         0xce, 0x3d, 0x03, 0x01, 0x07};
+    CK_MECHANISM mech = {CKM_EC_KEY_PAIR_GEN, NULL, 0};
+    CK_BBOOL yes = CK_TRUE;
+    CK_ATTRIBUTE pub[] = {
+        {CKA_TOKEN, &yes, sizeof(yes)},
+        {CKA_EC_PARAMS, (void *)(uintptr_t)p256, sizeof(p256)}};
+    CK_ATTRIBUTE priv[] = {
+        {CKA_TOKEN, &yes, sizeof(yes)},
+        {CKA_PRIVATE, &yes, sizeof(yes)},
+        {CKA_SENSITIVE, &sensitive, sizeof(sensitive)},
+        {CKA_EXTRACTABLE, &extractable, sizeof(extractable)}};
+    CK_OBJECT_HANDLE hpub, hpriv;
+
+    CHECK_INT(ctx->fl->C_GenerateKeyPair(ctx->sess, &mech, pub, 2, priv, 4,
+                                         &hpub, &hpriv),
+              CKR_OK);
+    return hpriv;
+}
+
+TEST("/tok/key/unsafe_keys_are_refused")
+{
+    CHECK_INT(tok_key_check_safe(ctx, raw_keypair(CK_FALSE, CK_FALSE)),
+              PE_E_KEY);
+    CHECK_CONTAINS(pe_detail(), "not sensitive");
+    CHECK_INT(tok_key_check_safe(ctx, raw_keypair(CK_TRUE, CK_TRUE)), PE_E_KEY);
+    CHECK_CONTAINS(pe_detail(), "extractable");
+    CHECK_INT(tok_key_check_safe(ctx, raw_keypair(CK_TRUE, CK_FALSE)), PE_OK);
+}
