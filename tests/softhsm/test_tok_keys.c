@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Key generation, safety attributes, finding and signing on SoftHSM. */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
