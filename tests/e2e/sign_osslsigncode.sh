@@ -157,6 +157,20 @@ sign_verify() {
         show "$name.verify-other.out"
     fi
 
+    # the files alone (--out-cert + --out-chain), as tools that take a
+    # certificate file want them; the key still on the token
+    cat "$name.leaf.pem" "$name.chain.pem" >"$name.certs.pem"
+    if "${PFX[@]}" osslsigncode sign -pkcs11module "$module" \
+        -certs "$name.certs.pem" -key "$KEY_URI" -readpass pin -h sha256 \
+        -in tiny.exe -out "$name.signed2.exe" >"$name.sign2.out" 2>&1 &&
+        osslsigncode verify -CAfile "$SCM_SIM_ROOTS" \
+            -in "$name.signed2.exe" >/dev/null 2>&1; then
+        ok "$name/sign_with_out_files"
+    else
+        bad "$name/sign_with_out_files" "output:"
+        show "$name.sign2.out"
+    fi
+
     # one byte of the code changed: the signature no longer covers it
     cp "$name.signed.exe" "$name.tampered.exe"
     printf '\x90' | dd of="$name.tampered.exe" bs=1 seek=1100 conv=notrunc \
