@@ -47,14 +47,14 @@ static enum pe_rc print_json(const struct tok_token_list *list)
         json_t *m = json_object(), *toks = json_array();
 
         json_object_set_new(m, "name", json_string(list->modules[i]));
+        if (list->module_paths[i] != NULL)
+            json_object_set_new(m, "path", json_string(list->module_paths[i]));
         for (j = 0; j < list->n; j++) {
             const struct tok_token_entry *e = &list->v[j];
             json_t *t;
 
             if (strcmp(e->module, list->modules[i]) != 0)
                 continue;
-            if (e->module_path != NULL && json_object_get(m, "path") == NULL)
-                json_object_set_new(m, "path", json_string(e->module_path));
             t = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I}", "uri", e->uri,
                           "label", e->label, "manufacturer", e->manufacturer,
                           "model", e->model, "serial", e->serial, "slot_id",
@@ -84,7 +84,11 @@ static void print_text(const struct tok_token_list *list)
     size_t i, j, n;
 
     for (i = 0; i < list->nmodules; i++) {
-        printf("Module %s\n", list->modules[i]);
+        if (list->module_paths[i] != NULL &&
+            strcmp(list->module_paths[i], list->modules[i]) != 0)
+            printf("Module %s (%s)\n", list->modules[i], list->module_paths[i]);
+        else
+            printf("Module %s\n", list->modules[i]);
         for (j = 0, n = 0; j < list->n; j++) {
             const struct tok_token_entry *e = &list->v[j];
 

@@ -254,11 +254,19 @@ enum pe_rc tok_list_tokens(const char *module, struct tok_token_list **plist)
     if (rc != PE_OK)
         goto out;
     list->modules = calloc(set->n + 1, sizeof(char *));
-    if (list->modules == NULL) {
+    list->module_paths = calloc(set->n + 1, sizeof(char *));
+    if (list->modules == NULL || list->module_paths == NULL) {
         rc = PE_E_NOMEM;
         goto out;
     }
     for (i = 0; i < set->n; i++) {
+        if (set->v[i].path != NULL) {
+            list->module_paths[list->nmodules] = strdup(set->v[i].path);
+            if (list->module_paths[list->nmodules] == NULL) {
+                rc = PE_E_NOMEM;
+                goto out;
+            }
+        }
         list->modules[list->nmodules] = strdup(set->v[i].name);
         if (list->modules[list->nmodules++] == NULL) {
             rc = PE_E_NOMEM;
@@ -296,9 +304,13 @@ void tok_token_list_free(struct tok_token_list *list)
         free(e->model);
         free(e->serial);
     }
-    for (i = 0; i < list->nmodules; i++)
+    for (i = 0; i < list->nmodules; i++) {
         free(list->modules[i]);
+        if (list->module_paths != NULL)
+            free(list->module_paths[i]);
+    }
     free(list->modules);
+    free(list->module_paths);
     free(list->v);
     free(list);
 }

@@ -96,7 +96,8 @@ struct tok_token_entry {
 struct tok_token_list {
     struct tok_token_entry *v;
     size_t n;
-    char **modules; /* every module loaded, even those without tokens */
+    char **modules;      /* every module loaded, even those without tokens */
+    char **module_paths; /* their file names (entries may be NULL) */
     size_t nmodules;
 };
 
