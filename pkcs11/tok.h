@@ -261,6 +261,18 @@ enum pe_rc tok_cert_write_chain(struct tok_ctx *ctx, STACK_OF(X509) * chain,
 enum pe_rc tok_cert_read(struct tok_ctx *ctx, struct tok_key *key,
                          X509 **pcert);
 
+/* ---- attestation (ykcs11) --------------------------------------------- */
+
+/*
+ * The key's attestation as the token keeps it: ykcs11 makes a session
+ * certificate (CKA_TOKEN false) with the key's CKA_ID, signed by the f9
+ * intermediate (CKA_ID 25).  *pattest and *pf9 are new X509 (X509_free);
+ * PE_E_KEY when the token has no attestation for the key (every other
+ * family: use --attestation FILE).  Read it before writing a certificate.
+ */
+enum pe_rc tok_attestation_read(struct tok_ctx *ctx, struct tok_key *key,
+                                X509 **pattest, X509 **pf9);
+
 /* ---- listing ----------------------------------------------------------- */
 
 enum tok_obj_class { TOK_OBJ_PRIVATE_KEY, TOK_OBJ_PUBLIC_KEY, TOK_OBJ_CERT };

@@ -262,3 +262,15 @@ TEST("/tok/key/unsafe_keys_are_refused")
     CHECK_CONTAINS(pe_detail(), "extractable");
     CHECK_INT(tok_key_check_safe(ctx, raw_keypair(CK_TRUE, CK_FALSE)), PE_OK);
 }
+
+TEST("/tok/key/no_attestation_on_generic_tokens")
+{
+    struct tok_key *key = NULL;
+    X509 *att = NULL, *f9 = NULL;
+
+    CHECK_INT(tok_key_generate(ctx, TOK_EC_P256, "k", &key), PE_OK);
+    CHECK_INT(tok_attestation_read(ctx, key, &att, &f9), PE_E_KEY);
+    CHECK(att == NULL && f9 == NULL);
+    CHECK_CONTAINS(pe_detail(), "attestation as a file");
+    tok_key_free(key);
+}

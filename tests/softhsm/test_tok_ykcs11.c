@@ -109,3 +109,25 @@ TEST("/tok/ykcs11/keygen_sign_write_in_9c")
     tok_key_free(key);
     tok_close(ctx);
 }
+
+TEST("/tok/ykcs11/attestation")
+{
+    static const unsigned char slot9a[] = {1};
+    struct tok_keygen spec = {TOK_EC_P384, NULL, slot9a, 1, false};
+    struct tok_ctx *ctx = yk_open();
+    struct tok_key *key = NULL;
+    EVP_PKEY *pub = NULL;
+    X509 *att = NULL, *f9 = NULL;
+
+    CHECK_INT(tok_login(ctx, &so, TOK_SO, false), PE_OK);
+    CHECK_INT(tok_key_generate_ex(ctx, &spec, &key), PE_OK);
+    CHECK_INT(tok_attestation_read(ctx, key, &att, &f9), PE_OK);
+    CHECK_INT(tok_key_public(key, &pub), PE_OK);
+    CHECK(EVP_PKEY_eq(X509_get0_pubkey(att), pub) == 1);
+    CHECK(X509_verify(att, X509_get0_pubkey(f9)) == 1);
+    X509_free(att);
+    X509_free(f9);
+    EVP_PKEY_free(pub);
+    tok_key_free(key);
+    tok_close(ctx);
+}
