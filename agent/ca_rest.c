@@ -158,7 +158,8 @@ static enum pe_rc rest_get_token(struct ca *ca)
     req.body_len = body->len;
     req.body_secret = true;
     req.answer_secret = true;
-    rc = ca_http(ca, &req, false, &resp);
+    /* asking for a token again has no side effect: retry like a GET */
+    rc = ca_http(ca, &req, true, &resp);
     if (rc != PE_OK)
         goto out;
     if (resp.status != 200) {

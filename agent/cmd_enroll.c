@@ -72,6 +72,13 @@ enum pe_rc cmd_enroll(int argc, char **argv)
         log_info("Enrollment %s recorded in %s.", rec->id, dir);
     }
     rc = enroll_run(rec, &o);
+    /* refused before a key was even chosen (CA login, terms, token, PIN):
+     * nothing to continue, so no record is kept */
+    if (rc != PE_OK && rec->status == JOURNAL_NEW && rec->key_id_hex == NULL &&
+        rec->request_id == NULL) {
+        journal_remove(rec);
+        rec = NULL;
+    }
 out:
     journal_rec_free(rec);
     free(dir);

@@ -11,6 +11,7 @@
  */
 #include "enroll.h"
 
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +39,19 @@ struct run {
     struct tok_ctx *ctx;
     struct tok_key *key;
 };
+
+/*
+ * Test hook: P11ENROLL_TEST_CRASH=<status> kills the process (SIGKILL, as
+ * kill -9 would) right after the journal reached that step, so the
+ * integration tests can prove that resume finishes every such order.
+ */
+static void crash_point(const struct journal_rec *rec)
+{
+    const char *at = getenv("P11ENROLL_TEST_CRASH");
+
+    if (at != NULL && strcmp(at, journal_status_name(rec->status)) == 0)
+        raise(SIGKILL);
+}
 
 enum pe_rc enroll_state_dir(const struct enroll_opts *o, char **pdir)
 {
@@ -210,6 +224,17 @@ static bool ask_yes(const char *question)
 static enum pe_rc ui_accept_terms(void *arg, const struct ca_terms *t)
 {
     const struct enroll_opts *o = arg;
+    size_t i;
+
+    /* a term the form does not offer is refused before a key is made */
+    for (i = 0; o->term > 0 && i < t->nterms && t->terms[i] != o->term; i++)
+        ;
+    if (o->term > 0 && t->nterms > 0 && i == t->nterms)
+        return pe_failf(PE_E_USAGE,
+                        "The form does not offer a term of %ld days (it "
+                        "offers %ld%s).",
+                        o->term, t->terms[0],
+                        t->nterms > 1 ? " and others" : "");
 
     say("Organization: %s", t->organization ? t->organization : "-");
     say("Department:   %s", t->department ? t->department : "-");
@@ -463,11 +488,13 @@ static enum pe_rc run_submit(struct run *r)
     rc = journal_step(rec, JOURNAL_SUBMITTING, NULL);
     if (rc != PE_OK)
         goto out;
+    crash_point(rec);
     say("Submitting the request to %s...", rec->url);
     rc = r->ca->ops->submit(r->ca, &req, &id);
     if (rc != PE_OK) {
-        /* the CA answered with a refusal: nothing is pending there */
-        if (rc != PE_E_CA_UNREACHABLE)
+        /* a clear refusal: nothing is pending at the CA.  Anything else
+         * (no answer, a garbled one) stays "submitting". */
+        if (rc == PE_E_REJECTED || rc == PE_E_CA_AUTH || rc == PE_E_USAGE)
             journal_step(rec, JOURNAL_CSR_BUILT, pe_sentence(rc));
         goto out;
     }
@@ -622,12 +649,18 @@ enum pe_rc enroll_run(struct journal_rec *rec, const struct enroll_opts *o)
         rc = run_token(&r);
     if (rc == PE_OK)
         rc = run_key(&r);
+    if (rc == PE_OK)
+        crash_point(rec);
     if (rc == PE_OK && rec->status < JOURNAL_CSR_BUILT)
         rc = run_csr(&r);
     if (rc == PE_OK && rec->status < JOURNAL_SUBMITTED)
         rc = run_submit(&r);
+    if (rc == PE_OK)
+        crash_point(rec);
     if (rc == PE_OK && rec->status < JOURNAL_DOWNLOADED)
         rc = run_wait_download(&r);
+    if (rc == PE_OK)
+        crash_point(rec);
     if (rc == PE_OK && rec->status == JOURNAL_DOWNLOADED)
         rc = enroll_install(r.ctx, r.key, rec, o);
     if (rc != PE_OK && rc != PE_PENDING && rc != PE_E_REJECTED &&

@@ -40,6 +40,7 @@ struct enroll_opts {
     bool accept_eula, no_wait, json, remove_key, fresh;
     /* private: storage for specs built from options */
     char secret_buf[4200];
+    bool secret_from_conf, parsing_conf;
     char **merged; /* config options + argv, what getopt saw */
     char **owned;  /* strings made from config lines */
     size_t nowned;

@@ -198,8 +198,10 @@ static enum pe_rc set_secret(struct enroll_opts *o, const char *kind,
     struct secret_source src;
     enum pe_rc rc;
 
-    if (o->secret_spec != NULL)
+    /* a config file's source gives way to one on the command line */
+    if (o->secret_spec != NULL && !o->secret_from_conf)
         return pe_failf(PE_E_USAGE, "Give the client secret one way only.");
+    o->secret_from_conf = o->parsing_conf;
     if (kind != NULL)
         snprintf(o->secret_buf, sizeof(o->secret_buf), "%s:%s", kind, arg);
     else
@@ -565,6 +567,8 @@ enum pe_rc enroll_parse_args(enum enroll_verb verb, int argc, char **argv,
                           "%s --help.",
                           o->merged[optind - 1], argv[0]);
         } else {
+            /* the config files' options come first in merged */
+            o->parsing_conf = optind - 1 <= (int)o->nowned;
             rc = set_opt(o, c, optarg);
         }
     }

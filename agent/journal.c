@@ -176,6 +176,24 @@ void journal_rec_free(struct journal_rec *rec)
     free(rec);
 }
 
+void journal_remove(struct journal_rec *rec)
+{
+    static const char *const suffixes[] = {".json", ".bundle", ".lock"};
+    char *path = NULL;
+    size_t i;
+
+    if (rec == NULL)
+        return;
+    for (i = 0; i < 3 && rec->dir != NULL; i++) {
+        if (journal_path(rec, suffixes[i], &path) == PE_OK)
+            (void)unlink(path);
+        free(path);
+        path = NULL;
+    }
+    log_debug(LOG_CAT_JOURNAL, "journal %s removed", rec->id);
+    journal_rec_free(rec);
+}
+
 enum pe_rc journal_path(const struct journal_rec *rec, const char *suffix,
                         char **ppath)
 {

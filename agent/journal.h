@@ -95,6 +95,9 @@ enum pe_rc journal_step(struct journal_rec *rec, enum journal_status status,
 /* Replace the string *field with a copy of value (NULL clears it). */
 enum pe_rc journal_set(char **field, const char *value);
 
+/* Delete rec's files (record, bundle, lock), then free it. */
+void journal_remove(struct journal_rec *rec);
+
 /* Unlock and free; NULL is a no-op. */
 void journal_rec_free(struct journal_rec *rec);
 

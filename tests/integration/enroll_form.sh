@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# p11enroll enroll through scm-sim's invitation form: one-time code from the
+# mailed .eml (read through --otp-file, a FIFO), terms and EULA, fields; a
+# wrong code, a refused EULA, an address without an invitation, pending then
+# resume with a new code.
+set -euo pipefail
+# shellcheck source=tests/integration/enroll_lib.sh
+. "$P11E_SOURCE_DIR/tests/integration/enroll_lib.sh"
+en_setup
+
+# 1. the whole form flow
+otp=$(en_otp_fifo dev@example.org)
+en_run form en_form --otp-file "$otp" --accept-eula --title "Release Engineer" \
+    --san-email dev@example.org --term 365 --out-cert "$EN/leaf.pem"
+en_expect_rc 0
+en_expect_err "A one-time code was sent to dev@example.org."
+en_expect_err "Organization: Example Org"
+en_expect_err "Department:   Engineering"
+en_expect_err "accepted (--accept-eula)"
+en_expect_err 'Installed "CN=Dana Developer,OU=Engineering,O=Example Org"'
+openssl x509 -in "$EN/leaf.pem" -noout -ext subjectAltName |
+    grep -q 'email:dev@example.org' || en_fail "no SAN e-mail"
+en_expect_token 1 1 3
+en_expect_orders 1
+if grep -rq '"code"\|"session"' "$EN_STATE"; then
+    en_fail "a code or session is in the journal"
+fi
+
+# 2. a wrong one-time code: refused, nothing made
+echo 000000 >"$EN/wrong-otp"
+en_run wrongotp en_form --new --otp-file "$EN/wrong-otp" --accept-eula
+en_expect_rc 6
+en_expect_err "The form refused the one-time code: Wrong one-time code"
+en_expect_token 1 1 3
+en_expect_orders 1
+
+# 3. the EULA refused (no terminal, no --accept-eula): nothing made
+otp=$(en_otp_fifo dev@example.org)
+en_run eula en_form --new --otp-file "$otp"
+en_expect_rc 2
+en_expect_err "The EULA was not accepted"
+en_expect_token 1 1 3
+en_expect_orders 1
+
+# 4. an address without an invitation
+en_run noinvite en_form --new --email nobody@example.org \
+    --otp-file "$EN/wrong-otp" --accept-eula
+en_expect_rc 6
+en_expect_err "There is no invitation for nobody@example.org"
+
+# 5. a term the form does not offer
+otp=$(en_otp_fifo dev@example.org)
+en_run term en_form --new --otp-file "$otp" --accept-eula --term 17
+en_expect_rc 2
+en_expect_err "does not offer a term of 17 days"
+en_expect_orders 1
+
+# 6. pending with --no-wait, then resume (a new session, a new code)
+scm_sim_delay 2
+otp=$(en_otp_fifo dev@example.org)
+en_run nowait en_form --new --otp-file "$otp" --accept-eula --no-wait \
+    --key-type ec-p384 --label form2
+en_expect_rc 3
+id=$(en_journal_id)
+[ "$(en_journal_status "$id")" = submitted ] || en_fail "not submitted"
+sleep 2
+otp=$(en_otp_fifo dev@example.org)
+en_run resume en_resume "$id" --otp-file "$otp"
+en_expect_rc 0
+en_expect_orders 2
+# the token of test 3 and 5 made no key: 1 + this one
+key_count=$(en_keys)
+[ "$key_count" -eq 2 ] || en_fail "$key_count keys on the token, expected 2"
+echo "enroll_form: all passed"

@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# p11enroll enroll against scm-sim's REST endpoint over HTTPS, SoftHSM token:
+# every key type, --json, pending then issued, --no-wait + resume, wrong
+# client secret, an untrusted server, config files.
+set -euo pipefail
+# shellcheck source=tests/integration/enroll_lib.sh
+. "$P11E_SOURCE_DIR/tests/integration/enroll_lib.sh"
+en_setup
+
+# 1. EC P-256, the default, with files written
+en_run ec256 en_rest --out-cert "$EN/leaf.pem" --out-chain "$EN/chain.pem"
+en_expect_rc 0
+en_expect_err 'Installed "CN=Dana Developer,OU=Engineering,O=Example Org"'
+en_expect_token 1 1 3
+en_expect_orders 1
+grep -q 'BEGIN CERTIFICATE' "$EN/leaf.pem" || en_fail "no leaf file"
+[ "$(grep -c 'BEGIN CERTIFICATE' "$EN/chain.pem")" -eq 2 ] ||
+    en_fail "chain file"
+openssl x509 -in "$EN/leaf.pem" -noout -ext extendedKeyUsage |
+    grep -q 'Code Signing' || en_fail "no codeSigning EKU"
+id=$(en_journal_id)
+[ "$(en_journal_status "$id")" = installed ] || en_fail "journal not installed"
+# a rerun finds nothing unfinished and makes a new enrollment
+grep -q '"clientSecretSource"' "$EN_STATE/$id.json" ||
+    en_fail "secret source not recorded"
+if grep -q p11e-secret-0123456789 "$EN_STATE"/*.json; then
+    en_fail "the client secret is in the journal"
+fi
+
+# 2. the other key types, --json on stdout
+for kt in ec-p384 rsa-3072; do
+    en_run "kt-$kt" en_rest --new --key-type "$kt" --label "k-$kt" --json
+    en_expect_rc 0
+    grep -q '"status": "installed"' "$EN/kt-$kt.out" ||
+        en_fail "$kt: --json lacks installed"
+    grep -q '"serial":' "$EN/kt-$kt.out" || en_fail "$kt: --json lacks serial"
+done
+en_expect_token 3 3 7
+en_expect_orders 3
+
+# 3. pending, then issued while waiting (progress lines)
+scm_sim_delay 3
+en_run pending en_rest --new --label pend
+en_expect_rc 0
+en_expect_err "Request 1004: Applied"
+en_expect_err "Issued after"
+en_expect_orders 4
+
+# 4. --no-wait: exit 3 at once, then resume finishes the same order
+scm_sim_delay 2
+en_run nowait en_rest --new --label nowait --no-wait
+en_expect_rc 3
+en_expect_err "p11enroll resume"
+id=$(en_journal_id)
+[ "$(en_journal_status "$id")" = submitted ] || en_fail "not submitted"
+sleep 2
+en_run resume en_resume "$id"
+en_expect_rc 0
+en_expect_orders 5
+en_expect_token 5 5 9
+scm_sim_delay 0
+
+# 5. wrong client secret: refused before any key is made
+printf '%s' wrong-secret >"$EN/bad"
+en_run badsecret en_rest --new --client-secret-file "$EN/bad" --label bad
+# (the last --client-secret-* wins? no: two sources are a usage error)
+en_expect_rc 2
+en_expect_err "one way only"
+common=()
+mapfile -t common < <(en_common)
+en_run badsecret2 "$P11ENROLL" enroll "${common[@]}" --new \
+    --endpoint "$SCM_SIM_URL" --client-id p11e-client \
+    --client-secret-file "$EN/bad" --email dev@example.org --label bad
+en_expect_rc 6
+en_expect_err 'refused client ID "p11e-client": invalid_client'
+en_expect_token 5 5 9
+en_expect_orders 5
+
+# 6. a server whose certificate is not trusted (no --ca-file)
+en_run untrusted "$P11ENROLL" enroll --module "$FX_MODULE" --token "$FX_URI" \
+    --pin-file "$EN/pin" --state-dir "$EN_STATE" --new \
+    --endpoint "$SCM_SIM_URL" --client-id p11e-client \
+    --client-secret-file "$EN/secret" --email dev@example.org
+en_expect_rc 5
+en_expect_err "is not trusted"
+en_expect_token 5 5 9
+
+# 7. the secret never on argv: an environment variable and a config file
+cat >"$EN/conf/10-scm.conf" <<CONF
+# the REST account of the build server
+endpoint = $SCM_SIM_URL
+client-id = p11e-client
+client-secret = env:P11E_TEST_SECRET
+email = dev@example.org
+ca-file = $SCM_SIM_CA_FILE
+trust = $SCM_SIM_ROOTS
+CONF
+P11E_TEST_SECRET=p11e-secret-0123456789 en_run conf "$P11ENROLL" enroll \
+    --module "$FX_MODULE" --token "$FX_URI" --pin-file "$EN/pin" \
+    --state-dir "$EN_STATE" --new --label conf
+en_expect_rc 0
+en_expect_orders 6
+# the command line wins over the file
+en_run confover "$P11ENROLL" enroll --module "$FX_MODULE" --token "$FX_URI" \
+    --pin-file "$EN/pin" --state-dir "$EN_STATE" --new --label conf2 \
+    --client-secret-file "$EN/bad"
+en_expect_rc 6
+en_expect_orders 6
+echo 'client-secret = p11e-secret-0123456789' >"$EN/bad.conf"
+en_run confbad "$P11ENROLL" enroll --config "$EN/bad.conf"
+en_expect_rc 2
+en_expect_err "never itself"
+echo 'pin = 1234' >"$EN/bad.conf"
+en_run confpin "$P11ENROLL" enroll --config "$EN/bad.conf"
+en_expect_rc 2
+en_expect_err "a PIN never stands in a config file"
+
+# 8. status lists every enrollment, --json too
+"$P11ENROLL" status --state-dir "$EN_STATE" >"$EN/status.out"
+# (the runs refused before a key was chosen left no record)
+[ "$(grep -c installed "$EN/status.out")" -eq 6 ] &&
+    [ "$(wc -l <"$EN/status.out")" -eq 6 ] || {
+    cat "$EN/status.out"
+    en_fail "status does not list exactly 6 installed enrollments"
+}
+"$P11ENROLL" status --state-dir "$EN_STATE" --json | grep -q '"enrollments"' ||
+    en_fail "status --json"
+echo "enroll_rest: all passed"
