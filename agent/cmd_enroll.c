@@ -69,7 +69,7 @@ enum pe_rc cmd_enroll(int argc, char **argv)
             rc = journal_save(rec);
         if (rc != PE_OK)
             goto out;
-        log_info("Enrollment %s recorded in %s.", rec->id, dir);
+        say("Enrollment %s recorded in %s.", rec->id, dir);
     }
     rc = enroll_run(rec, &o);
     /* refused before a key was even chosen (CA login, terms, token, PIN):

@@ -124,8 +124,9 @@ en_expect_orders() {
     [ "$n" -eq "$1" ] || en_fail "scm-sim holds $n orders, expected $1"
 }
 
-en_journal_id() { # the newest record's id
-    "$P11ENROLL" status --state-dir "$EN_STATE" | tail -n 1 | cut -d' ' -f1
+en_journal_id() { # the enrollment the last en_run made or continued
+    sed -n 's/^\(Enrollment\|Continuing enrollment\|Resuming enrollment\) \([0-9TZa-f-]*\).*/\2/p' \
+        "$EN/$EN_LAST.err" | tail -n 1
 }
 
 en_journal_status() { # ID
