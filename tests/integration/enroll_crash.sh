@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# kill -9 at each point of the enrollment flow, then a rerun or `resume`:
+# at the end one key, one order and one certificate for each enrollment.
+# The kills at exact steps come from P11ENROLL_TEST_CRASH=<step> (SIGKILL
+# right after the journal reached the step); "while waiting" is a real
+# kill -9 from outside.
+set -euo pipefail
+# shellcheck source=tests/integration/enroll_lib.sh
+. "$P11E_SOURCE_DIR/tests/integration/enroll_lib.sh"
+en_setup
+
+n=0 # enrollments finished so far (EC: the two chain certificates shared)
+expect_done() {
+    n=$((n + 1))
+    en_expect_token "$n" "$n" $((n + 2))
+    en_expect_orders "$n"
+}
+
+# killed at each step, finished by a rerun of the same command
+for step in key-generated submitting submitted downloaded; do
+    P11ENROLL_TEST_CRASH=$step en_run "crash-$step" en_rest --label "$step"
+    en_expect_rc 137
+    id=$(en_journal_id)
+    [ "$(en_journal_status "$id")" = "$step" ] ||
+        en_fail "$step: journal says $(en_journal_status "$id")"
+    en_run "rerun-$step" en_rest --label "$step"
+    en_expect_rc 0
+    en_expect_err "Continuing enrollment $id"
+    expect_done
+done
+
+# killed at a step, finished by `resume` without an ID (the only one)
+P11ENROLL_TEST_CRASH=submitted en_run crash-r en_rest --label resumed
+en_expect_rc 137
+en_run resume-r en_resume
+en_expect_rc 0
+en_expect_err "Resuming enrollment"
+expect_done
+
+# killed while waiting for the CA (a real kill -9 from outside)
+scm_sim_delay 30
+common=()
+mapfile -t common < <(en_common)
+"$P11ENROLL" enroll "${common[@]}" --endpoint "$SCM_SIM_URL" \
+    --client-id p11e-client --client-secret-file "$EN/secret" \
+    --email dev@example.org --label waiting >"$EN/wait.out" 2>"$EN/wait.err" &
+pid=$! # p11enroll itself, not a subshell
+for _ in $(seq 1 200); do
+    grep -q 'Request .*: Applied' "$EN/wait.err" && break
+    sleep 0.1
+done
+grep -q 'Request .*: Applied' "$EN/wait.err" || en_fail "never waited"
+kill -9 "$pid"
+wait "$pid" || true
+EN_LAST="wait"
+id=$(en_journal_id)
+[ "$(en_journal_status "$id")" = submitted ] || en_fail "wait: not submitted"
+scm_sim_delay 0
+# the wait is over at the CA only for requests due now: make it due
+scm_sim_admin POST "/admin/requests/$(($(en_orders) + 1000))" \
+    '{"status": "Issued"}' >/dev/null
+en_run resume-w en_resume "$id"
+en_expect_rc 0
+expect_done
+
+# mid-write: the token fails after the leaf is written, before the chain
+# (an RSA key: its chain is not on the token yet); resume writes what is
+# missing, nothing twice
+if [ -n "${P11E_MOCK:-}" ] && [ -r "${P11E_MOCK:-}" ]; then
+    P11E_MOCK_TARGET=$FX_MODULE P11E_MOCK_FAIL='C_CreateObject=CKR_DEVICE_MEMORY@2+' \
+        en_run midwrite "$P11ENROLL" enroll "${common[@]}" \
+        --module "$P11E_MOCK" --endpoint "$SCM_SIM_URL" \
+        --client-id p11e-client --client-secret-file "$EN/secret" \
+        --email dev@example.org --label midwrite --key-type rsa-3072
+    en_expect_rc 7
+    en_expect_token $((n + 1)) $((n + 1)) $((n + 3))
+    id=$(en_journal_id)
+    en_run resume-m en_resume "$id"
+    en_expect_rc 0
+    n=$((n + 1))
+    en_expect_token "$n" "$n" $((n + 4))
+    en_expect_orders "$n"
+else
+    echo "mid-write: P11E_MOCK not built, left out" >&2
+fi
+
+# one key per enrollment, one order per key
+"$P11ENROLL" status --state-dir "$EN_STATE" >"$EN/status.out"
+[ "$(grep -c installed "$EN/status.out")" -eq "$n" ] || {
+    cat "$EN/status.out"
+    en_fail "not every enrollment is installed"
+}
+dups=$(grep -h '"keySha256"' "$SCM_SIM_STATE"/requests/*.json | sort |
+    uniq -d | wc -l)
+[ "$dups" -eq 0 ] || en_fail "a key was ordered twice"
+echo "enroll_crash: all passed"
