@@ -29,23 +29,23 @@ if grep -q p11e-secret-0123456789 "$EN_STATE"/*.json; then
 fi
 
 # 2. the other key types, --json on stdout
-for kt in ec-p384 rsa-3072; do
+for kt in ec-p384 rsa-3072 rsa-4096; do
     en_run "kt-$kt" en_rest --new --key-type "$kt" --label "k-$kt" --json
     en_expect_rc 0
     grep -q '"status": "installed"' "$EN/kt-$kt.out" ||
         en_fail "$kt: --json lacks installed"
     grep -q '"serial":' "$EN/kt-$kt.out" || en_fail "$kt: --json lacks serial"
 done
-en_expect_token 3 3 7
-en_expect_orders 3
+en_expect_token 4 4 8
+en_expect_orders 4
 
 # 3. pending, then issued while waiting (progress lines)
 scm_sim_delay 3
 en_run pending en_rest --new --label pend
 en_expect_rc 0
-en_expect_err "Request 1004: Applied"
+en_expect_err "Request 1005: Applied"
 en_expect_err "Issued after"
-en_expect_orders 4
+en_expect_orders 5
 
 # 4. --no-wait: exit 3 at once, then resume finishes the same order
 scm_sim_delay 2
@@ -57,8 +57,8 @@ id=$(en_journal_id)
 sleep 2
 en_run resume en_resume "$id"
 en_expect_rc 0
-en_expect_orders 5
-en_expect_token 5 5 9
+en_expect_orders 6
+en_expect_token 6 6 10
 scm_sim_delay 0
 
 # 5. wrong client secret: refused before any key is made
@@ -74,8 +74,8 @@ en_run badsecret2 "$P11ENROLL" enroll "${common[@]}" --new \
     --client-secret-file "$EN/bad" --email dev@example.org --label bad
 en_expect_rc 6
 en_expect_err 'refused client ID "p11e-client": invalid_client'
-en_expect_token 5 5 9
-en_expect_orders 5
+en_expect_token 6 6 10
+en_expect_orders 6
 
 # 6. a server whose certificate is not trusted (no --ca-file)
 en_run untrusted "$P11ENROLL" enroll --module "$FX_MODULE" --token "$FX_URI" \
@@ -84,7 +84,7 @@ en_run untrusted "$P11ENROLL" enroll --module "$FX_MODULE" --token "$FX_URI" \
     --client-secret-file "$EN/secret" --email dev@example.org
 en_expect_rc 5
 en_expect_err "is not trusted"
-en_expect_token 5 5 9
+en_expect_token 6 6 10
 
 # 7. the secret never on argv: an environment variable and a config file
 cat >"$EN/conf/10-scm.conf" <<CONF
@@ -100,13 +100,13 @@ P11E_TEST_SECRET=p11e-secret-0123456789 en_run conf "$P11ENROLL" enroll \
     --module "$FX_MODULE" --token "$FX_URI" --pin-file "$EN/pin" \
     --state-dir "$EN_STATE" --new --label conf
 en_expect_rc 0
-en_expect_orders 6
+en_expect_orders 7
 # the command line wins over the file
 en_run confover "$P11ENROLL" enroll --module "$FX_MODULE" --token "$FX_URI" \
     --pin-file "$EN/pin" --state-dir "$EN_STATE" --new --label conf2 \
     --client-secret-file "$EN/bad"
 en_expect_rc 6
-en_expect_orders 6
+en_expect_orders 7
 echo 'client-secret = p11e-secret-0123456789' >"$EN/bad.conf"
 en_run confbad "$P11ENROLL" enroll --config "$EN/bad.conf"
 en_expect_rc 2
@@ -116,13 +116,30 @@ en_run confpin "$P11ENROLL" enroll --config "$EN/bad.conf"
 en_expect_rc 2
 en_expect_err "a PIN never stands in a config file"
 
-# 8. status lists every enrollment, --json too
+# 8. a key made before (p11enroll csr) enrolled with --key-id; debug traces
+# of the HTTP calls never show the client secret or a bearer token
+"$P11ENROLL" csr --module "$FX_MODULE" --token "$FX_URI" --pin-file "$EN/pin" \
+    --label reused --cn reused --out "$EN/reused.csr" >"$EN/reused.uri"
+kid=$(sed -n 's/.*;id=\([^;]*\);.*/\1/p' "$EN/reused.uri" | tr -d '%')
+[ -n "$kid" ] || en_fail "no key id from p11enroll csr"
+P11ENROLL_DEBUG=http en_run reuse en_rest --new --key-id "$kid"
+en_expect_rc 0
+en_expect_err "Using key $kid"
+en_expect_err "(Authorization: ***)"
+en_expect_err "body: *** ("
+if grep -q -e p11e-secret-0123456789 -e 'Bearer [0-9a-f]' "$EN/reuse.err"; then
+    en_fail "a secret in the debug trace"
+fi
+en_expect_token 8 8 12
+en_expect_orders 8
+
+# 9. status lists every enrollment, --json too
 "$P11ENROLL" status --state-dir "$EN_STATE" >"$EN/status.out"
 # (the runs refused before a key was chosen left no record)
-[ "$(grep -c installed "$EN/status.out")" -eq 6 ] &&
-    [ "$(wc -l <"$EN/status.out")" -eq 6 ] || {
+[ "$(grep -c installed "$EN/status.out")" -eq 8 ] &&
+    [ "$(wc -l <"$EN/status.out")" -eq 8 ] || {
     cat "$EN/status.out"
-    en_fail "status does not list exactly 6 installed enrollments"
+    en_fail "status does not list exactly 8 installed enrollments"
 }
 "$P11ENROLL" status --state-dir "$EN_STATE" --json | grep -q '"enrollments"' ||
     en_fail "status --json"
