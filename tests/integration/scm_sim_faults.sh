@@ -148,6 +148,18 @@ for _ in 1 2 3 4; do
 done
 t /faults/probability_1_count_3 eq "$n" 3
 
+scm_sim_admin DELETE /admin/faults >/dev/null
+scm_sim_fault '{"type":"503","probability":0.5,"path":"/api/"}'
+n=0
+for _ in $(seq 30); do
+    call GET "$api/$id/status"
+    [ "$STATUS" = 503 ] && n=$((n + 1))
+done
+t /faults/probability_half_fires_sometimes [ "$n" -ge 3 -a "$n" -le 27 ]
+scm_sim_admin GET /admin/faults >"$W/f.json"
+t /faults/probability_unlimited_without_count has "$(cat "$W/f.json")" \
+    "\"fired\":$n"
+
 scm_sim_admin POST /admin/faults \
     '{"clear":true,"faults":[{"type":"429"},{"type":"503"}]}' >"$W/f.json"
 t /faults/clear_and_add_list eq "$(grep -o '"type"' "$W/f.json" | wc -l)" 2

@@ -85,6 +85,17 @@ t /state/admin_config_checked has "$out" "issuanceDelay must be"
 out=$(scm_sim_admin GET /admin/nothing)
 t /state/admin_unknown has "$out" "no such admin call"
 
+# parallel enrollments get distinct ids (thread per connection, one lock)
+pids=()
+for i in 1 2 3 4 5 6 7 8; do
+    scm_sim_bearer "$TOK" -H 'Content-Type: application/json' \
+        --data-binary "@$W/e.json" "$SCM_SIM_URL$api" >"$W/par.$i" &
+    pids+=($!)
+done
+wait "${pids[@]}" # not a bare wait: the server is a child of this shell too
+ids=$(cat "$W"/par.* | grep -o '"certId":"[0-9]*"' | sort -u | wc -l)
+t /state/parallel_enrollments_distinct_ids eq "$ids" 8
+
 # --- one server a state folder; loopback only; bad options ------------------
 out=$("$SCM_SIM" --state-dir "$SCM_SIM_STATE" 2>&1)
 t /state/second_server_refused has "$out" "in use by another scm-sim"
