@@ -65,13 +65,17 @@ static void config_reply(struct sim *s, struct sim_reply *rp)
 {
     const struct sim_config *c = s->cfg;
 
+    static const char *const cases[] = {"asis", "upper", "lower"};
+
     reply_json(rp, 200,
-               json_pack("{s:I, s:I, s:I, s:I, s:I}", "issuanceDelay",
+               json_pack("{s:I, s:I, s:I, s:I, s:I, s:s, s:s}", "issuanceDelay",
                          (json_int_t)c->issuance_delay, "tokenLifetime",
                          (json_int_t)c->token_lifetime, "sessionLifetime",
                          (json_int_t)c->session_lifetime, "otpLifetime",
                          (json_int_t)c->otp_lifetime, "otpTries",
-                         (json_int_t)c->otp_tries));
+                         (json_int_t)c->otp_tries, "pendingStatus",
+                         c->pending_status, "statusCase",
+                         cases[c->status_case]));
 }
 
 static void admin_config(struct sim *s, const struct sim_req *rq,
@@ -92,6 +96,7 @@ static void admin_config(struct sim *s, const struct sim_req *rq,
         {"otpTries", offsetof(struct sim_config, otp_tries), 1, 100},
     };
     json_t *body, *v;
+    char err[256];
     size_t i;
 
     if (strcmp(rq->method, "GET") == 0) {
@@ -111,6 +116,11 @@ static void admin_config(struct sim *s, const struct sim_req *rq,
             json_decref(body);
             return;
         }
+    }
+    if (config_status_words(s->cfg, body, err, sizeof(err)) != 0) {
+        reply_error(rp, 400, -2, "%s", err);
+        json_decref(body);
+        return;
     }
     for (i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
         v = json_object_get(body, nums[i].key);

@@ -40,6 +40,8 @@ static const char default_config[] =
     "\"sessionLifetime\": 900,"
     "\"otpLifetime\": 600,"
     "\"otpTries\": 3,"
+    "\"pendingStatus\": \"Applied\","
+    "\"statusCase\": \"asis\","
     "\"faults\": []"
     "}";
 
@@ -338,6 +340,36 @@ static int check_top_types(const json_t *root, char *err, size_t errlen)
     return 0;
 }
 
+int config_status_words(struct sim_config *cfg, const json_t *obj, char *err,
+                        size_t errlen)
+{
+    static const char *const words[] = {"Requested", "Approved", "Applied"};
+    static const char *const cases[] = {"asis", "upper", "lower"};
+    json_t *pw = json_object_get(obj, "pendingStatus");
+    json_t *sc = json_object_get(obj, "statusCase");
+    int w = -1, c = -1, i;
+
+    for (i = 0; i < 3; i++) {
+        if (json_is_string(pw) &&
+            strcasecmp(json_string_value(pw), words[i]) == 0)
+            w = i;
+        if (json_is_string(sc) && strcmp(json_string_value(sc), cases[i]) == 0)
+            c = i;
+    }
+    if ((pw != NULL && w < 0) || (sc != NULL && c < 0)) {
+        snprintf(err, errlen,
+                 "\"pendingStatus\" is Requested, Approved or "
+                 "Applied; \"statusCase\" is asis, upper or lower");
+        return -1;
+    }
+    if (w >= 0)
+        snprintf(cfg->pending_status, sizeof(cfg->pending_status), "%s",
+                 words[w]);
+    if (c >= 0)
+        cfg->status_case = c;
+    return 0;
+}
+
 int config_load(const char *path, struct sim_config **pcfg, char *err,
                 size_t errlen)
 {
@@ -374,7 +406,8 @@ int config_load(const char *path, struct sim_config **pcfg, char *err,
     }
     if (check_top_types(cfg->root, err, errlen) != 0 ||
         check_lists(cfg, err, errlen) != 0 ||
-        load_numbers(cfg, err, errlen) != 0)
+        load_numbers(cfg, err, errlen) != 0 ||
+        config_status_words(cfg, cfg->root, err, errlen) != 0)
         goto out;
     *pcfg = cfg;
     cfg = NULL;

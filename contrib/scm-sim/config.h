@@ -13,17 +13,27 @@
 
 struct sim_config {
     json_t *root;
-    long issuance_delay;   /* seconds from submit to Issued */
-    long token_lifetime;   /* OAuth access token, seconds */
-    long session_lifetime; /* form session, seconds */
-    long otp_lifetime;     /* one-time code, seconds */
-    long otp_tries;        /* wrong codes before the code is void */
+    long issuance_delay;     /* seconds from submit to Issued */
+    long token_lifetime;     /* OAuth access token, seconds */
+    long session_lifetime;   /* form session, seconds */
+    long otp_lifetime;       /* one-time code, seconds */
+    long otp_tries;          /* wrong codes before the code is void */
+    char pending_status[16]; /* the word status shows while Applied */
+    int status_case;         /* CONFIG_CASE_* of status words */
 };
+
+enum { CONFIG_CASE_ASIS = 0, CONFIG_CASE_UPPER, CONFIG_CASE_LOWER };
 
 /* Load path (NULL: defaults only) into *pcfg; on failure a sentence in err
  * and -1.  Free with config_free(). */
 int config_load(const char *path, struct sim_config **pcfg, char *err,
                 size_t errlen);
+
+/* Apply "pendingStatus" (Requested, Approved or Applied) and "statusCase"
+ * (asis, upper, lower) of obj to cfg, each if present; on error a sentence
+ * in err, -1 and nothing changed. */
+int config_status_words(struct sim_config *cfg, const json_t *obj, char *err,
+                        size_t errlen);
 
 /* Free cfg; NULL is a no-op. */
 void config_free(struct sim_config *cfg);

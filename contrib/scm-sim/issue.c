@@ -14,6 +14,7 @@
 #include <openssl/objects.h>
 #include <openssl/pem.h>
 #include <openssl/pkcs7.h>
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -215,6 +216,25 @@ out:
     return rc;
 }
 
+/* The word a client reads for status: pendingStatus while Applied, in the
+ * configured case. */
+static const char *status_word(const struct sim *s, const char *status,
+                               char *buf, size_t buflen)
+{
+    size_t i;
+
+    if (strcmp(status, "Applied") == 0)
+        status = s->cfg->pending_status;
+    snprintf(buf, buflen, "%s", status);
+    for (i = 0; buf[i] != '\0'; i++) {
+        if (s->cfg->status_case == CONFIG_CASE_UPPER)
+            buf[i] = (char)toupper((unsigned char)buf[i]);
+        else if (s->cfg->status_case == CONFIG_CASE_LOWER)
+            buf[i] = (char)tolower((unsigned char)buf[i]);
+    }
+    return buf;
+}
+
 /* Hex SHA-256 of the CSR's SubjectPublicKeyInfo into out[65]. */
 static void key_fingerprint(const char *b64, char out[65])
 {
@@ -239,7 +259,7 @@ static void key_fingerprint(const char *b64, char out[65])
 void issue_submit(struct sim *s, const struct sim_req *rq, json_t *rec,
                   struct sim_reply *rp)
 {
-    char fp[65];
+    char fp[65], word[32];
 
     struct fault_hit hit;
     time_t now = util_now();
@@ -263,7 +283,8 @@ void issue_submit(struct sim *s, const struct sim_req *rq, json_t *rec,
             config_member(rec, "owner", "?"),
             config_member(rec, "fault", "none"));
     reply_json(rp, 200,
-               json_pack("{s:s, s:s}", "certId", id, "status", "Applied"));
+               json_pack("{s:s, s:s}", "certId", id, "status",
+                         status_word(s, "Applied", word, sizeof(word))));
 }
 
 /* Make the certificate of rec (status Applied, due); 0 or -1. */
@@ -365,11 +386,13 @@ void issue_status(struct sim *s, const char *owner, const char *id,
                   struct sim_reply *rp)
 {
     json_t *rec = load_own(s, owner, id, rp), *out;
+    char word[32];
 
     if (rec == NULL)
         return;
     out = json_pack("{s:s, s:s}", "certId", id, "status",
-                    config_member(rec, "status", "Applied"));
+                    status_word(s, config_member(rec, "status", "Applied"),
+                                word, sizeof(word)));
     if (out != NULL && json_object_get(rec, "statusReason") != NULL) {
         json_object_set(out, "statusReason",
                         json_object_get(rec, "statusReason"));

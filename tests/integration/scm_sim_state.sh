@@ -60,6 +60,18 @@ scm_sim_restart
 TOK=$(scm_sim_token)
 call GET "$api/$id/status"
 t /state/pending_survives_restart has "$BODY" '"status":"Applied"'
+scm_sim_admin POST /admin/config '{"pendingStatus":"requested"}' >/dev/null
+call GET "$api/$id/status"
+t /state/pending_word_requested has "$BODY" '"status":"Requested"'
+scm_sim_admin POST /admin/config '{"statusCase":"upper"}' >/dev/null
+call GET "$api/$id/status"
+t /state/status_upper_case has "$BODY" '"status":"REQUESTED"'
+out=$(scm_sim_admin POST /admin/config '{"pendingStatus":"Waiting"}')
+t /state/pending_word_checked has "$out" "pendingStatus"
+scm_sim_admin POST /admin/config \
+    '{"pendingStatus":"Applied","statusCase":"asis"}' >/dev/null
+call GET "$api/$id/status"
+t /state/status_words_back has "$BODY" '"status":"Applied"'
 sleep 4
 call GET "$api/$id/status"
 t /state/issued_after_delay has "$BODY" '"status":"Issued"'
