@@ -10,6 +10,7 @@
 #include "handlers.h"
 #include "issue.h"
 
+#include <ctype.h>
 #include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -135,9 +136,10 @@ static void auth_verify(struct sim *s, const struct sim_req *rq,
     json_t *body = reply_parse_body(rq, rp);
     const char *email = json_string_value(json_object_get(body, "email"));
     const char *code = json_string_value(json_object_get(body, "code"));
-    char realm[128], tok[80];
+    char realm[128], tok[80], lower[256];
     enum auth_result res;
     long left = 0;
+    size_t k;
 
     if (body == NULL)
         return;
@@ -145,6 +147,10 @@ static void auth_verify(struct sim *s, const struct sim_req *rq,
         reply_error(rp, 400, -7, "email and code are required");
         goto out;
     }
+    /* one owner per person, however the address is spelt */
+    snprintf(lower, sizeof(lower), "%s", email);
+    for (k = 0; lower[k] != '\0'; k++)
+        lower[k] = (char)tolower((unsigned char)lower[k]);
     res = auth_otp_verify(s->auth, config_member(form, "uri", ""), email, code,
                           &left);
     snprintf(realm, sizeof(realm), "form:%s", config_member(form, "uri", ""));
@@ -160,7 +166,7 @@ static void auth_verify(struct sim *s, const struct sim_req *rq,
                     "The one-time code is no longer valid "
                     "(too many wrong tries, or none was sent); request a "
                     "new one");
-    } else if (auth_issue(s->auth, realm, email, s->cfg->session_lifetime, tok,
+    } else if (auth_issue(s->auth, realm, lower, s->cfg->session_lifetime, tok,
                           sizeof(tok)) == NULL) {
         reply_error(rp, 503, -195, "session store full, try later");
     } else {
