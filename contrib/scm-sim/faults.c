@@ -39,6 +39,7 @@ static const struct {
     const char *name;
     enum fault_phase phase;
 } fault_names[] = {
+    {FAULT_401, "401", PHASE_REQUEST},
     {FAULT_429, "429", PHASE_REQUEST},
     {FAULT_503, "503", PHASE_REQUEST},
     {FAULT_RESET, "reset", PHASE_REQUEST},
@@ -146,7 +147,7 @@ static int parse_one(const json_t *o, struct fault *ft, char *err,
     ft->type = fault_by_name(json_string_value(json_object_get(o, "type")));
     if (ft->type == FAULT_NONE) {
         snprintf(err, errlen,
-                 "fault: unknown \"type\" (one of 429, 503, "
+                 "fault: unknown \"type\" (one of 401, 429, 503, "
                  "reset, slow, malformed_json, truncated_pem, other_key, "
                  "wrong_intermediate, rejected)");
         return -1;

@@ -12,6 +12,7 @@
 enum fault_type {
     FAULT_NONE = 0,
     /* request phase: instead of (or before) the answer */
+    FAULT_401,
     FAULT_429,
     FAULT_503,
     FAULT_RESET,

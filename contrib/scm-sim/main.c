@@ -140,7 +140,8 @@ static void route(struct sim *s, const struct sim_req *rq, struct sim_reply *rp)
 }
 
 /* Apply a request-phase fault; true when the answer is already set. */
-static bool request_fault(const struct fault_hit *hit, struct sim_reply *rp)
+static bool request_fault(const struct sim *s, const struct fault_hit *hit,
+                          struct sim_reply *rp)
 {
     static const char broken[] = "{\"certId\": \"10\", \"status\": \"Appl";
     struct timespec ts;
@@ -153,6 +154,16 @@ static bool request_fault(const struct fault_hit *hit, struct sim_reply *rp)
             ;
         rp->note = "fault=slow";
         return false;
+    case FAULT_401:
+        reply_error(rp, 401, -3,
+                    "Not authorized: the access token has "
+                    "expired");
+        rp->www_auth =
+            util_printf("Bearer authorization_uri=\"%s/oauth2/token\", "
+                        "error=\"invalid_token\"",
+                        s->base_url);
+        rp->note = "fault=401";
+        return true;
     case FAULT_429:
         reply_error(rp, 429, -1400, "Too many requests, try again later");
         rp->retry_after = hit->retry_after;
@@ -255,7 +266,7 @@ static enum MHD_Result handle(struct sim *s, struct MHD_Connection *c,
         return MHD_NO;
     }
     if (!answered && hit.type != FAULT_NONE)
-        answered = request_fault(&hit, &rp);
+        answered = request_fault(s, &hit, &rp);
     if (!answered) {
         pthread_mutex_lock(&s->lock);
         route(s, &rq, &rp);

@@ -39,6 +39,14 @@ t /faults/503_twice eq "$STATUS" 503
 call GET "$api/$id/status"
 t /faults/503_then_ok eq "$STATUS" 200
 
+scm_sim_fault '{"type":"401","path":"/api/"}'
+call GET "$api/$id/status"
+t /faults/401 eq "$STATUS" 401
+t /faults/401_names_token_uri has "$HDRS" \
+    "authorization_uri=\"$SCM_SIM_URL/oauth2/token\", error=\"invalid_token\""
+call GET "$api/$id/status"
+t /faults/401_token_still_valid eq "$STATUS" 200
+
 # --- connection reset, slow answer, malformed JSON --------------------------
 scm_sim_fault '{"type":"reset"}'
 out=$(scm_sim_bearer "$TOK" "$SCM_SIM_URL$api/$id/status" 2>&1)
