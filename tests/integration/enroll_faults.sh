@@ -99,4 +99,28 @@ en_run rejected3 en_resume "$id" --remove-key
 en_expect_rc 0
 en_expect_err "Removed key"
 en_expect_token 9 7 9
+
+# an access token that expires while waiting is renewed
+scm_sim_admin POST /admin/config '{"tokenLifetime": 1, "issuanceDelay": 4}' \
+    >/dev/null
+before=$(grep -c 'POST /oauth2/token -> 200' "$SCM_SIM_LOG")
+en_run refresh en_rest --new --label refresh
+en_expect_rc 0
+after=$(grep -c 'POST /oauth2/token -> 200' "$SCM_SIM_LOG")
+[ $((after - before)) -ge 2 ] || en_fail "the access token was not renewed"
+scm_sim_admin POST /admin/config '{"tokenLifetime": 3600, "issuanceDelay": 0}' \
+    >/dev/null
+
+# every download format that carries the leaf and its chain
+for f in x509 pemia x509R bin base64; do
+    en_run "fmt-$f" en_rest --new --label "fmt-$f" --format "$f"
+    en_expect_rc 0
+done
+en_expect_token 15 13 15
+
+# an endpoint over plain http is refused before anything happens
+en_run plain en_rest --new --endpoint "http://127.0.0.1:$SCM_SIM_PORT"
+en_expect_rc 2
+en_expect_err "must be https://"
+en_expect_token 15 13 15
 echo "enroll_faults: all passed"
