@@ -417,7 +417,6 @@ static enum pe_rc csr_sign(X509_REQ *req, int md_nid, csr_sign_fn sign,
     rc = sign(ctx, md_nid, dig, diglen, &sig, &siglen);
     if (rc != PE_OK)
         goto out;
-    rc = PE_E_VERIFY;
     if (sig == NULL || siglen == 0 || siglen > 1024) {
         rc = pe_failf(PE_E_VERIFY,
                       "The key returned a signature of %zu "
