@@ -267,31 +267,26 @@ static enum pe_rc rest_prepare(struct ca *ca)
     return rest_ensure_token(ca);
 }
 
-static enum pe_rc rest_submit(struct ca *ca, const struct ca_request *rq,
-                              char **pid)
+/* The JSON text of the enroll body for rq (free()). */
+static enum pe_rc rest_enroll_body(const struct ca_request *rq, char **ptext)
 {
-    struct http_request req = {0};
-    struct http_response resp = {0};
-    char *url = NULL, *csr = NULL, *text = NULL;
-    const char *id = NULL;
-    json_t *body = NULL, *j = NULL, *v;
+    json_t *body = NULL;
+    char *csr = NULL;
     enum pe_rc rc;
 
-    *pid = NULL;
-    if (rq->email == NULL || rq->email[0] == '\0')
-        return pe_failf(PE_E_USAGE, "The REST endpoint needs the applicant's "
-                                    "e-mail address (--email).");
+    *ptext = NULL;
     rc = ca_b64(rq->csr_der, rq->csr_len, &csr);
     if (rc != PE_OK)
-        goto out;
+        return rc;
     body = json_pack("{s:s, s:s}", "csr", csr, "email", rq->email);
     if (body == NULL) {
         rc = PE_E_NOMEM;
         goto out;
     }
 #define OPT_FIELD(name, val)                                                   \
-    if ((val) != NULL && (val)[0] != '\0')                                     \
-    json_object_set_new(body, name, json_string(val))
+    if ((val) != NULL && (val)[0] != '\0' &&                                   \
+        json_object_set_new(body, name, json_string(val)) != 0)                \
+        rc = pe_failf(PE_E_USAGE, "The %s is not valid UTF-8.", name);
     OPT_FIELD("firstName", rq->first_name);
     OPT_FIELD("lastName", rq->last_name);
     OPT_FIELD("title", rq->title);
@@ -299,8 +294,57 @@ static enum pe_rc rest_submit(struct ca *ca, const struct ca_request *rq,
     OPT_FIELD("hsmType", rq->hsm_type);
     OPT_FIELD("attestation", rq->attestation_b64);
 #undef OPT_FIELD
-    text = json_dumps(body, JSON_COMPACT);
-    rc = text != NULL ? ca_url_join(ca->cfg.url, API_PATH, &url) : PE_E_NOMEM;
+    if (rc != PE_OK)
+        goto out;
+    *ptext = json_dumps(body, JSON_COMPACT);
+    rc = *ptext != NULL ? PE_OK : PE_E_NOMEM;
+out:
+    json_decref(body);
+    free(csr);
+    return rc;
+}
+
+/* The request id of an enroll answer (*pid, free()). */
+static enum pe_rc rest_cert_id(json_t *j, char **pid)
+{
+    json_t *v;
+    const char *id;
+
+    /* certId is a string in the spec; some tenants send a number or "id" */
+    v = json_object_get(j, "certId");
+    if (v == NULL)
+        v = json_object_get(j, "id");
+    if (json_is_integer(v) && json_integer_value(v) >= 0) {
+        *pid = malloc(24);
+        if (*pid == NULL)
+            return PE_E_NOMEM;
+        snprintf(*pid, 24, "%lld", (long long)json_integer_value(v));
+        return PE_OK;
+    }
+    id = json_string_value(v);
+    if (!ca_id_valid(id))
+        return pe_failf(PE_E_CA_PROTOCOL, "The CA's answer to the enrollment "
+                                          "has no usable certId.");
+    *pid = strdup(id);
+    return *pid != NULL ? PE_OK : PE_E_NOMEM;
+}
+
+static enum pe_rc rest_submit(struct ca *ca, const struct ca_request *rq,
+                              char **pid)
+{
+    struct http_request req = {0};
+    struct http_response resp = {0};
+    char *url = NULL, *text = NULL;
+    json_t *j = NULL;
+    enum pe_rc rc;
+
+    *pid = NULL;
+    if (rq->email == NULL || rq->email[0] == '\0')
+        return pe_failf(PE_E_USAGE, "The REST endpoint needs the applicant's "
+                                    "e-mail address (--email).");
+    rc = rest_enroll_body(rq, &text);
+    if (rc == PE_OK)
+        rc = ca_url_join(ca->cfg.url, API_PATH, &url);
     if (rc != PE_OK)
         goto out;
     req.method = "POST";
@@ -317,34 +361,11 @@ static enum pe_rc rest_submit(struct ca *ca, const struct ca_request *rq,
         goto out;
     }
     rc = ca_json_object(&resp, "the enrollment", &j);
-    if (rc != PE_OK)
-        goto out;
-    /* certId is a string in the spec; some tenants send a number or "id" */
-    v = json_object_get(j, "certId");
-    if (v == NULL)
-        v = json_object_get(j, "id");
-    if (json_is_integer(v) && json_integer_value(v) >= 0) {
-        *pid = malloc(24);
-        if (*pid == NULL) {
-            rc = PE_E_NOMEM;
-            goto out;
-        }
-        snprintf(*pid, 24, "%lld", (long long)json_integer_value(v));
-        goto out;
-    }
-    id = json_string_value(v);
-    if (!ca_id_valid(id)) {
-        rc = pe_failf(PE_E_CA_PROTOCOL, "The CA's answer to the enrollment "
-                                        "has no usable certId.");
-        goto out;
-    }
-    *pid = strdup(id);
-    rc = *pid != NULL ? PE_OK : PE_E_NOMEM;
+    if (rc == PE_OK)
+        rc = rest_cert_id(j, pid);
 out:
-    json_decref(body);
     json_decref(j);
     free(text);
-    free(csr);
     free(url);
     http_response_clear(&resp);
     return rc;
