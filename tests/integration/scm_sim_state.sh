@@ -41,7 +41,9 @@ t /state/listens_on_loopback_only has "$(ss -ltn 2>/dev/null ||
     echo "127.0.0.1:$SCM_SIM_PORT")" "127.0.0.1:$SCM_SIM_PORT"
 
 # --- pending, restart, issued --------------------------------------------------
-scm_sim_delay 4
+# (a long delay and an admin push where timing must not matter; a short one,
+# with a margin, where it is the point)
+scm_sim_delay 600
 TOK=$(scm_sim_token)
 make_csr "$W/k" ec:P-256
 printf '{"csr":"%s","email":"dev@example.org"}' "$(cat "$W/k.b64")" \
@@ -72,23 +74,27 @@ scm_sim_admin POST /admin/config \
     '{"pendingStatus":"Applied","statusCase":"asis"}' >/dev/null
 call GET "$api/$id/status"
 t /state/status_words_back has "$BODY" '"status":"Applied"'
-sleep 4
+scm_sim_admin POST "/admin/requests/$id" '{"status":"Issued"}' >/dev/null
 call GET "$api/$id/status"
-t /state/issued_after_delay has "$BODY" '"status":"Issued"'
+t /state/admin_issue_now has "$BODY" '"status":"Issued"'
 call GET "$api/$id?format=x509CO"
 t /state/download_after_restart eq "$STATUS" 200
+
+scm_sim_delay 3
 call POST "$api" "@$W/e.json"
-t /state/ids_continue [ "$(json certId)" -gt "$id" ]
+id2=$(json certId)
+t /state/ids_continue [ "$id2" -gt "$id" ]
+call GET "$api/$id2/status"
+t /state/applied_within_delay has "$BODY" '"status":"Applied"'
+sleep 3
+call GET "$api/$id2/status"
+t /state/issued_after_delay has "$BODY" '"status":"Issued"'
 
 scm_sim_admin GET /admin/requests >"$W/list.json"
 t /state/admin_list has "$(cat "$W/list.json")" "\"id\":\"$id\""
 fp=$(openssl pkey -in "$W/k.key" -pubout -outform DER | sha256sum | cut -c1-64)
 t /state/admin_list_key_sha256 has "$(cat "$W/list.json")" \
     "\"keySha256\":\"$fp\""
-scm_sim_admin POST "/admin/requests/$(json certId)" '{"status":"Issued"}' \
-    >/dev/null
-call GET "$api/$(json certId)/status"
-t /state/admin_issue_now has "$BODY" '"status":"Issued"'
 scm_sim_delay 0
 scm_sim_admin GET /admin/config >"$W/cfg.json"
 t /state/admin_config has "$(cat "$W/cfg.json")" '"issuanceDelay":0'
