@@ -3,6 +3,13 @@
 option(P11E_WERROR "Treat warnings as errors" OFF)
 option(P11E_SANITIZE "Build with AddressSanitizer and UndefinedBehaviorSanitizer" OFF)
 option(P11E_TESTS "Build the tests" ON)
+# Real libFuzzer targets (CC=clang): the whole library is instrumented for
+# coverage, so the fuzzers see inside the parsers, not only the harness.
+option(P11E_FUZZ "Build libFuzzer targets (needs clang)" OFF)
+if(P11E_FUZZ)
+  add_compile_options(-fsanitize=fuzzer-no-link,address)
+  add_link_options(-fsanitize=address)
+endif()
 
 if(NOT CMAKE_BUILD_TYPE AND NOT CMAKE_CONFIGURATION_TYPES)
   set(CMAKE_BUILD_TYPE RelWithDebInfo CACHE STRING "Build type" FORCE)
