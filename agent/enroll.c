@@ -196,7 +196,7 @@ static enum pe_rc ui_get_code(void *arg, const char *email,
         src.arg = o->otp_file;
     } else if (secret_can_prompt()) {
         snprintf(prompt, sizeof(prompt),
-                 "One-time code from the e-mail to %s: ", email);
+                 "One-time code from the e-mail to %s", email);
         src.kind = SECRET_PROMPT;
         src.prompt = prompt;
     } else {

@@ -72,4 +72,36 @@ en_expect_orders 2
 # the token of test 3 and 5 made no key: 1 + this one
 key_count=$(en_keys)
 [ "$key_count" -eq 2 ] || en_fail "$key_count keys on the token, expected 2"
+
+# 7. a person at a terminal: asked for the code, shown the EULA, asked to
+# accept it (a pseudo-terminal from script(1); keys typed when asked)
+common=()
+mapfile -t common < <(en_common)
+cmd=$(printf '%q ' "$P11ENROLL" enroll "${common[@]}" --new \
+    --form "$SCM_SIM_URL/customer/demo/cs/cs" --email dev@example.org \
+    --label typed)
+ts=$EN/typescript
+: >"$ts"
+wait_for() { # TEXT: until the terminal shows it
+    for _ in $(seq 1 300); do
+        grep -q -F -- "$1" "$ts" && return 0
+        sleep 0.1
+    done
+    en_fail "the terminal never showed \"$1\""
+}
+{
+    wait_for "One-time code from the e-mail to dev@example.org"
+    sleep 0.3
+    printf '%s\r' "$(scm_sim_otp dev@example.org)"
+    wait_for "Do you accept the EULA above?"
+    sleep 0.3
+    printf 'y\r'
+    wait_for "request  "
+} | script -qfec "$cmd; echo EXIT=\$?" "$ts" >/dev/null
+grep -q 'EXIT=0' "$ts" || {
+    cat "$ts"
+    en_fail "the interactive enrollment failed"
+}
+grep -q 'Installed "CN=Dana Developer' "$ts" || en_fail "nothing installed"
+en_expect_orders 3
 echo "enroll_form: all passed"
