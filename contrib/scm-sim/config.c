@@ -239,8 +239,11 @@ static int check_lists(const struct sim_config *cfg, char *err, size_t errlen)
         return -1;
     json_array_foreach(json_object_get(cfg->root, "departments"), i, el)
     {
-        if (!json_is_string(el)) {
-            snprintf(err, errlen, "departments: strings expected");
+        if (!json_is_string(el) || json_string_length(el) == 0 ||
+            json_string_length(el) > 64) {
+            snprintf(err, errlen,
+                     "departments: strings of 1..64 bytes "
+                     "expected");
             return -1;
         }
     }
@@ -331,6 +334,12 @@ static int check_top_types(const json_t *root, char *err, size_t errlen)
     if (check_str(root, "customerUri", 1, "config", err, errlen) != 0 ||
         check_str(root, "organization", 1, "config", err, errlen) != 0)
         return -1;
+    if (strlen(json_string_value(json_object_get(root, "organization"))) > 64) {
+        snprintf(err, errlen,
+                 "\"organization\" is at most 64 bytes (the "
+                 "bound of O in a certificate)");
+        return -1;
+    }
     for (i = 0; i < sizeof(arrays) / sizeof(arrays[0]); i++) {
         if (!json_is_array(json_object_get(root, arrays[i]))) {
             snprintf(err, errlen, "\"%s\" must be an array", arrays[i]);

@@ -325,6 +325,8 @@ static void form_enroll(struct sim *s, const struct sim_req *rq,
     if (config_member(rec, "lastName", "")[0] == '\0')
         json_object_set_new(rec, "lastName",
                             json_string(config_member(person, "lastName", "")));
+    if (issue_check_names(rec, rp) != 0)
+        goto out;
     json_object_set_new(rec, "organization",
                         json_string(config_str(s->cfg, "organization")));
     json_object_set_new(rec, "department",

@@ -99,6 +99,20 @@ int issue_check_fields(const json_t *body, struct sim_reply *rp)
     return 0;
 }
 
+int issue_check_names(const json_t *rec, struct sim_reply *rp)
+{
+    size_t n = strlen(config_member(rec, "firstName", "")) +
+               strlen(config_member(rec, "lastName", "")) + 1;
+
+    if (n > NAME_MAX_LEN) {
+        reply_error(rp, 400, -2,
+                    "firstName and lastName together are "
+                    "longer than the 64 characters of a common name");
+        return -1;
+    }
+    return 0;
+}
+
 /* Reject keys a code-signing CA must not certify. */
 static int check_key(EVP_PKEY *pub, struct sim_reply *rp)
 {
@@ -312,7 +326,8 @@ static int make_cert(struct sim *s, json_t *rec)
     } else {
         pub = X509_REQ_get_pubkey(req);
     }
-    cn = util_printf("%s %s", config_member(rec, "firstName", ""),
+    cn = util_printf("%s%s%s", config_member(rec, "firstName", ""),
+                     config_member(rec, "lastName", "")[0] ? " " : "",
                      config_member(rec, "lastName", ""));
     if (pub == NULL || cn == NULL)
         goto out;

@@ -14,6 +14,10 @@
  * lengths and characters.  0, or -1 with rp set to a 400. */
 int issue_check_fields(const json_t *body, struct sim_reply *rp);
 
+/* Check that rec's "firstName lastName" fits a common name (64 bytes).
+ * 0, or -1 with rp set to a 400. */
+int issue_check_names(const json_t *rec, struct sim_reply *rp);
+
 /* Check b64 (base64 DER PKCS#10): decodes, the signature verifies, the key
  * is RSA >= 3072 or EC P-256/384/521.  0, or -1 with rp set to a 400. */
 int issue_check_csr(const char *b64, struct sim_reply *rp);

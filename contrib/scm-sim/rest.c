@@ -163,14 +163,8 @@ static int build_record(struct sim *s, const json_t *body, const json_t *acct,
     if (config_member(rec, "lastName", "")[0] == '\0')
         json_object_set_new(rec, "lastName",
                             json_string(config_member(person, "lastName", "")));
-    if (strlen(config_member(rec, "firstName", "")) +
-            strlen(config_member(rec, "lastName", "")) + 1 >
-        64) {
-        reply_error(rp, 400, -2,
-                    "firstName and lastName together are "
-                    "longer than the 64 characters of a common name");
+    if (issue_check_names(rec, rp) != 0)
         return -1;
-    }
     json_object_set_new(rec, "organization",
                         json_string(config_str(s->cfg, "organization")));
     json_object_set_new(rec, "department",

@@ -100,6 +100,9 @@ enroll "\"term\":730,\"firstName\":\"Dana\",\"lastName\":\"\",\"csr\":\"$csr\",\
 t /form/empty_last_name has "$BODY" "lastName is required"
 enroll "\"firstName\":\"Dana\",\"lastName\":\"D\",\"csr\":\"$csr\",\"eulaAccepted\":true"
 t /form/missing_term has "$BODY" "term is required"
+long=$(printf 'x%.0s' $(seq 60)) # 4 + 1 + 60 > 64
+enroll "${full/\"lastName\":\"Developer\"/\"lastName\":\"$long\"},\"eulaAccepted\":true"
+t /form/name_too_long_for_cn has "$BODY" "longer than the 64 characters"
 enroll "${full/730/400},\"eulaAccepted\":true"
 t /form/term_not_allowed eq "$STATUS" 400
 t /form/term_not_allowed_code has "$BODY" '"code":-36'

@@ -134,6 +134,12 @@ call POST "$api" "@$W/e.json"
 call GET "$api/$(json certId)?format=x509CO"
 t /rest/cn_from_person has "$(printf '%s\n' "$BODY" |
     openssl x509 -noout -subject)" "CN = Dana Developer"
+printf '{"csr":"%s","email":"nobody@example.org"}' "$(cat "$W/p.b64")" \
+    >"$W/e.json"
+call POST "$api" "@$W/e.json"
+call GET "$api/$(json certId)?format=x509CO"
+t /rest/cn_is_email_without_names has "$(printf '%s\n' "$BODY" |
+    openssl x509 -noout -subject -nameopt RFC2253)" "CN=nobody@example.org,"
 
 # --- rejections -------------------------------------------------------------
 reject() { # NAME CODE DESCRIPTION-PART
