@@ -234,7 +234,7 @@ static enum MHD_Result handle(struct sim *s, struct MHD_Connection *c,
     struct sim_reply rp = {.status = 500, .retry_after = -1};
     struct sim_req rq = {0};
     struct fault_hit hit = {0};
-    char path[200], fmt[48];
+    char path[200], fmt[48], meth[16];
     enum MHD_Result ret;
     bool answered = false, faultable;
 
@@ -259,8 +259,9 @@ static enum MHD_Result handle(struct sim *s, struct MHD_Connection *c,
     pthread_mutex_unlock(&s->lock);
     log_safe(path, sizeof(path), url);
     log_safe(fmt, sizeof(fmt), rq.format);
+    log_safe(meth, sizeof(meth), method);
     if (hit.type == FAULT_RESET) {
-        sim_log("%s %s%s%s -> reset (fault)", method, path,
+        sim_log("%s %s%s%s -> reset (fault)", meth, path,
                 fmt[0] ? "?format=" : "", fmt);
         hard_reset(c);
         return MHD_NO;
@@ -275,7 +276,7 @@ static enum MHD_Result handle(struct sim *s, struct MHD_Connection *c,
             truncate_download(&rp);
         pthread_mutex_unlock(&s->lock);
     }
-    sim_log("%s %s%s%s -> %u%s%s", method, path, fmt[0] ? "?format=" : "", fmt,
+    sim_log("%s %s%s%s -> %u%s%s", meth, path, fmt[0] ? "?format=" : "", fmt,
             rp.status, rp.note ? " " : "", rp.note ? rp.note : "");
     ret = send_reply(c, &rp);
     free(rp.body);
