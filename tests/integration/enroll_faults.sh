@@ -111,16 +111,32 @@ after=$(grep -c 'POST /oauth2/token -> 200' "$SCM_SIM_LOG")
 scm_sim_admin POST /admin/config '{"tokenLifetime": 3600, "issuanceDelay": 0}' \
     >/dev/null
 
+# a 401 as if the token had expired: a new token, the call again
+scm_sim_fault "{\"type\":\"401\",\"path\":\"$API/$(next_id)/status\"}"
+en_run f401 en_rest --new --label f401
+en_expect_rc 0
+# status words in another case and another waiting word
+scm_sim_admin POST /admin/config \
+    '{"pendingStatus": "Requested", "statusCase": "lower", "issuanceDelay": 2}' \
+    >/dev/null
+en_run lower en_rest --new --label lower
+en_expect_rc 0
+en_expect_err ": requested, waited"
+en_expect_err ": issued after"
+scm_sim_admin POST /admin/config \
+    '{"pendingStatus": "Applied", "statusCase": "asis", "issuanceDelay": 0}' \
+    >/dev/null
+
 # every download format that carries the leaf and its chain
 for f in x509 pemia x509R bin base64; do
     en_run "fmt-$f" en_rest --new --label "fmt-$f" --format "$f"
     en_expect_rc 0
 done
-en_expect_token 15 13 15
+en_expect_token 17 15 17
 
 # an endpoint over plain http is refused before anything happens
 en_run plain en_rest --new --endpoint "http://127.0.0.1:$SCM_SIM_PORT"
 en_expect_rc 2
 en_expect_err "must be https://"
-en_expect_token 15 13 15
+en_expect_token 17 15 17
 echo "enroll_faults: all passed"
