@@ -18,17 +18,19 @@ bench_fresh_token() {
 }
 
 # bench_p11enroll KEYTYPE MODULE RSS-TAG: one `p11enroll enroll`, the PIN
-# read once from a file.  With a tag, /usr/bin/time writes its peak RSS
+# from the file $W/pin.  BENCH_WRAP: a command line to run it under.  With a tag, /usr/bin/time writes its peak RSS
 # (KB) to rss-TAG.
 bench_p11enroll() {
     local kt=$1 module=$2 tag=$3 state rc
     local -a pre=()
     state=$(mktemp -d "$W/state-XXXXXX")
     [ -n "$tag" ] && pre=(/usr/bin/time -f %M -o "rss-$tag")
+    # shellcheck disable=SC2206 # a command line, split on blanks
+    [ -n "${BENCH_WRAP:-}" ] && pre=($BENCH_WRAP)
     "${pre[@]}" "$P11ENROLL" enroll --token "$FX_URI" --module "$module" \
-        --pin-file pin --endpoint "$SCM_SIM_URL" --client-id p11e-client \
-        --client-secret-file client-secret --email dev@example.org \
-        --key-type "$kt" --label bench --ca-file "$SCM_SIM_CA_FILE" \
+        --pin-file "$W/pin" --endpoint "$SCM_SIM_URL" \
+        --client-id p11e-client --client-secret-file client-secret \
+        --email dev@example.org --key-type "$kt" --label bench --ca-file "$SCM_SIM_CA_FILE" \
         --trust "$SCM_SIM_ROOTS" --state-dir "$state"
     rc=$?
     rm -rf "$state"

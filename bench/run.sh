@@ -37,9 +37,9 @@ if [ ! -x "$P11ENROLL" ] || [ ! -x "$SCM_SIM" ] || [ ! -x "$FLOOR" ] ||
         exit 1
     }
 fi
-for t in pkcs11-tool openssl curl softhsm2-util /usr/bin/time; do
+for t in pkcs11-tool openssl curl softhsm2-util strace /usr/bin/time; do
     command -v "$t" >/dev/null || {
-        echo "missing: $t (apt-get install opensc openssl curl softhsm2 time)"
+        echo "missing: $t (apt-get install opensc openssl curl softhsm2 strace time)"
         exit 1
     }
 done
@@ -100,9 +100,14 @@ for kt in $KEYS; do
         : >"$P11E_MOCK_LOG"
         BENCH_PIN_ENTRIES=0
         if [ "$m" = p11enroll ]; then
-            bench_p11enroll "$kt" "$MOCK" "" >run.out 2>&1 && BENCH_PIN_ENTRIES=1
+            # every open of the PIN file is one PIN entry (strace sees them)
+            BENCH_WRAP="strace -f -e trace=open,openat -o $W/opens-$kt" \
+                bench_p11enroll "$kt" "$MOCK" "" >run.out 2>&1 ||
+                echo "p11enroll through the mock failed" >&2
+            BENCH_PIN_ENTRIES=$(grep -c "\"$W/pin\"" "opens-$kt")
         else
-            bench_manual "$kt" "$MOCK" >run.out 2>&1
+            bench_manual "$kt" "$MOCK" >run.out 2>&1 ||
+                echo "the manual pipeline through the mock failed" >&2
         fi
         echo "$BENCH_PIN_ENTRIES" >"pins-$m-$kt"
         grep -c '^C_Login' "$P11E_MOCK_LOG" >"logins-$m-$kt"
