@@ -3,11 +3,14 @@
  * bench/floor.c - the token's own time: what no enrollment tool can go
  * below.  Opens the token once and logs in once, then RUNS times generates
  * a key pair (tok_key_generate) and makes one signature over a SHA-256
- * digest with it (tok_sign_digest), timing each call alone, and removes the
- * key again.  Prints one line of milliseconds per run:
+ * digest with it (tok_sign_digest), timing each call alone.  Then it times
+ * writing three certificates as p11enroll writes an issued one: a leaf for
+ * the key (tok_cert_write_leaf) and two chain certificates
+ * (tok_cert_write_chain), all made here with a throwaway software CA key,
+ * and removes the key again.  Prints one line of milliseconds per run:
  *
  *   open <ms> login <ms>
- *   run <n> keygen <ms> sign <ms>
+ *   run <n> keygen <ms> sign <ms> write3 <ms>
  *
  * p11e-floor --token URI --module M --pin-file F --key TYPE [--runs N]
  */
@@ -19,6 +22,7 @@
 #include <openssl/evp.h>
 #include <openssl/obj_mac.h>
 #include <openssl/sha.h>
+#include <openssl/x509.h>
 
 #include "secret.h"
 #include "tok.h"
@@ -73,14 +77,101 @@ static int parse_args(int argc, char **argv, struct floor_opts *o)
     return 0;
 }
 
-/* One run: keygen, one signature, key removed.  Prints the line. */
+/* A certificate for pub named cn, signed by ca (any validity will do: the
+ * token layer writes what it is given).  Allocates *pcert. */
+static enum pe_rc make_cert(EVP_PKEY *pub, EVP_PKEY *ca, const char *cn,
+                            long serial, X509 **pcert)
+{
+    X509_NAME *name = NULL;
+    X509 *x = NULL;
+    enum pe_rc rc = PE_E_NOMEM;
+
+    x = X509_new();
+    name = X509_NAME_new();
+    if (x == NULL || name == NULL ||
+        !X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8,
+                                    (const unsigned char *)cn, -1, -1, 0) ||
+        !X509_set_version(x, 2) ||
+        !ASN1_INTEGER_set(X509_get_serialNumber(x), serial) ||
+        !X509_set_subject_name(x, name) || !X509_set_issuer_name(x, name) ||
+        X509_gmtime_adj(X509_getm_notBefore(x), -60) == NULL ||
+        X509_gmtime_adj(X509_getm_notAfter(x), 86400) == NULL ||
+        !X509_set_pubkey(x, pub) || X509_sign(x, ca, EVP_sha256()) <= 0)
+        goto out;
+    *pcert = x;
+    x = NULL;
+    rc = PE_OK;
+out:
+    X509_NAME_free(name);
+    X509_free(x);
+    return rc;
+}
+
+/* Leaf for key and two chain certificates, written and timed. */
+static enum pe_rc write3(struct tok_ctx *ctx, struct tok_key *key, int n,
+                         double *pms)
+{
+    STACK_OF(X509) *chain = NULL;
+    EVP_PKEY *ca = NULL, *pub = NULL;
+    X509 *leaf = NULL, *c1 = NULL, *c2 = NULL;
+    char cn[64];
+    double t0;
+    enum pe_rc rc;
+
+    rc = tok_key_public(key, &pub);
+    if (rc != PE_OK)
+        goto out;
+    rc = PE_E_NOMEM;
+    ca = EVP_EC_gen("P-256");
+    chain = sk_X509_new_null();
+    if (ca == NULL || chain == NULL)
+        goto out;
+    snprintf(cn, sizeof(cn), "floor leaf %d", n);
+    rc = make_cert(pub, ca, cn, 3L * n, &leaf);
+    if (rc == PE_OK) {
+        snprintf(cn, sizeof(cn), "floor int %d", n);
+        rc = make_cert(ca, ca, cn, 3L * n + 1, &c1);
+    }
+    if (rc == PE_OK) {
+        snprintf(cn, sizeof(cn), "floor root %d", n);
+        rc = make_cert(ca, ca, cn, 3L * n + 2, &c2);
+    }
+    if (rc != PE_OK)
+        goto out;
+    if (!sk_X509_push(chain, c1))
+        goto out;
+    c1 = NULL;
+    if (!sk_X509_push(chain, c2))
+        goto out;
+    c2 = NULL;
+    t0 = now_ms();
+    rc = tok_cert_write_leaf(ctx, key, leaf, NULL);
+    if (rc != PE_OK)
+        goto out;
+    rc = tok_cert_write_chain(ctx, chain, NULL, NULL);
+    if (rc != PE_OK)
+        goto out;
+    *pms = now_ms() - t0;
+    rc = PE_OK;
+out:
+    sk_X509_pop_free(chain, X509_free);
+    X509_free(leaf);
+    X509_free(c1);
+    X509_free(c2);
+    EVP_PKEY_free(ca);
+    EVP_PKEY_free(pub);
+    return rc;
+}
+
+/* One run: keygen, one signature, three certificates written, key removed.
+ * Prints the line. */
 static enum pe_rc one_run(struct tok_ctx *ctx, enum tok_keytype type, int n)
 {
     unsigned char digest[SHA256_DIGEST_LENGTH];
     unsigned char *sig = NULL;
     struct tok_key *key = NULL;
     size_t siglen = 0;
-    double t0, t1, t2;
+    double t0, t1, t2, tw = 0;
     char label[32];
     enum pe_rc rc;
 
@@ -96,7 +187,11 @@ static enum pe_rc one_run(struct tok_ctx *ctx, enum tok_keytype type, int n)
     if (rc != PE_OK)
         goto out;
     t2 = now_ms();
-    printf("run %d keygen %.3f sign %.3f\n", n, t1 - t0, t2 - t1);
+    rc = write3(ctx, key, n, &tw);
+    if (rc != PE_OK)
+        goto out;
+    printf("run %d keygen %.3f sign %.3f write3 %.3f\n", n, t1 - t0, t2 - t1,
+           tw);
     fflush(stdout);
     rc = tok_key_destroy(key);
     key = NULL;

@@ -69,10 +69,15 @@ echo "timing $RUNS runs of each method and key type, alternating..." >&2
 for ((i = 1; i <= RUNS; i++)); do
     for kt in $KEYS; do
         if ((i % 2)); then order="p11enroll manual"; else order="manual p11enroll"; fi
-        for m in $order; do
+        for m in $order reuse; do
             bench_fresh_token
+            kid=
+            [ "$m" = reuse ] && kid=$(bench_pregen "$kt")
             t0=$(bench_now)
-            if [ "$m" = p11enroll ]; then
+            if [ "$m" = reuse ]; then
+                BENCH_KEY_ID=$kid bench_p11enroll "$kt" "$FX_MODULE" "" \
+                    >"run.out" 2>&1
+            elif [ "$m" = p11enroll ]; then
                 bench_p11enroll "$kt" "$FX_MODULE" "$kt-$i" >"run.out" 2>&1
             else
                 bench_manual "$kt" "$FX_MODULE" >"run.out" 2>&1
@@ -102,12 +107,16 @@ for kt in $KEYS; do
         if [ "$m" = p11enroll ]; then
             # every open of the PIN file is one PIN entry (strace sees them)
             BENCH_WRAP="strace -f -e trace=open,openat -o $W/opens-$kt" \
-                bench_p11enroll "$kt" "$MOCK" "" >run.out 2>&1 ||
-                echo "p11enroll through the mock failed" >&2
+                bench_p11enroll "$kt" "$MOCK" "" >run.out 2>&1 || {
+                echo "p11enroll through the mock failed:" >&2
+                sed 's/^/    /' run.out >&2
+            }
             BENCH_PIN_ENTRIES=$(grep -c "\"$W/pin\"" "opens-$kt")
         else
-            bench_manual "$kt" "$MOCK" >run.out 2>&1 ||
-                echo "the manual pipeline through the mock failed" >&2
+            bench_manual "$kt" "$MOCK" >run.out 2>&1 || {
+                echo "the manual pipeline through the mock failed:" >&2
+                sed 's/^/    /' run.out >&2
+            }
         fi
         echo "$BENCH_PIN_ENTRIES" >"pins-$m-$kt"
         grep -c '^C_Login' "$P11E_MOCK_LOG" >"logins-$m-$kt"
@@ -126,6 +135,8 @@ for kt in $KEYS; do
     }
     awk '/^run/ { print $4 * 1000 }' "floor-$kt.out" >"floor-keygen-$kt"
     awk '/^run/ { print $6 * 1000 }' "floor-$kt.out" >"floor-sign-$kt"
+    awk '/^run/ { print $8 * 1000 }' "floor-$kt.out" >"floor-write3-$kt"
+    awk '/^open/ { print ($2 + $4) * 1000 }' "floor-$kt.out" >"floor-open-$kt"
 done
 
 # ---- 4. the fleet: FLEET enrollments at once on one token ------------------
