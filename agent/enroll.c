@@ -169,8 +169,14 @@ bool enroll_find_unfinished(const char *dir, const struct enroll_opts *o,
         if (journal_status_final(r->status) || r->url == NULL || url == NULL ||
             strcmp(r->url, url) != 0)
             continue;
-        if ((o->tok.token != NULL) != (r->token_uri != NULL) ||
-            (o->tok.token != NULL && strcmp(o->tok.token, r->token_uri) != 0))
+        /* no --token: any token (the record then names the one used) */
+        if (o->tok.token != NULL &&
+            (r->token_uri == NULL || strcmp(o->tok.token, r->token_uri) != 0))
+            continue;
+        if ((o->email != NULL && r->email != NULL &&
+             strcmp(o->email, r->email) != 0) ||
+            (o->form == NULL && o->client_id != NULL && r->client_id != NULL &&
+             strcmp(o->client_id, r->client_id) != 0))
             continue;
         if (o->key_id != NULL &&
             (r->key_id_hex == NULL || strcmp(o->key_id, r->key_id_hex) != 0))
@@ -195,8 +201,8 @@ static enum pe_rc ui_get_code(void *arg, const char *email,
         src.kind = SECRET_FILE;
         src.arg = o->otp_file;
     } else if (secret_can_prompt()) {
-        snprintf(prompt, sizeof(prompt),
-                 "One-time code from the e-mail to %s", email);
+        snprintf(prompt, sizeof(prompt), "One-time code from the e-mail to %s",
+                 email);
         src.kind = SECRET_PROMPT;
         src.prompt = prompt;
     } else {

@@ -38,6 +38,22 @@ en_expect_rc 0
 en_expect_err "Resuming enrollment"
 expect_done
 
+# without --token (the one token there is): the rerun finds it too
+notoken() {
+    "$P11ENROLL" enroll --module "$FX_MODULE" --pin-file "$EN/pin" \
+        --ca-file "$SCM_SIM_CA_FILE" --trust "$SCM_SIM_ROOTS" \
+        --state-dir "$EN_STATE" --poll-interval 1 --endpoint "$SCM_SIM_URL" \
+        --client-id p11e-client --client-secret-file "$EN/secret" \
+        --email dev@example.org --label notoken
+}
+P11ENROLL_TEST_CRASH=submitted en_run crash-nt notoken
+en_expect_rc 137
+id=$(en_journal_id)
+en_run rerun-nt notoken
+en_expect_rc 0
+en_expect_err "Continuing enrollment $id"
+expect_done
+
 # killed while waiting for the CA (a real kill -9 from outside)
 scm_sim_delay 30
 common=()
