@@ -170,26 +170,45 @@ static void enroll_usage(enum enroll_verb verb, FILE *f)
     tokopt_usage(f, true);
 }
 
+/* "90", "90s", "15m", "2h", "1d" -> seconds (at most a year). */
 static long parse_secs(const char *s, bool *ok)
+{
+    static const struct {
+        char unit;
+        long mul;
+    } units[] = {{'\0', 1}, {'s', 1}, {'m', 60}, {'h', 3600}, {'d', 86400}};
+    char *end = NULL;
+    long v;
+    size_t i;
+
+    errno = 0;
+    v = strtol(s, &end, 10);
+    *ok = false;
+    if (errno != 0 || end == s || v < 0 || v > 86400L * 365)
+        return 0;
+    for (i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+        if (*end != units[i].unit)
+            continue;
+        if (units[i].unit != '\0' && end[1] != '\0')
+            return 0;
+        if (v > 86400L * 365 / units[i].mul)
+            return 0;
+        *ok = true;
+        return v * units[i].mul;
+    }
+    return 0;
+}
+
+/* A certificate term in days, 1..3650. */
+static long parse_days(const char *s, bool *ok)
 {
     char *end = NULL;
     long v;
 
     errno = 0;
     v = strtol(s, &end, 10);
-    *ok = errno == 0 && end != s && v >= 0;
-    if (!*ok)
-        return 0;
-    if (*end == 'm')
-        v *= 60, end++;
-    else if (*end == 'h')
-        v *= 3600, end++;
-    else if (*end == 'd')
-        v *= 86400, end++;
-    else if (*end == 's')
-        end++;
-    *ok = *end == '\0' && v <= 86400L * 365;
-    return v;
+    *ok = errno == 0 && end != s && *end == '\0' && v >= 1 && v <= 3650;
+    return *ok ? v : 0;
 }
 
 static enum pe_rc set_secret(struct enroll_opts *o, const char *kind,
@@ -280,7 +299,7 @@ static enum pe_rc set_opt(struct enroll_opts *o, int c, const char *arg)
         o->san_email = arg;
         break;
     case O_TERM:
-        o->term = parse_secs(arg, &ok);
+        o->term = parse_days(arg, &ok);
         break;
     case O_HSM:
         o->hsm_type = arg;
@@ -353,8 +372,8 @@ static enum pe_rc set_opt(struct enroll_opts *o, int c, const char *arg)
     }
     if (!ok)
         return pe_failf(PE_E_USAGE,
-                        "\"%s\" is not a number of seconds (or "
-                        "days for --term).",
+                        "\"%s\" is not a number of seconds (90, 15m, 2h, "
+                        "1d) or, for --term, of days (1 to 3650).",
                         arg);
     return PE_OK;
 }
@@ -440,7 +459,7 @@ static enum pe_rc conf_line(struct enroll_opts *o, const char *file, int ln,
 static enum pe_rc conf_file(struct enroll_opts *o, const char *path)
 {
     unsigned char *text = NULL;
-    char *line, *save = NULL;
+    char *line, *next;
     size_t len = 0;
     int ln = 0;
     enum pe_rc rc;
@@ -449,8 +468,10 @@ static enum pe_rc conf_file(struct enroll_opts *o, const char *path)
     if (rc != PE_OK)
         return pe_failf(PE_E_CONFIG, "Config file: %s", pe_detail());
     log_debug(LOG_CAT_GENERAL, "config file %s", path);
-    for (line = strtok_r((char *)text, "\n", &save);
-         line != NULL && rc == PE_OK; line = strtok_r(NULL, "\n", &save)) {
+    for (line = (char *)text; line != NULL && rc == PE_OK; line = next) {
+        next = strchr(line, '\n');
+        if (next != NULL)
+            *next++ = '\0';
         ln++;
         line = trim(line);
         if (line[0] == '\0' || line[0] == '#')
