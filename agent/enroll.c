@@ -196,6 +196,7 @@ static enum pe_rc ui_get_code(void *arg, const char *email,
     const struct enroll_opts *o = arg;
     struct secret_source src = {SECRET_NONE, NULL, NULL};
     char prompt[300];
+    enum pe_rc rc;
 
     if (o->otp_file != NULL) {
         src.kind = SECRET_FILE;
@@ -211,7 +212,11 @@ static enum pe_rc ui_get_code(void *arg, const char *email,
                         "give --otp-file, or run on a terminal.",
                         email);
     }
-    return secret_read(&src, false, pcode);
+    rc = secret_read(&src, false, pcode);
+    if (rc == PE_E_PIN_SOURCE)
+        rc = pe_failf(PE_E_USAGE, "The one-time code could not be read: %s",
+                      pe_detail());
+    return rc;
 }
 
 static bool ask_yes(const char *question)

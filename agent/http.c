@@ -286,6 +286,7 @@ static enum pe_rc set_options(struct http_client *c,
     OPT(CURLOPT_PROTOCOLS_STR, secret ? "https" : "http,https");
     OPT(CURLOPT_SSL_VERIFYPEER, 1L);
     OPT(CURLOPT_SSL_VERIFYHOST, 2L);
+    OPT(CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
     if (c->ca_file != NULL)
         OPT(CURLOPT_CAINFO, c->ca_file);
     OPT(CURLOPT_FOLLOWLOCATION, 0L);
