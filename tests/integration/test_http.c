@@ -239,6 +239,26 @@ TEST("/http/refuses_secret_over_http")
     http_response_clear(&r);
 }
 
+TEST("/http/proxy_from_environment")
+{
+    struct http_response r = {0};
+
+    need_servers();
+    /* a proxy nobody listens on: the request goes there, and fails */
+    setenv("https_proxy", "http://127.0.0.1:1", 1);
+    unsetenv("no_proxy");
+    unsetenv("NO_PROXY");
+    CHECK_INT(get(ca_file, url_good, "/ok.txt", NULL, &r), PE_E_CA_UNREACHABLE);
+    http_response_clear(&r);
+    /* no_proxy exempts the host */
+    setenv("no_proxy", "127.0.0.1", 1);
+    CHECK_INT(get(ca_file, url_good, "/ok.txt", NULL, &r), PE_OK);
+    CHECK_INT(r.status, 200);
+    http_response_clear(&r);
+    unsetenv("https_proxy");
+    unsetenv("no_proxy");
+}
+
 TEST("/http/zz_cleanup")
 {
     char cmd[400];
