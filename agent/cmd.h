@@ -48,6 +48,10 @@ enum pe_rc cmd_status(int argc, char **argv);
  * (cmd_doctor.c). */
 enum pe_rc cmd_doctor(int argc, char **argv);
 
+/* p11enroll renew: enroll again what expires within a window
+ * (cmd_renew.c). */
+enum pe_rc cmd_renew(int argc, char **argv);
+
 /* Print the usage of the program to f-like stream (stdout or stderr). */
 void pe_usage(int to_stderr);
 

@@ -20,6 +20,7 @@ const struct cmd pe_commands[] = {
     {"resume", cmd_resume, "continue a recorded enrollment"},
     {"status", cmd_status, "list the recorded enrollments"},
     {"doctor", cmd_doctor, "check token, PIN, certificates and CA before use"},
+    {"renew", cmd_renew, "renew the certificates that expire soon"},
     {NULL, NULL, NULL},
 };
 

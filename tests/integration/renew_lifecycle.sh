@@ -1,0 +1,226 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# `p11enroll renew` against scm-sim issuing 1-day certificates (its shortest
+# term) onto a SoftHSM token, reached through the pass-through mock module
+# so every PKCS#11 call is logged:
+# - nothing due: exit 0 and the date the next renewal is due;
+# - due: a new key and certificate, the old ones still on the token, and no
+#   object destroyed; the same settings (endpoint, secret and PIN sources)
+#   come from the journal, so no CA option is given again;
+# - --reuse-key: the new certificate is written before the old one goes;
+# - killed with kill -9 while waiting for the CA, then run again: the same
+#   order is finished, one new key, one new certificate, the old one kept;
+# - pending (--no-wait) gives exit 3 and the next run finishes it;
+# - a rejected renewal is reported (exit 4) and not ordered again;
+# - a certificate without a journal record and without --endpoint, and
+#   --retire-old: exit 2, token unchanged.
+set -u
+: "${P11ENROLL:?}" "${P11E_SOURCE_DIR:?}"
+# shellcheck source=tests/softhsm/fixture.sh
+. "$P11E_SOURCE_DIR/tests/softhsm/fixture.sh"
+fx_softhsm_begin p11e-test
+W=$FX_DIR/work
+mkdir -p "$W"
+cd "$W" || exit 1
+cat >sim.json <<'EOF'
+{"profiles": [{"name": "Short", "terms": [1, 365]}],
+ "forms": [{"uri": "cs", "department": "Engineering", "profile": "Short",
+            "eulaId": "e1", "eulaText": "EULA", "requiredFields": ["csr"]}],
+ "restAccounts": [{"clientId": "p11e-client",
+                   "clientSecret": "p11e-secret-0123456789",
+                   "department": "Engineering", "profile": "Short",
+                   "term": 1}]}
+EOF
+# shellcheck source=tests/integration/scm_sim_lib.sh
+. "$P11E_SOURCE_DIR/tests/integration/scm_sim_lib.sh"
+scm_sim_start_config "$W/sim.json"
+export P11ENROLL_CONF_DIR=$W/no-conf # no /etc/p11enroll here
+printf '%s\n' "$FX_USER_PIN" >pin
+printf 'p11e-secret-0123456789\n' >secret
+passed=0 failed=0
+
+ok() { passed=$((passed + 1)); echo "ok   $1"; }
+bad() {
+    failed=$((failed + 1))
+    echo "FAIL $1: $2"
+}
+# expect NAME CONDITION-COMMAND...: ok when it succeeds
+expect() {
+    local name=$1
+    shift
+    if "$@"; then ok "$name"; else bad "$name" "$*"; fi
+}
+# check NAME RC TEXT -- COMMAND...: exit code and a line of the output.
+check() {
+    local name=$1 want_rc=$2 want_text=$3 out rc
+    shift 4
+    out=$("$@" 2>&1)
+    rc=$?
+    printf '%s\n' "$out" >"last.out"
+    if [ "$rc" -eq "$want_rc" ] && printf '%s' "$out" | grep -qF -- "$want_text"; then
+        ok "$name"
+    else
+        bad "$name" "rc $rc (want $want_rc, text \"$want_text\"), output:"
+        printf '%s\n' "$out" | sed 's/^/    /'
+    fi
+}
+
+if [ -n "${P11E_MOCK:-}" ] && [ -r "$P11E_MOCK" ]; then
+    MODULE=$P11E_MOCK
+    export P11E_MOCK_TARGET=$FX_MODULE P11E_MOCK_LOG=$W/p11.log
+else
+    MODULE=$FX_MODULE
+    bad /renew/mock "P11E_MOCK is not set: the mock module was not built"
+fi
+T=(--token "$FX_URI" --module "$MODULE")
+R=("$P11ENROLL" renew --state-dir "$W/state")
+
+# What is on the token, through SoftHSM itself.
+count() { # TYPE: number of objects of that type (cert, privkey)
+    pkcs11-tool --module "$FX_MODULE" --token-label p11e-test --login \
+        --pin "$FX_USER_PIN" --list-objects --type "$1" 2>/dev/null |
+        grep -c "^\(Certificate\|Private Key\) Object"
+}
+has_serial() { # SERIAL (hex): a certificate with it is on the token
+    local f
+    rm -rf certs && mkdir certs
+    while read -r id; do
+        pkcs11-tool --module "$FX_MODULE" --token-label p11e-test \
+            --read-object --type cert --id "$id" -o "certs/$id.der" \
+            >/dev/null 2>&1
+    done < <(pkcs11-tool --module "$FX_MODULE" --token-label p11e-test \
+        --list-objects --type cert 2>/dev/null | sed -n 's/^ *ID: *//p')
+    for f in certs/*.der; do
+        [ -e "$f" ] || continue
+        if openssl x509 -inform DER -in "$f" -noout -serial 2>/dev/null |
+            grep -qi "=$1\$"; then
+            return 0
+        fi
+    done
+    return 1
+}
+orders() { scm_sim_admin GET /admin/requests | grep -o '"id"' | wc -l; }
+destroyed() { grep -c '^C_DestroyObject' "$W/p11.log" 2>/dev/null || true; }
+
+# ---- the first enrollment: a 1-day certificate -----------------------------
+"$P11ENROLL" enroll "${T[@]}" --pin-file "$W/pin" --endpoint "$SCM_SIM_URL" \
+    --client-id p11e-client --client-secret-file "$W/secret" \
+    --ca-file "$SCM_SIM_CA_FILE" --trust "$SCM_SIM_ROOTS" \
+    --email dev@example.org --state-dir "$W/state" >enroll.out 2>&1 ||
+    { cat enroll.out; bad /renew/setup "enroll failed"; }
+serial1=$(sed -n 's/^ *serial *//p' enroll.out | head -n 1)
+expect /renew/setup/one_cert_one_key [ "$(count cert)" = 3 ] # leaf + 2 CA
+expect /renew/setup/serial test -n "$serial1"
+
+# ---- not due ---------------------------------------------------------------
+check /renew/nothing_due 0 "Nothing to renew; the next renewal is due on" \
+    -- "${R[@]}" --within 12h
+expect /renew/nothing_due/no_order [ "$(orders)" = 1 ]
+
+# ---- due: renewed with a new key, the old one kept -------------------------
+sleep 1 # the renewal ends at least a second later than the old certificate
+: >"$W/p11.log"
+check /renew/due 0 "renewed    Certificate \"CN=Dana Developer,OU=Engineering,O=Example Org\"" \
+    -- "${R[@]}" --within 30d
+serial2=$(sed -n 's/.* was renewed: serial \([0-9A-F]*\) .*/\1/p' last.out)
+expect /renew/due/new_order [ "$(orders)" = 2 ]
+expect /renew/due/two_keys [ "$(count privkey)" = 2 ]
+expect /renew/due/old_cert_kept has_serial "$serial1"
+expect /renew/due/new_cert_written has_serial "$serial2"
+expect /renew/due/nothing_destroyed [ "$(destroyed)" = 0 ]
+check /renew/due/then_nothing_due 0 "superseded Certificate" \
+    -- "${R[@]}" --within 12h
+expect /renew/due/then_no_order [ "$(orders)" = 2 ]
+check /renew/due/doctor_sees_superseded 0 "was renewed as ID" \
+    -- "$P11ENROLL" doctor "${T[@]}" --pin-file "$W/pin" --within 12h
+
+# ---- --json ----------------------------------------------------------------
+json=$("${R[@]}" --within 12h --json 2>/dev/null)
+if printf '%s' "$json" | grep -q '"schema": "p11enroll/1"' &&
+    printf '%s' "$json" | grep -q '"command": "renew"' &&
+    printf '%s' "$json" | grep -q '"outcome": "not-due"' &&
+    printf '%s' "$json" | grep -q '"next_due": "20' &&
+    printf '%s' "$json" | grep -q '"error": null'; then
+    ok /renew/json
+else
+    bad /renew/json "$json"
+fi
+
+# ---- --reuse-key: the old certificate goes only after the new one is in -----
+sleep 1
+: >"$W/p11.log"
+check /renew/reuse_key 0 "renewed" -- "${R[@]}" --within 30d --reuse-key
+expect /renew/reuse_key/same_keys [ "$(count privkey)" = 2 ]
+expect /renew/reuse_key/one_order_more [ "$(orders)" = 3 ]
+create=$(grep -n '^C_CreateObject' "$W/p11.log" | head -n 1 | cut -d: -f1)
+destroy=$(grep -n '^C_DestroyObject' "$W/p11.log" | head -n 1 | cut -d: -f1)
+order=wrong
+if [ -n "$create" ] && [ -n "$destroy" ] && [ "$create" -lt "$destroy" ]; then
+    order=right
+fi
+expect /renew/reuse_key/written_before_removed [ "$order" = right ]
+expect /renew/reuse_key/replaced_not_added [ "$(count cert)" = 4 ]
+
+# ---- kill -9 while waiting for the CA, then run again ------------------------
+scm_sim_delay 600
+sleep 1
+keys_before=$(count privkey)
+certs_before=$(count cert)
+"${R[@]}" --within 30d >killed.out 2>&1 &
+pid=$!
+for _ in $(seq 1 300); do
+    grep -q "^Submitted: request" killed.out && break
+    sleep 0.1
+done
+sleep 0.5
+kill -9 "$pid" 2>/dev/null
+wait "$pid" 2>/dev/null
+expect /renew/killed/was_submitted grep -q "^Submitted: request" killed.out
+expect /renew/killed/old_certs_kept [ "$(count cert)" = "$certs_before" ]
+expect /renew/killed/one_new_key [ "$(count privkey)" = $((keys_before + 1)) ]
+orders_killed=$(orders)
+req=$(sed -n 's/^Submitted: request \([0-9]*\).*/\1/p' killed.out)
+scm_sim_admin POST "/admin/requests/$req" '{"status": "Issued"}' >/dev/null
+check /renew/killed/resumed 0 "Finishing renewal" -- "${R[@]}" --within 30d
+expect /renew/killed/same_order [ "$(orders)" = "$orders_killed" ]
+expect /renew/killed/no_second_key [ "$(count privkey)" = $((keys_before + 1)) ]
+expect /renew/killed/cert_added [ "$(count cert)" = $((certs_before + 1)) ]
+check /renew/killed/then_done 0 "Nothing to renew" -- "${R[@]}" --within 12h
+
+# ---- pending with --no-wait, finished by the next run --------------------------
+sleep 1
+check /renew/pending 3 "pending" -- "${R[@]}" --within 30d --no-wait
+req=$(scm_sim_admin GET /admin/requests | grep -o '"id": *"[0-9]*"' |
+    tail -n 1 | grep -o '[0-9]*')
+check /renew/pending/still 3 "pending" -- "${R[@]}" --within 30d --no-wait
+orders_pending=$(orders)
+scm_sim_admin POST "/admin/requests/$req" '{"status": "Issued"}' >/dev/null
+check /renew/pending/finished 0 "renewed" -- "${R[@]}" --within 30d
+expect /renew/pending/same_order [ "$(orders)" = "$orders_pending" ]
+scm_sim_delay 0
+
+# ---- a rejected renewal is not ordered again ---------------------------------
+sleep 1
+scm_sim_fault '{"type": "rejected"}'
+check /renew/rejected 4 "rejected" -- "${R[@]}" --within 30d
+orders_rejected=$(orders)
+keys_rejected=$(count privkey)
+check /renew/rejected/not_again 4 "was rejected" -- "${R[@]}" --within 30d
+expect /renew/rejected/no_new_order [ "$(orders)" = "$orders_rejected" ]
+expect /renew/rejected/no_new_key [ "$(count privkey)" = "$keys_rejected" ]
+
+# ---- refusals -------------------------------------------------------------------
+keys=$(count privkey)
+certs=$(count cert)
+check /renew/no_record 2 "has no enrollment record" \
+    -- "$P11ENROLL" renew --state-dir "$W/empty-state" "${T[@]}" --within 30d
+check /renew/retire_old 2 "--retire-old is not available yet" \
+    -- "${R[@]}" --within 30d --retire-old
+check /renew/rekey_and_reuse 2 "not both" -- "${R[@]}" --rekey --reuse-key
+check /renew/key_id 2 "renew picks the keys itself" -- "${R[@]}" --key-id 01
+check /renew/help 0 "Usage: p11enroll renew" -- "${R[@]}" --help
+expect /renew/refusals/keys_unchanged [ "$(count privkey)" = "$keys" ]
+expect /renew/refusals/certs_unchanged [ "$(count cert)" = "$certs" ]
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
