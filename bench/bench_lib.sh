@@ -132,110 +132,134 @@ bench_stat() {
 
 bench_med() { bench_stat "$1" | cut -d' ' -f1; }
 
-# ms of a microsecond count, one decimal
-bench_ms() { awk -v v="$1" 'BEGIN { if (v == "-") print "-"; else printf "%.1f", v / 1000 }'; }
-
-bench_goal() { # GOAL-TEXT MEASURED MET(0/1)
-    printf '  %-46s %-24s %s\n' "$1" "$2" "$([ "$3" = 1 ] && echo met || echo 'NOT met')"
+# bench_calc EXPR A [B [C [D]]]: an awk expression of a b c d, printed
+# with $BENCH_FMT (default %.2f); "-" when any of them is "-" (nothing
+# measured).
+bench_calc() {
+    awk -v a="$2" -v b="${3:-0}" -v c="${4:-0}" -v d="${5:-0}" \
+        -v f="${BENCH_FMT:-%.2f}" \
+        "BEGIN { if (a == \"-\" || b == \"-\" || c == \"-\" || d == \"-\")
+                     print \"-\"; else printf f, ($1) }"
 }
 
-# bench_report: the table, from the files in $W and the fleet_* variables
-# of run.sh.
-# shellcheck disable=SC2154 # fleet_*, and ratio_* set by eval
+# bench_ms US: milliseconds of a microsecond count, one decimal.
+bench_ms() { BENCH_FMT=%.1f bench_calc 'a / 1000' "$1"; }
+
+# bench_yes EXPR A [B [C]]: 1 or 0.
+bench_yes() { BENCH_FMT=%d bench_calc "$@"; }
+
+# bench_goal TEXT MEASURED MET: one line of the goals; MET is awk's verdict
+# (1 or 0) or "-" when nothing was measured.
+bench_goal() {
+    local v='NOT met'
+    [ "$3" = 1 ] && v=met
+    printf '  %-44s %-20s %s\n' "$1" "$2" "$v"
+}
+
+# bench_report: the table, from the files in $W and run.sh's fleet_*.
+# shellcheck disable=SC2154 # fleet_* come from run.sh
 bench_report() {
-    local kt m med lo hi nn ratio rss fl fk fs over over2 pins tw to
+    local kt m med lo hi nn fk fs fl tw to rss
+    local -A ratio over over2 pins_p pins_m rssmb medp medm
+    local row='%-10s %8s %8s %8s %8s %8s %8s %8s %8s %7s\n'
     echo
-    echo "p11enroll benchmark, $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores," \
-        "load average $(cut -d' ' -f1-3 /proc/loadavg)"
-    echo "SoftHSM $(softhsm2-util --version 2>/dev/null), scm-sim on loopback," \
-        "issuance delay 0 s; $RUNS alternating runs per method and key type;" \
-        "a fresh token for every run"
+    echo "p11enroll benchmark, $(date -u '+%Y-%m-%d %H:%M UTC')," \
+        "$(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+    echo "SoftHSM $(softhsm2-util --version 2>/dev/null), scm-sim on" \
+        "loopback, issuance delay 0 s; $RUNS alternating runs per method" \
+        "and key type; a fresh token for every run"
     echo
-    printf '%-10s %-10s %10s %10s %10s %5s\n' key method "median ms" "min ms" \
-        "max ms" runs
+    printf '%-10s %-10s %10s %10s %10s %5s\n' key method "median ms" \
+        "min ms" "max ms" runs
     for kt in $KEYS; do
         for m in p11enroll manual reuse; do
             read -r med lo hi nn < <(bench_stat "wall-$m-$kt")
             printf '%-10s %-10s %10s %10s %10s %5s\n' "$kt" "$m" \
-                "$(bench_ms "$med")" "$(bench_ms "$lo")" "$(bench_ms "$hi")" "$nn"
+                "$(bench_ms "$med")" "$(bench_ms "$lo")" \
+                "$(bench_ms "$hi")" "$nn"
         done
     done
+    echo "(reuse: p11enroll enrolling a key made beforehand with" \
+        "--key-id; not in the ratio)"
     echo
-    echo "(reuse: p11enroll enrolling a key made beforehand, --key-id; not in the ratio)"
-    echo
-    printf '%-10s %8s %8s %8s %8s %8s %8s %8s %8s %7s\n' key "p11e/man" \
-        "PIN p11e" "PIN man" "C_Login" "C_Login" "floor ms" \
-        "over ms" "over ms" "RSS MB"
-    printf '%-10s %8s %8s %8s %8s %8s %8s %8s %8s %7s\n' "" "" "" "" \
-        p11e man "" "" reuse ""
+    # shellcheck disable=SC2059 # the format is $row
+    printf "$row" key p11e/man "PIN p11e" "PIN man" C_Login C_Login \
+        "floor ms" "over ms" "over ms" "RSS MB"
+    # shellcheck disable=SC2059
+    printf "$row" "" "" "" "" p11e man "" "" reuse ""
     for kt in $KEYS; do
-        ratio=$(awk -v a="$(bench_med "wall-p11enroll-$kt")" \
-            -v b="$(bench_med "wall-manual-$kt")" \
-            'BEGIN { if (a == "-" || b == "-" || b == 0) print "-";
-                     else printf "%.2f", a / b }')
+        med=$(bench_med "wall-p11enroll-$kt")
+        medp[$kt]=$med
+        medm[$kt]=$(bench_med "wall-manual-$kt")
+        ratio[$kt]=$(bench_calc 'a / b' "$med" "${medm[$kt]}")
         fk=$(bench_med "floor-keygen-$kt")
         fs=$(bench_med "floor-sign-$kt")
-        fl=$(awk -v k="$fk" -v s="$fs" 'BEGIN { if (k == "-") print "-"; else print k + s }')
-        over=$(awk -v a="$(bench_med "wall-p11enroll-$kt")" -v f="$fl" \
-            'BEGIN { if (a == "-" || f == "-") print "-"; else print a - f }')
-        over2=$(awk -v a="$(bench_med "wall-reuse-$kt")" -v f="$fs" \
-            'BEGIN { if (a == "-" || f == "-") print "-"; else print a - f }')
-        rss=$(cat rss-"$kt"-* 2>/dev/null | sort -n | tail -n 1)
-        printf '%-10s %8s %8s %8s %8s %8s %8s %8s %8s %7s\n' "$kt" "$ratio" \
-            "$(cat "pins-p11enroll-$kt")" "$(cat "pins-manual-$kt")" \
-            "$(cat "logins-p11enroll-$kt")" "$(cat "logins-manual-$kt")" \
-            "$(bench_ms "$fl")" "$(bench_ms "$over")" "$(bench_ms "$over2")" \
-            "$(awk -v r="${rss:-0}" 'BEGIN { printf "%.1f", r / 1024 }')"
-        eval "ratio_${kt//-/_}=\$ratio over_${kt//-/_}=\$over rss_${kt//-/_}=\${rss:-0}"
-        eval "over2_${kt//-/_}=\$over2"
-        eval "pins_${kt//-/_}=\"$(cat "pins-p11enroll-$kt") $(cat "pins-manual-$kt")\""
-        echo "           floor = token keygen $(bench_ms "$fk") ms + one signature $(bench_ms "$fs") ms (medians, p11e-floor)"
         tw=$(bench_med "floor-write3-$kt")
         to=$(bench_med "floor-open-$kt")
-        echo "           the token also spends: C_Initialize+login $(bench_ms "$to") ms," \
-            "leaf + 2 chain certificates written $(bench_ms "$tw") ms;" \
-            "p11enroll beyond all of that: $(awk -v o="$over" -v a="$tw" -v b="$to" -v s="$fs" \
-                'BEGIN { if (o == "-" || a == "-" || b == "-") print "-"; else printf "%.1f", (o - a - b - s) / 1000 }') ms"
+        fl=$(bench_calc 'a + b' "$fk" "$fs")
+        over[$kt]=$(bench_calc 'a - b' "$med" "$fl")
+        over2[$kt]=$(bench_calc 'a - b' "$(bench_med "wall-reuse-$kt")" "$fs")
+        pins_p[$kt]=$(cat "pins-p11enroll-$kt")
+        pins_m[$kt]=$(cat "pins-manual-$kt")
+        rss=$(cat rss-"$kt"-* 2>/dev/null | sort -n | tail -n 1)
+        rssmb[$kt]=$(BENCH_FMT=%.1f bench_calc 'a / 1024' "${rss:--}")
+        # shellcheck disable=SC2059
+        printf "$row" "$kt" "${ratio[$kt]}" "${pins_p[$kt]}" "${pins_m[$kt]}" \
+            "$(cat "logins-p11enroll-$kt")" "$(cat "logins-manual-$kt")" \
+            "$(bench_ms "$fl")" "$(bench_ms "${over[$kt]}")" \
+            "$(bench_ms "${over2[$kt]}")" "${rssmb[$kt]}"
+        echo "           floor = token keygen $(bench_ms "$fk") ms + one" \
+            "signature $(bench_ms "$fs") ms (medians, p11e-floor)"
+        echo "           the token also spends: C_Initialize+login" \
+            "$(bench_ms "$to") ms, leaf + 2 chain certificates written" \
+            "$(bench_ms "$tw") ms;"
+        echo "           p11enroll beyond all of the token's work:" \
+            "$(bench_ms "$(bench_calc 'a - b - c - d' "${over[$kt]}" "$tw" \
+                "$to" "$fs")") ms"
     done
     echo
-    echo "fleet: $FLEET x 'p11enroll enroll' (ec-p256) started at once, one token, one scm-sim"
-    echo "  wall $(awk -v v="$fleet_ms" 'BEGIN { printf "%.2f", v / 1000 }') s," \
-        "throughput $(awk -v n="$FLEET" -v v="$fleet_ms" 'BEGIN { printf "%.1f", n * 1000 / v }') enrollments/s," \
-        "failures $fleet_fail, certificates with their key on the token $fleet_on_token"
+    echo "fleet: $FLEET x 'p11enroll enroll' (ec-p256) started at once," \
+        "one token, one scm-sim"
+    echo "  wall $(bench_calc 'a / 1000' "$fleet_ms") s, throughput" \
+        "$(BENCH_FMT=%.1f bench_calc 'a * 1000 / b' "$FLEET" "$fleet_ms")" \
+        "enrollments/s," \
+        "failures $fleet_fail, certificates next to their key on the" \
+        "token $fleet_on_token"
     if [ -s fleet-failures ]; then
         echo "  failure messages (distinct):"
         grep -v '^ *$' fleet-failures | sort | uniq -c | sort -rn | head -n 8
     fi
     echo
     for kt in $KEYS; do
-        echo "PKCS#11 calls ($kt, one run through the mock): p11enroll" \
-            "$(wc -l <"calls-p11enroll-$kt.log") ($(grep -c '^C_FindObjectsInit' \
-                "calls-p11enroll-$kt.log") searches), manual" \
-            "$(wc -l <"calls-manual-$kt.log") ($(grep -c '^C_FindObjectsInit' \
-                "calls-manual-$kt.log") searches)"
+        for m in p11enroll manual; do
+            printf 'PKCS#11 calls, %s, %s: %s (%s searches)\n' "$kt" "$m" \
+                "$(wc -l <"calls-$m-$kt.log")" \
+                "$(grep -c '^C_FindObjectsInit' "calls-$m-$kt.log")"
+        done
     done
     [ -s fails ] && echo "failed timed runs: $(wc -l <fails) (see above)"
     echo
     echo "goals:"
-    if [[ " $KEYS " == *" ec-p256 "* ]]; then
+    if [ -n "${ratio[ec-p256]:-}" ]; then
         bench_goal "EC: p11enroll <= 1/3 of manual wall time" \
-            "ratio $ratio_ec_p256" \
-            "$(awk -v r="$ratio_ec_p256" 'BEGIN { print (r != "-" && r <= 1/3) ? 1 : 0 }')"
+            "ratio ${ratio[ec-p256]}" \
+            "$(bench_yes 'a <= b / 3' "${medp[ec-p256]}" \
+                "${medm[ec-p256]}")"
     fi
     for kt in $KEYS; do
-        eval "pins=\$pins_${kt//-/_} over=\$over_${kt//-/_} rss=\$rss_${kt//-/_}"
-        eval "over2=\$over2_${kt//-/_}"
-        # shellcheck disable=SC2154 # set by the eval above
-        bench_goal "$kt: 1 PIN entry vs several" "${pins% *} vs ${pins#* }" \
-            "$([ "${pins% *}" = 1 ] && [ "${pins#* }" -gt 1 ] && echo 1 || echo 0)"
-        bench_goal "$kt: overhead above floor < 30 ms" "$(bench_ms "$over") ms" \
-            "$(awk -v o="$over" 'BEGIN { print (o != "-" && o < 30000) ? 1 : 0 }')"
-        bench_goal "$kt: the same, key made beforehand" "$(bench_ms "$over2") ms" \
-            "$(awk -v o="$over2" 'BEGIN { print (o != "-" && o < 30000) ? 1 : 0 }')"
-        bench_goal "$kt: p11enroll peak RSS < 16 MB" \
-            "$(awk -v r="$rss" 'BEGIN { printf "%.1f MB", r / 1024 }')" \
-            "$(awk -v r="$rss" 'BEGIN { print (r > 0 && r < 16384) ? 1 : 0 }')"
+        bench_goal "$kt: 1 PIN entry vs several" \
+            "${pins_p[$kt]} vs ${pins_m[$kt]}" \
+            "$(bench_yes 'a == 1 && b > 1' "${pins_p[$kt]}" "${pins_m[$kt]}")"
+        bench_goal "$kt: overhead above floor < 30 ms" \
+            "$(bench_ms "${over[$kt]}") ms" \
+            "$(bench_yes 'a < 30000' "${over[$kt]}")"
+        bench_goal "$kt: the same, key made beforehand" \
+            "$(bench_ms "${over2[$kt]}") ms" \
+            "$(bench_yes 'a < 30000' "${over2[$kt]}")"
+        bench_goal "$kt: p11enroll peak RSS < 16 MB" "${rssmb[$kt]} MB" \
+            "$(bench_yes 'a > 0 && a < 16' "${rssmb[$kt]}")"
     done
     bench_goal "fleet of $FLEET: 0 failures" "$fleet_fail failures" \
-        "$([ "$fleet_fail" -eq 0 ] && [ "$fleet_on_token" -eq "$FLEET" ] && echo 1 || echo 0)"
+        "$(bench_yes 'a == 0 && b == c' "$fleet_fail" "$fleet_on_token" \
+            "$FLEET")"
 }

@@ -108,6 +108,12 @@ enroll() {
     fi
 }
 
+# verify_pe ROOTS FILE: osslsigncode verify trusting only ROOTS (also as
+# the TSA roots, so the system's CA bundle plays no part).
+verify_pe() {
+    osslsigncode verify -CAfile "$1" -TSA-CAfile "$1" -in "$2"
+}
+
 # sign_verify NAME MODULE: osslsigncode with the engine, key and certificate
 # from the token, the chain from the file; verify against the right root
 # and a wrong one, and a tampered copy.
@@ -125,8 +131,7 @@ sign_verify() {
     fi
     ok "$name/osslsigncode_sign"
 
-    osslsigncode verify -CAfile "$SCM_SIM_ROOTS" -in "$name.signed.exe" \
-        >"$name.verify.out" 2>&1
+    verify_pe "$SCM_SIM_ROOTS" "$name.signed.exe" >"$name.verify.out" 2>&1
     rc=$?
     if [ "$rc" -eq 0 ] &&
         grep -q '^Signature verification: ok' "$name.verify.out"; then
@@ -147,8 +152,7 @@ sign_verify() {
             "signer serial '$got', enrolled '$want_serial'"
     fi
 
-    "${PFX[@]}" osslsigncode verify -CAfile other-root.pem \
-        -in "$name.signed.exe" >"$name.verify-other.out" 2>&1
+    verify_pe other-root.pem "$name.signed.exe" >"$name.verify-other.out" 2>&1
     rc=$?
     if [ "$rc" -ne 0 ]; then
         ok "$name/verify_other_root_fails"
@@ -163,8 +167,7 @@ sign_verify() {
     if "${PFX[@]}" osslsigncode sign -pkcs11module "$module" \
         -certs "$name.certs.pem" -key "$KEY_URI" -readpass pin -h sha256 \
         -in tiny.exe -out "$name.signed2.exe" >"$name.sign2.out" 2>&1 &&
-        osslsigncode verify -CAfile "$SCM_SIM_ROOTS" \
-            -in "$name.signed2.exe" >/dev/null 2>&1; then
+        verify_pe "$SCM_SIM_ROOTS" "$name.signed2.exe" >/dev/null 2>&1; then
         ok "$name/sign_with_out_files"
     else
         bad "$name/sign_with_out_files" "output:"
@@ -175,8 +178,7 @@ sign_verify() {
     cp "$name.signed.exe" "$name.tampered.exe"
     printf '\x90' | dd of="$name.tampered.exe" bs=1 seek=1100 conv=notrunc \
         status=none
-    if osslsigncode verify -CAfile "$SCM_SIM_ROOTS" \
-        -in "$name.tampered.exe" >/dev/null 2>&1; then
+    if verify_pe "$SCM_SIM_ROOTS" "$name.tampered.exe" >/dev/null 2>&1; then
         bad "$name/tampered_fails" "a changed file verified"
     else
         ok "$name/tampered_fails"
