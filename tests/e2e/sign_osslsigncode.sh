@@ -18,7 +18,7 @@ set -u
 # shellcheck source=tests/lib/e2e_lib.sh
 . "$P11E_SOURCE_DIR/tests/lib/e2e_lib.sh"
 
-for tool in osslsigncode gcc objcopy p11-kit openssl; do
+for tool in osslsigncode gcc objcopy objdump p11-kit openssl; do
     if ! command -v "$tool" >/dev/null; then
         [ -n "${P11E_NO_SKIP:-}" ] && {
             echo "$tool is missing" >&2
@@ -57,10 +57,15 @@ e2e_other_root "$W" || {
     echo "could not make the other root" >&2
     exit 1
 }
+if objdump -f tiny.exe 2>/dev/null | grep -q 'file format pei-x86-64'; then
+    ok /pe/is_pe32plus
+else
+    bad /pe/is_pe32plus "$(objdump -f tiny.exe 2>&1 | head -n 3)"
+fi
 if osslsigncode verify -in tiny.exe >/dev/null 2>&1; then
     bad /pe/unsigned "an unsigned PE verified"
 else
-    ok /pe/builds_unsigned
+    ok /pe/unsigned_does_not_verify
 fi
 
 # enroll NAME MODULE KEYTYPE: p11enroll enroll with the REST endpoint;
