@@ -6,8 +6,8 @@
 #
 #   bash bench/run.sh [--runs N] [--fleet N] [--keys "ec-p256 rsa-3072"]
 #
-# Builds what it needs (Release) into $P11E_BUILD_DIR (default build-bench)
-# unless p11enroll, scm-sim, p11e-floor and the mock module are there.
+# Builds what it needs into $P11E_BUILD_DIR (default build-bench, configured
+# as Release on first use): p11enroll, scm-sim, p11e-floor, the mock module.
 set -u
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 RUNS=7 FLEET=50 KEYS="ec-p256 rsa-3072"
@@ -27,16 +27,17 @@ done
 B=${P11E_BUILD_DIR:-$top/build-bench}
 P11ENROLL=$B/agent/p11enroll SCM_SIM=$B/contrib/scm-sim/scm-sim
 FLOOR=$B/bench/p11e-floor MOCK=$B/tests/mock/libp11e_mock.so
-if [ ! -x "$P11ENROLL" ] || [ ! -x "$SCM_SIM" ] || [ ! -x "$FLOOR" ] ||
-    [ ! -e "$MOCK" ]; then
-    echo "building into $B (Release)..." >&2
-    { cmake -S "$top" -B "$B" -DCMAKE_BUILD_TYPE=Release >/dev/null &&
-        cmake --build "$B" -j2 --target p11enroll scm-sim p11e-floor \
-            p11e_mock >/dev/null; } || {
-        echo "build failed" >&2
-        exit 1
-    }
+if [ ! -e "$B/CMakeCache.txt" ]; then
+    echo "configuring $B (Release)..." >&2
+    cmake -S "$top" -B "$B" -DCMAKE_BUILD_TYPE=Release >/dev/null || exit 1
 fi
+echo "building p11enroll, scm-sim, p11e-floor and the mock in $B..." >&2
+cmake --build "$B" -j2 --target p11enroll scm-sim p11e-floor p11e_mock \
+    >"$B/bench-build.log" 2>&1 || {
+    tail -n 30 "$B/bench-build.log" >&2
+    echo "build failed (log: $B/bench-build.log)" >&2
+    exit 1
+}
 for t in pkcs11-tool openssl curl softhsm2-util strace /usr/bin/time; do
     command -v "$t" >/dev/null || {
         echo "missing: $t (apt-get install opensc openssl curl softhsm2 strace time)"
