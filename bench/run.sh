@@ -155,10 +155,12 @@ for ((f = 1; f <= FLEET; f++)); do
 done
 fleet_fail=0
 for ((f = 1; f <= FLEET; f++)); do
-    wait "${pids[f]}" || {
+    wait "${pids[f]}"
+    rc=$?
+    if [ "$rc" -ne 0 ]; then
         fleet_fail=$((fleet_fail + 1))
-        sed 's/^/    /' "fleet-$f.out" >>fleet-failures
-    }
+        sed "s/^/    exit $rc: /" "fleet-$f.out" >>fleet-failures
+    fi
 done
 t1=$(bench_now)
 fleet_ms=$(((t1 - t0) / 1000000))
