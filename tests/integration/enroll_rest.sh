@@ -107,6 +107,16 @@ en_run confover "$P11ENROLL" enroll --module "$FX_MODULE" --token "$FX_URI" \
     --client-secret-file "$EN/bad"
 en_expect_rc 6
 en_expect_orders 7
+# the secret from a file descriptor (not remembered for resume)
+en_run fdsecret "$P11ENROLL" enroll --module "$FX_MODULE" --token "$FX_URI" \
+    --pin-file "$EN/pin" --state-dir "$EN_STATE" --new --label fd \
+    --client-secret-fd 3 3<"$EN/secret"
+en_expect_rc 0
+en_expect_orders 8
+id=$(en_journal_id)
+if grep -q '"clientSecretSource": "fd:' "$EN_STATE/$id.json"; then
+    en_fail "an fd source was recorded"
+fi
 echo 'client-secret = p11e-secret-0123456789' >"$EN/bad.conf"
 en_run confbad "$P11ENROLL" enroll --config "$EN/bad.conf"
 en_expect_rc 2
@@ -130,17 +140,17 @@ en_expect_err "body: *** ("
 if grep -q -e p11e-secret-0123456789 -e 'Bearer [0-9a-f]' "$EN/reuse.err"; then
     en_fail "a secret in the debug trace"
 fi
-en_expect_token 8 8 12
-en_expect_orders 8
+en_expect_token 9 9 13
+en_expect_orders 9
 
 # 9. status lists every enrollment, --json too
 "$P11ENROLL" status --state-dir "$EN_STATE" >"$EN/status.out"
 # (the runs refused before a key was chosen left no record)
-[ "$(grep -c installed "$EN/status.out")" -eq 8 ] &&
-    [ "$(wc -l <"$EN/status.out")" -eq 8 ] || {
+if [ "$(grep -c installed "$EN/status.out")" -ne 9 ] ||
+    [ "$(wc -l <"$EN/status.out")" -ne 9 ]; then
     cat "$EN/status.out"
-    en_fail "status does not list exactly 8 installed enrollments"
-}
+    en_fail "status does not list exactly 9 installed enrollments"
+fi
 "$P11ENROLL" status --state-dir "$EN_STATE" --json | grep -q '"enrollments"' ||
     en_fail "status --json"
 echo "enroll_rest: all passed"
