@@ -289,6 +289,21 @@ static enum pe_rc renewal_opts(const struct renew_opts *ro,
     return PE_OK;
 }
 
+/* "2026-11-24 09:00:00 UTC" (the journal's form) as time_t; 0 if not. */
+static time_t journal_time(const char *s)
+{
+    struct tm tm;
+
+    memset(&tm, 0, sizeof(tm));
+    if (s == NULL ||
+        sscanf(s, "%d-%d-%d %d:%d:%d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+               &tm.tm_hour, &tm.tm_min, &tm.tm_sec) != 6)
+        return 0;
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    return timegm(&tm);
+}
+
 /* What a finished (or stopped) renewal record says, into it. */
 static void item_from_record(struct renew_item *it,
                              const struct journal_rec *rec, enum pe_rc rc)
@@ -302,6 +317,7 @@ static void item_from_record(struct renew_item *it,
     CP(it->new_expires, rec->cert_expires);
     CP(it->new_cert_uri, rec->cert_uri);
 #undef CP
+    it->new_not_after = journal_time(rec->cert_expires);
     if (rc != PE_OK) {
         item_fail(it, rc);
         return;
@@ -637,7 +653,10 @@ json_t *renew_result_json(const struct renew_result *res, long window)
                 j, "renewal",
                 json_pack("{s:s, s:s, s:s, s:s, s:s}", "enrollment",
                           it->enrollment, "key_id", it->new_key_id, "serial",
-                          it->new_serial, "not_after", it->new_expires,
+                          it->new_serial, "not_after",
+                          it->new_not_after != 0
+                              ? jsonout_time(it->new_not_after, t2, sizeof(t2))
+                              : "",
                           "certificate_uri", it->new_cert_uri));
         if (j != NULL &&
             (it->outcome == RENEW_FAILED || it->outcome == RENEW_PENDING))

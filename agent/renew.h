@@ -50,6 +50,7 @@ struct renew_item {
     char message[2048];
     char enrollment[40]; /* journal id of the renewal, "" if none */
     char new_key_id[80], new_serial[80], new_expires[64], new_cert_uri[512];
+    time_t new_not_after; /* 0: not known */
 };
 
 struct renew_result {

@@ -195,7 +195,12 @@ req=$(scm_sim_admin GET /admin/requests | grep -o '"id": *"[0-9]*"' |
 check /renew/pending/still 3 "pending" -- "${R[@]}" --within 30d --no-wait
 orders_pending=$(orders)
 scm_sim_admin POST "/admin/requests/$req" '{"status": "Issued"}' >/dev/null
-check /renew/pending/finished 0 "renewed" -- "${R[@]}" --within 30d
+check /renew/pending/finished 0 '"outcome": "renewed"' \
+    -- "${R[@]}" --within 30d --json
+expect /renew/pending/finished/json_renewal \
+    grep -q '"not_after": "20[0-9-]*T[0-9:]*Z",' last.out
+expect /renew/pending/finished/json_cert_uri \
+    grep -q '"certificate_uri": "pkcs11:' last.out
 expect /renew/pending/same_order [ "$(orders)" = "$orders_pending" ]
 scm_sim_delay 0
 
