@@ -9,6 +9,14 @@ BENCH_PIN_ENTRIES=0
 
 bench_now() { date +%s%N; }
 
+# bench_cpu FILE: microseconds of user + system CPU of the shell's finished
+# children, from the output of `times` saved in FILE (its second line).
+bench_cpu() {
+    awk 'NR == 2 {
+        split($1, u, /[ms]/); split($2, s, /[ms]/)
+        printf "%d", ((u[1] + s[1]) * 60 + u[2] + s[2]) * 1e6 }' "$1"
+}
+
 # A fresh, empty token with the fixture's label for every run (not timed),
 # so no run pays for the objects of the runs before it.
 bench_fresh_token() {
@@ -153,7 +161,7 @@ bench_yes() { BENCH_FMT=%d bench_calc "$@"; }
 bench_goal() {
     local v='NOT met'
     [ "$3" = 1 ] && v=met
-    printf '  %-44s %-20s %s\n' "$1" "$2" "$v"
+    printf '  %-44s %-22s %s\n' "$1" "$2" "$v"
 }
 
 # bench_report: the table, from the files in $W and run.sh's fleet_*.
@@ -169,16 +177,19 @@ bench_report() {
         "loopback, issuance delay 0 s; $RUNS alternating runs per method" \
         "and key type; a fresh token for every run"
     echo
-    printf '%-10s %-10s %10s %10s %10s %5s\n' key method "median ms" \
-        "min ms" "max ms" runs
+    printf '%-10s %-10s %10s %10s %10s %5s %10s\n' key method "median ms" \
+        "min ms" "max ms" runs "CPU ms"
     for kt in $KEYS; do
         for m in p11enroll manual reuse; do
             read -r med lo hi nn < <(bench_stat "wall-$m-$kt")
-            printf '%-10s %-10s %10s %10s %10s %5s\n' "$kt" "$m" \
+            printf '%-10s %-10s %10s %10s %10s %5s %10s\n' "$kt" "$m" \
                 "$(bench_ms "$med")" "$(bench_ms "$lo")" \
-                "$(bench_ms "$hi")" "$nn"
+                "$(bench_ms "$hi")" "$nn" \
+                "$(bench_ms "$(bench_med "cpu-$m-$kt")")"
         done
     done
+    echo "(wall: whole enrollment, median of the runs; CPU: median user +" \
+        "system time of all its processes, scm-sim not included)"
     echo "(reuse: p11enroll enrolling a key made beforehand with" \
         "--key-id; not in the ratio)"
     echo
@@ -242,7 +253,9 @@ bench_report() {
     echo "goals:"
     if [ -n "${ratio[ec-p256]:-}" ]; then
         bench_goal "EC: p11enroll <= 1/3 of manual wall time" \
-            "ratio ${ratio[ec-p256]}" \
+            "${ratio[ec-p256]} (CPU $(bench_calc 'a / b' \
+                "$(bench_med cpu-p11enroll-ec-p256)" \
+                "$(bench_med cpu-manual-ec-p256)"))" \
             "$(bench_yes 'a <= b / 3' "${medp[ec-p256]}" \
                 "${medm[ec-p256]}")"
     fi

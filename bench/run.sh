@@ -75,6 +75,7 @@ for ((i = 1; i <= RUNS; i++)); do
             kid=
             [ "$m" = reuse ] && kid=$(bench_pregen "$kt")
             t0=$(bench_now)
+            times >cpu0 # children's CPU so far (no fork: a builtin)
             if [ "$m" = reuse ]; then
                 BENCH_KEY_ID=$kid bench_p11enroll "$kt" "$FX_MODULE" "" \
                     >"run.out" 2>&1
@@ -84,6 +85,7 @@ for ((i = 1; i <= RUNS; i++)); do
                 bench_manual "$kt" "$FX_MODULE" >"run.out" 2>&1
             fi
             rc=$?
+            times >cpu1
             t1=$(bench_now)
             if [ "$rc" -ne 0 ]; then
                 echo "$m $kt run $i failed (exit $rc):" >&2
@@ -92,6 +94,7 @@ for ((i = 1; i <= RUNS; i++)); do
                 continue
             fi
             echo $(((t1 - t0) / 1000)) >>"wall-$m-$kt"
+            echo $(($(bench_cpu cpu1) - $(bench_cpu cpu0))) >>"cpu-$m-$kt"
         done
     done
 done
