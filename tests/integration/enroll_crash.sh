@@ -80,6 +80,36 @@ en_run resume-w en_resume "$id"
 en_expect_rc 0
 expect_done
 
+# the CA goes away while we wait (exit 5, the order kept), comes back after
+# a restart (its state survives), and resume finishes the order
+scm_sim_delay 30
+"$P11ENROLL" enroll "${common[@]}" --endpoint "$SCM_SIM_URL" \
+    --client-id p11e-client --client-secret-file "$EN/secret" \
+    --email dev@example.org --label down >"$EN/down.out" 2>"$EN/down.err" &
+pid=$!
+for _ in $(seq 1 200); do
+    grep -q 'Request .*: Applied' "$EN/down.err" && break
+    sleep 0.1
+done
+scm_sim_stop
+set +e
+wait "$pid"
+EN_RC=$?
+set -e
+EN_LAST="down"
+en_expect_rc 5
+en_expect_err "Cannot reach"
+id=$(en_journal_id)
+[ "$(en_journal_status "$id")" = submitted ] || en_fail "down: not submitted"
+# shellcheck disable=SC2119 # (no new config: the same one)
+scm_sim_restart
+scm_sim_delay 0
+scm_sim_admin POST "/admin/requests/$(($(en_orders) + 1000))" \
+    '{"status": "Issued"}' >/dev/null
+en_run resume-d en_resume "$id"
+en_expect_rc 0
+expect_done
+
 # mid-write: the token fails after the leaf is written, before the chain
 # (an RSA key: its chain is not on the token yet); resume writes what is
 # missing, nothing twice
