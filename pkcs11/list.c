@@ -29,7 +29,8 @@ static void describe_key(struct tok_object *o)
     } else if (id == EVP_PKEY_EC) {
         if (EVP_PKEY_get_group_name(o->pub, group, sizeof(group), NULL) != 1)
             group[0] = '\0';
-        snprintf(o->keytype, sizeof(o->keytype), "EC %s",
+        /* other curves are shown cut to the field (16 bytes) */
+        snprintf(o->keytype, sizeof(o->keytype), "EC %.12s",
                  strcmp(group, "prime256v1") == 0  ? "P-256"
                  : strcmp(group, "secp384r1") == 0 ? "P-384"
                  : strcmp(group, "secp521r1") == 0 ? "P-521"
