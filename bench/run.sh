@@ -52,7 +52,7 @@ export P11ENROLL SCM_SIM P11E_BUILD_DIR=$B P11E_SOURCE_DIR=$top
 # shellcheck source=bench/bench_lib.sh
 . "$top/bench/bench_lib.sh"
 
-fx_softhsm_begin bench-floor
+fx_softhsm_begin p11e-bench
 scm_sim_start || exit 1
 scm_sim_delay 0
 W=$FX_DIR/bench
