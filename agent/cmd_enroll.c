@@ -31,6 +31,10 @@ static enum pe_rc check_opts(const struct enroll_opts *o)
                                           "applicant's e-mail (--email).");
     if (o->key_type != NULL && tok_keytype_parse(o->key_type, &t) != PE_OK)
         return PE_E_USAGE;
+    if (o->slot != NULL && o->key_id != NULL)
+        return pe_failf(PE_E_USAGE, "--slot names where a new key goes; "
+                                    "--key-id reuses one.  Give one of "
+                                    "them.");
     if (o->key_id != NULL && o->key_type != NULL)
         return pe_failf(PE_E_USAGE, "--key-id reuses a key; --key-type makes "
                                     "one.  Give one of them.");

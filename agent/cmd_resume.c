@@ -57,7 +57,7 @@ enum pe_rc cmd_resume(int argc, char **argv)
     if (rc != PE_OK || help)
         goto out;
     if (o.endpoint != NULL || o.form != NULL || o.key_id != NULL ||
-        o.key_type != NULL) {
+        o.key_type != NULL || o.slot != NULL) {
         rc = pe_failf(PE_E_USAGE, "resume continues the recorded "
                                   "enrollment; its CA and key cannot be "
                                   "changed.");

@@ -16,10 +16,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include <openssl/rand.h>
 
+#include "bundle.h"
 #include "csr.h"
 #include "fileio.h"
 #include "log.h"
@@ -31,6 +33,7 @@
 #define DEFAULT_WAIT  600
 
 struct run {
+    struct tokopt to; /* the token options, with recorded PIN sources */
     struct journal_rec *rec;
     const struct enroll_opts *o;
     struct secret *client_secret;
@@ -104,10 +107,23 @@ static enum pe_rc subject_dn(const struct enroll_opts *o, char **pdn)
     return *pdn != NULL ? PE_OK : PE_E_NOMEM;
 }
 
+/* "file:P" or "env:V" of a PIN source into *pfield; others are not kept
+ * (an fd is gone, a prompt asks again). */
+static enum pe_rc remember_source(const struct secret_source *src,
+                                  char **pfield)
+{
+    char spec[4200];
+
+    if (src->kind != SECRET_FILE && src->kind != SECRET_ENV)
+        return PE_OK;
+    snprintf(spec, sizeof(spec), "%s:%s",
+             src->kind == SECRET_FILE ? "file" : "env", src->arg);
+    return journal_set(pfield, spec);
+}
+
 enum pe_rc enroll_fill_record(const struct enroll_opts *o,
                               struct journal_rec *rec)
 {
-    char src[4200];
     enum pe_rc rc = PE_OK;
 
 #define SET(field, val)                                                        \
@@ -139,17 +155,16 @@ enum pe_rc enroll_fill_record(const struct enroll_opts *o,
         return rc;
     rec->term = o->term;
     rc = subject_dn(o, &rec->subject);
+    if (rc == PE_OK && o->slot != NULL)
+        rc = enroll_slot_key_id(o->slot, &rec->key_id_hex);
     /* only sources that can be read again later are remembered */
     if (rc == PE_OK && o->secret_spec != NULL &&
         strncmp(o->secret_spec, "fd:", 3) != 0)
         rc = journal_set(&rec->secret_source, o->secret_spec);
-    if (rc == PE_OK &&
-        (o->tok.pin.kind == SECRET_FILE || o->tok.pin.kind == SECRET_ENV)) {
-        snprintf(src, sizeof(src), "%s:%s",
-                 o->tok.pin.kind == SECRET_FILE ? "file" : "env",
-                 o->tok.pin.arg);
-        rc = journal_set(&rec->pin_source, src);
-    }
+    if (rc == PE_OK)
+        rc = remember_source(&o->tok.pin, &rec->pin_source);
+    if (rc == PE_OK)
+        rc = remember_source(&o->tok.so_pin, &rec->so_pin_source);
     return rc;
 }
 
@@ -308,25 +323,30 @@ static enum pe_rc run_ca(struct run *r)
 
 static enum pe_rc run_token(struct run *r)
 {
-    struct tokopt to = r->o->tok;
-    struct secret_source pin;
+    struct tokopt *to = &r->to;
+    struct secret_source src;
     enum pe_rc rc;
 
-    if (to.token == NULL)
-        to.token = r->rec->token_uri;
-    if (to.module == NULL)
-        to.module = r->rec->module;
-    if (to.pin.kind == SECRET_NONE && r->rec->pin_source != NULL &&
-        secret_source_parse(r->rec->pin_source, &pin) == PE_OK)
-        to.pin = pin;
-    rc = tokopt_open(&to, &r->ctx);
+    *to = r->o->tok;
+    if (to->token == NULL)
+        to->token = r->rec->token_uri;
+    if (to->module == NULL)
+        to->module = r->rec->module;
+    if (to->pin.kind == SECRET_NONE && r->rec->pin_source != NULL &&
+        secret_source_parse(r->rec->pin_source, &src) == PE_OK)
+        to->pin = src;
+    if (to->so_pin.kind == SECRET_NONE && r->rec->so_pin_source != NULL &&
+        secret_source_parse(r->rec->so_pin_source, &src) == PE_OK)
+        to->so_pin = src;
+    rc = tokopt_open(to, &r->ctx);
     if (rc != PE_OK)
         return rc;
-    if (to.so_pin.kind == SECRET_NONE)
-        return tokopt_login(&to, r->ctx, TOK_USER);
-    if (to.pin.kind != SECRET_NONE)
-        tok_set_context_pin(r->ctx, &r->o->tok.pin);
-    return tokopt_login(&to, r->ctx, TOK_SO);
+    if (to->so_pin.kind == SECRET_NONE)
+        return tokopt_login(to, r->ctx, TOK_USER);
+    /* ykcs11: the management key as SO, the PIN for signing */
+    if (to->pin.kind != SECRET_NONE)
+        tok_set_context_pin(r->ctx, &to->pin);
+    return tokopt_login(to, r->ctx, TOK_SO);
 }
 
 static enum pe_rc hex_of(const unsigned char *id, size_t len, char **phex)
@@ -341,72 +361,108 @@ static enum pe_rc hex_of(const unsigned char *id, size_t len, char **phex)
     return PE_OK;
 }
 
-/* The key of rec: found by its recorded CKA_ID, else made with it. */
-static enum pe_rc run_key(struct run *r)
+/* The recorded key, if on the token: *pfound; PE_E_KEY when it must be
+ * there and is not, or when it was there before this enrollment. */
+static enum pe_rc find_recorded(struct run *r, const unsigned char *id,
+                                size_t idlen, bool *pfound)
+{
+    struct journal_rec *rec = r->rec;
+    bool reused = strcmp(rec->key_origin ? rec->key_origin : "", "reused") == 0;
+    enum pe_rc rc;
+
+    *pfound = false;
+    rc = tok_key_find_by_id(r->ctx, id, idlen, &r->key);
+    if (rc != PE_OK) {
+        if (rec->status == JOURNAL_NEW && !reused)
+            return PE_OK; /* not made yet: make it */
+        return pe_failf(rc,
+                        "The key %s of enrollment %s is not on token "
+                        "\"%s\": %s",
+                        rec->key_id_hex, rec->id, tok_token_label(r->ctx),
+                        pe_detail());
+    }
+    if (rec->status == JOURNAL_NEW && !reused && rec->keygen == NULL) {
+        /* there before we ever tried to make it: a PIV slot in use */
+        tok_key_free(r->key);
+        r->key = NULL;
+        if (!r->o->force)
+            return pe_failf(PE_E_KEY,
+                            "Key ID %s (slot) on token \"%s\" already holds "
+                            "a key; --force replaces it, and the old key is "
+                            "lost.",
+                            rec->key_id_hex, tok_token_label(r->ctx));
+        say("Replacing the key in slot ID %s (--force).", rec->key_id_hex);
+        return PE_OK;
+    }
+    if (rec->status == JOURNAL_NEW)
+        say("Using key %s on token \"%s\".", rec->key_id_hex,
+            tok_token_label(r->ctx));
+    *pfound = true;
+    return PE_OK;
+}
+
+/* Make the key of rec (with its recorded CKA_ID, if any). */
+static enum pe_rc generate(struct run *r, const unsigned char *id, size_t idlen)
 {
     struct journal_rec *rec = r->rec;
     struct tok_keygen spec = {0};
-    unsigned char id[64];
-    size_t idlen = 0;
     enum pe_rc rc;
 
-    if (rec->key_id_hex == NULL) {
-        /* choose the CKA_ID first and record it: a crash during keygen
-         * then finds the key instead of making another */
-        if (tok_family(r->ctx) != TOK_FAMILY_YKCS11) {
-            if (RAND_bytes(id, KEY_ID_LEN) != 1)
-                return pe_fail_ossl(PE_E_INTERNAL, "Random CKA_ID");
-            rc = hex_of(id, KEY_ID_LEN, &rec->key_id_hex);
-            if (rc == PE_OK)
-                rc = journal_save(rec);
-            if (rc != PE_OK)
-                return rc;
-        }
-    }
-    if (rec->key_id_hex != NULL) {
-        rc = tokopt_parse_hex(rec->key_id_hex, id, sizeof(id), &idlen);
-        if (rc != PE_OK)
-            return pe_failf(PE_E_STATE, "The recorded key ID is not hex.");
-        rc = tok_key_find_by_id(r->ctx, id, idlen, &r->key);
-        if (rc == PE_OK || rec->status != JOURNAL_NEW ||
-            strcmp(rec->key_origin ? rec->key_origin : "", "reused") == 0) {
-            if (rc != PE_OK)
-                return pe_failf(rc,
-                                "The key %s of enrollment %s is not on "
-                                "token \"%s\": %s",
-                                rec->key_id_hex, rec->id,
-                                tok_token_label(r->ctx), pe_detail());
-            if (rec->status == JOURNAL_NEW)
-                say("Using key %s on token \"%s\".", rec->key_id_hex,
-                    tok_token_label(r->ctx));
-            goto found;
-        }
-    }
     rc = tok_keytype_parse(rec->key_type ? rec->key_type : "ec-p256",
                            &spec.type);
     if (rc != PE_OK)
         return rc;
     spec.label = rec->key_label;
-    spec.id = rec->key_id_hex != NULL ? id : NULL;
-    spec.idlen = rec->key_id_hex != NULL ? idlen : 0;
-    say("Generating a %s key on token \"%s\"...", tok_keytype_name(spec.type),
-        tok_token_label(r->ctx));
-    rc = tok_key_generate_ex(r->ctx, &spec, &r->key);
+    spec.id = idlen > 0 ? id : NULL;
+    spec.idlen = idlen;
+    /* from here on a key with this ID may be ours (a crash mid-keygen) */
+    rc = journal_set(&rec->keygen, "started");
+    if (rc == PE_OK)
+        rc = journal_save(rec);
     if (rc != PE_OK)
         return rc;
-found:
-    if (rec->status != JOURNAL_NEW)
-        return PE_OK;
-    if (rec->key_id_hex == NULL) {
-        const unsigned char *kid;
-        size_t klen;
+    say("Generating a %s key on token \"%s\"...", tok_keytype_name(spec.type),
+        tok_token_label(r->ctx));
+    return tok_key_generate_ex(r->ctx, &spec, &r->key);
+}
 
-        tok_key_id(r->key, &kid, &klen);
-        rc = hex_of(kid, klen, &rec->key_id_hex);
+/* The key of rec: found by its recorded CKA_ID, else made with it. */
+static enum pe_rc run_key(struct run *r)
+{
+    struct journal_rec *rec = r->rec;
+    unsigned char id[64];
+    const unsigned char *kid;
+    size_t idlen = 0, klen;
+    bool found = false;
+    enum pe_rc rc = PE_OK;
+
+    /* choose the CKA_ID first and record it: a crash during keygen then
+     * finds the key instead of making another (ykcs11: --slot names it) */
+    if (rec->key_id_hex == NULL && tok_family(r->ctx) != TOK_FAMILY_YKCS11) {
+        if (RAND_bytes(id, KEY_ID_LEN) != 1)
+            return pe_fail_ossl(PE_E_INTERNAL, "Random CKA_ID");
+        rc = hex_of(id, KEY_ID_LEN, &rec->key_id_hex);
+        if (rc == PE_OK)
+            rc = journal_save(rec);
         if (rc != PE_OK)
             return rc;
     }
-    if (rec->token_uri == NULL)
+    if (rec->key_id_hex != NULL) {
+        if (tokopt_parse_hex(rec->key_id_hex, id, sizeof(id), &idlen) != PE_OK)
+            return pe_failf(PE_E_STATE, "The recorded key ID is not hex.");
+        rc = find_recorded(r, id, idlen, &found);
+        if (rc != PE_OK)
+            return rc;
+    }
+    if (!found)
+        rc = generate(r, id, idlen);
+    if (rc != PE_OK || rec->status != JOURNAL_NEW)
+        return rc;
+    if (rec->key_id_hex == NULL) {
+        tok_key_id(r->key, &kid, &klen);
+        rc = hex_of(kid, klen, &rec->key_id_hex);
+    }
+    if (rc == PE_OK && rec->token_uri == NULL)
         rc = journal_set(&rec->token_uri, tok_token_uri(r->ctx));
     if (rc == PE_OK)
         rc = journal_set(&rec->key_uri, tok_key_uri(r->key));
@@ -460,6 +516,7 @@ static enum pe_rc run_submit(struct run *r)
     char *att_b64 = NULL, *id = NULL;
     size_t attlen = 0;
     int derlen;
+    bool yubikey = false;
     enum pe_rc rc;
 
     if (rec->status == JOURNAL_SUBMITTING)
@@ -485,6 +542,11 @@ static enum pe_rc run_submit(struct run *r)
             rc = ca_b64(att, attlen, &att_b64);
         if (rc != PE_OK)
             goto out;
+    } else if (tok_family(r->ctx) == TOK_FAMILY_YKCS11) {
+        rc = enroll_yk_attestation(r->ctx, r->key, &att_b64);
+        if (rc != PE_OK)
+            goto out;
+        yubikey = true;
     }
     req.csr_der = der;
     req.csr_len = (size_t)derlen;
@@ -494,7 +556,9 @@ static enum pe_rc run_submit(struct run *r)
     req.title = rec->title;
     req.san_email = rec->san_email;
     req.term = rec->term;
-    req.hsm_type = r->o->hsm_type;
+    req.hsm_type = r->o->hsm_type != NULL ? r->o->hsm_type
+                   : yubikey              ? "YUBIKEY"
+                                          : NULL;
     req.attestation_b64 = att_b64;
     rc = journal_step(rec, JOURNAL_SUBMITTING, NULL);
     if (rc != PE_OK)

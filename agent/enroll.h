@@ -25,6 +25,7 @@
 struct enroll_opts {
     struct tokopt tok;
     const char *key_type, *label, *key_id;
+    const char *slot; /* ykcs11: PIV slot 9a|9c|9d|9e|82..95 */
     const char *subject, *cn, *o, *ou, *c, *l, *st;
     const char *endpoint, *form, *client_id, *token_url;
     const char *email, *first_name, *last_name, *title, *san_email;
@@ -37,7 +38,7 @@ struct enroll_opts {
     const char *state_dir;
     long wait_s; /* -1: not given */
     long poll_first, poll_max, http_timeout;
-    bool accept_eula, no_wait, json, remove_key, fresh;
+    bool accept_eula, no_wait, json, remove_key, fresh, force;
     /* private: storage for specs built from options */
     char secret_buf[4200];
     bool secret_from_conf, parsing_conf;
@@ -74,6 +75,17 @@ enum pe_rc enroll_run(struct journal_rec *rec, const struct enroll_opts *o);
 
 /* The state folder: --state-dir or the default (*pdir, free()). */
 enum pe_rc enroll_state_dir(const struct enroll_opts *o, char **pdir);
+
+/* ---- enroll_yk.c: YubiKeys -------------------------------------------- */
+
+/* ykcs11's CKA_ID of a PIV slot ("9a" 1, "9c" 2, "9d" 3, "9e" 4, "82".."95"
+ * 5..24) as a new hex string in *phex (free()); PE_E_USAGE otherwise. */
+enum pe_rc enroll_slot_key_id(const char *slot, char **phex);
+
+/* The attestation of key (slot certificate and f9 intermediate, PEM) as
+ * one line of base64 (*pb64, free()), checked to certify this very key. */
+enum pe_rc enroll_yk_attestation(struct tok_ctx *ctx, struct tok_key *key,
+                                 char **pb64);
 
 /* ---- enroll_install.c ------------------------------------------------- */
 

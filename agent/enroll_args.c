@@ -70,7 +70,9 @@ enum {
     O_JSON,
     O_REMOVE_KEY,
     O_NEW,
-    O_HELP
+    O_HELP,
+    O_SLOT,
+    O_FORCE
 };
 
 static const struct option longopts[] = {
@@ -79,6 +81,8 @@ static const struct option longopts[] = {
     {"key", required_argument, NULL, O_KEY_TYPE},
     {"label", required_argument, NULL, O_LABEL},
     {"key-id", required_argument, NULL, O_KEY_ID},
+    {"slot", required_argument, NULL, O_SLOT},
+    {"force", no_argument, NULL, O_FORCE},
     {"subject", required_argument, NULL, O_SUBJECT},
     {"cn", required_argument, NULL, O_CN},
     {"o", required_argument, NULL, O_O},
@@ -166,7 +170,11 @@ static void enroll_usage(enum enroll_verb verb, FILE *f)
             "  --config F           config file (default "
             "/etc/p11enroll/*.conf)\n"
             "  --new                start a new enrollment even if one is "
-            "unfinished\n");
+            "unfinished\n"
+            "YubiKey (ykcs11; log in with --so-pin-* = management key):\n"
+            "  --slot 9a|9c|9d|9e|82..95  the PIV slot of the new key; its\n"
+            "                       attestation is sent with the request\n"
+            "  --force              replace a key already in that slot\n");
     tokopt_usage(f, true);
 }
 
@@ -249,6 +257,12 @@ static enum pe_rc set_opt(struct enroll_opts *o, int c, const char *arg)
         break;
     case O_KEY_ID:
         o->key_id = arg;
+        break;
+    case O_SLOT:
+        o->slot = arg;
+        break;
+    case O_FORCE:
+        o->force = true;
         break;
     case O_SUBJECT:
         o->subject = arg;

@@ -40,10 +40,12 @@ struct journal_rec {
     char *token_uri, *module, *key_id_hex, *key_uri, *key_type, *key_label;
     /* the CA */
     char *key_origin; /* "generated" (by us) or "reused" (--key-id) */
+    char *keygen;     /* "started" once key generation was attempted */
     char *protocol, *url, *client_id, *email, *format;
     /* where to find things again on resume (paths and source specs such
      * as "file:/etc/p11enroll/secret", never the secrets) */
-    char *ca_file, *trust, *pin_source, *secret_source, *out_cert, *out_chain;
+    char *ca_file, *trust, *pin_source, *so_pin_source, *secret_source,
+        *out_cert, *out_chain;
     /* the request */
     char *first_name, *last_name, *title, *san_email, *subject;
     long term;
