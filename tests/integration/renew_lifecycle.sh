@@ -8,8 +8,10 @@
 #   object destroyed; the same settings (endpoint, secret and PIN sources)
 #   come from the journal, so no CA option is given again;
 # - --reuse-key: the new certificate is written before the old one goes;
-# - killed with kill -9 while waiting for the CA, then run again: the same
-#   order is finished, one new key, one new certificate, the old one kept;
+# - killed with kill -9 while waiting for the CA, and right after each
+#   step (key made, submitting, submitted, downloaded), then run again: the
+#   same order is finished, one new key, one new certificate, the old one
+#   kept;
 # - pending (--no-wait) gives exit 3 and the next run finishes it;
 # - a rejected renewal is reported (exit 4) and not ordered again;
 # - a certificate without a journal record and without --endpoint, and
@@ -187,7 +189,29 @@ expect /renew/killed/no_second_key [ "$(count privkey)" = $((keys_before + 1)) ]
 expect /renew/killed/cert_added [ "$(count cert)" = $((certs_before + 1)) ]
 check /renew/killed/then_done 0 "Nothing to renew" -- "${R[@]}" --within 12h
 
+# ---- killed right after each step (enroll's crash hook), then run again ------
+scm_sim_delay 0
+for step in key-generated submitting submitted downloaded; do
+    sleep 1
+    keys_before=$(count privkey)
+    certs_before=$(count cert)
+    orders_before=$(orders)
+    P11ENROLL_TEST_CRASH=$step "${R[@]}" --within 30d >crash.out 2>&1
+    rc=$?
+    expect "/renew/crash_$step/killed" [ "$rc" -eq 137 ]
+    expect "/renew/crash_$step/old_certs_kept" [ "$(count cert)" = "$certs_before" ]
+    check "/renew/crash_$step/finished" 0 "Finishing renewal" \
+        -- "${R[@]}" --within 30d
+    expect "/renew/crash_$step/one_new_key" \
+        [ "$(count privkey)" = $((keys_before + 1)) ]
+    expect "/renew/crash_$step/one_new_cert" \
+        [ "$(count cert)" = $((certs_before + 1)) ]
+    expect "/renew/crash_$step/one_order" \
+        [ "$(orders)" = $((orders_before + 1)) ]
+done
+
 # ---- pending with --no-wait, finished by the next run --------------------------
+scm_sim_delay 600
 sleep 1
 check /renew/pending 3 "pending" -- "${R[@]}" --within 30d --no-wait
 req=$(scm_sim_admin GET /admin/requests | grep -o '"id": *"[0-9]*"' |
