@@ -21,6 +21,7 @@
 
 #include <openssl/rand.h>
 
+#include "attest_cmd.h"
 #include "bundle.h"
 #include "csr.h"
 #include "fileio.h"
@@ -508,6 +509,23 @@ static enum pe_rc run_csr(struct run *r)
     return rc;
 }
 
+/* --attestation-cmd: the vendor tool's output, told which key it is for. */
+static enum pe_rc run_attestation_cmd(struct run *r, unsigned char **patt,
+                                      size_t *plen)
+{
+    const unsigned char *id;
+    size_t idlen, i;
+    char hex[2 * 64 + 1];
+
+    tok_key_id(r->key, &id, &idlen);
+    for (i = 0; i < idlen && i < 64; i++)
+        snprintf(hex + 2 * i, 3, "%02x", id[i]);
+    hex[2 * i] = '\0';
+    say("Running the attestation command.");
+    return attest_cmd_run(r->o->attestation_cmd, tok_key_uri(r->key), hex,
+                          tok_token_uri(r->ctx), patt, plen);
+}
+
 static enum pe_rc run_submit(struct run *r)
 {
     struct journal_rec *rec = r->rec;
@@ -538,6 +556,12 @@ static enum pe_rc run_submit(struct run *r)
         derlen -= rec->csr_b64[strlen(rec->csr_b64) - 2] == '=' ? 2 : 1;
     if (r->o->attestation_file != NULL) {
         rc = fileio_read(r->o->attestation_file, 256 * 1024, &att, &attlen);
+        if (rc == PE_OK)
+            rc = ca_b64(att, attlen, &att_b64);
+        if (rc != PE_OK)
+            goto out;
+    } else if (r->o->attestation_cmd != NULL) {
+        rc = run_attestation_cmd(r, &att, &attlen);
         if (rc == PE_OK)
             rc = ca_b64(att, attlen, &att_b64);
         if (rc != PE_OK)

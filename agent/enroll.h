@@ -30,7 +30,7 @@ struct enroll_opts {
     const char *endpoint, *form, *client_id, *token_url;
     const char *email, *first_name, *last_name, *title, *san_email;
     long term;
-    const char *hsm_type, *attestation_file;
+    const char *hsm_type, *attestation_file, *attestation_cmd;
     const char *ca_file, *trust, *format;
     const char *secret_spec; /* "file:P", "fd:N" or "env:V" */
     const char *otp_file;

@@ -49,6 +49,7 @@ enum {
     O_TERM,
     O_HSM,
     O_ATTEST,
+    O_ATTEST_CMD,
     O_CA_FILE,
     O_TRUST,
     O_FORMAT,
@@ -102,6 +103,7 @@ static const struct option longopts[] = {
     {"term", required_argument, NULL, O_TERM},
     {"hsm-type", required_argument, NULL, O_HSM},
     {"attestation", required_argument, NULL, O_ATTEST},
+    {"attestation-cmd", required_argument, NULL, O_ATTEST_CMD},
     {"ca-file", required_argument, NULL, O_CA_FILE},
     {"trust", required_argument, NULL, O_TRUST},
     {"format", required_argument, NULL, O_FORMAT},
@@ -162,6 +164,8 @@ static void enroll_usage(enum enroll_verb verb, FILE *f)
             "  --format F           download format (x509, pemia, bin, ...)\n"
             "  --token-url URL      OAuth token URL (default: from the 401)\n"
             "  --hsm-type T --attestation FILE   key attestation\n"
+            "  --attestation-cmd CMD  its output is the attestation (gets\n"
+            "                       P11ENROLL_KEY_URI, _KEY_ID, _TOKEN_URI)\n"
             "  --http-timeout SECS  --poll-interval SECS  --poll-max SECS\n"
             "Files and state:\n"
             "  --out-cert F --out-chain F  also write PEM files\n"
@@ -320,6 +324,9 @@ static enum pe_rc set_opt(struct enroll_opts *o, int c, const char *arg)
         break;
     case O_ATTEST:
         o->attestation_file = arg;
+        break;
+    case O_ATTEST_CMD:
+        o->attestation_cmd = arg;
         break;
     case O_CA_FILE:
         o->ca_file = arg;
@@ -624,6 +631,9 @@ enum pe_rc enroll_parse_args(enum enroll_verb verb, int argc, char **argv,
         return pe_failf(PE_E_USAGE, "Give --endpoint or --form, not both.");
     if (o->no_wait && o->wait_s >= 0)
         return pe_failf(PE_E_USAGE, "Give --wait or --no-wait, not both.");
+    if (o->attestation_file != NULL && o->attestation_cmd != NULL)
+        return pe_failf(PE_E_USAGE,
+                        "Give --attestation or --attestation-cmd, not both.");
     return tokopt_finish(&o->tok);
 }
 
