@@ -85,11 +85,14 @@ int pe_rc_exit(enum pe_rc rc)
 
 enum pe_rc pe_failf(enum pe_rc rc, const char *fmt, ...)
 {
+    char buf[DETAIL_MAX];
     va_list ap;
 
+    /* format aside first: callers may pass pe_detail() as an argument */
     va_start(ap, fmt);
-    vsnprintf(detail, sizeof(detail), fmt, ap);
+    vsnprintf(buf, sizeof(buf), fmt, ap);
     va_end(ap);
+    memcpy(detail, buf, sizeof(detail));
     return rc;
 }
 

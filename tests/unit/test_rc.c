@@ -45,6 +45,13 @@ TEST("/rc/failf_keeps_last_detail")
     CHECK_STR(pe_detail(), "");
 }
 
+TEST("/rc/failf_may_quote_the_last_detail")
+{
+    pe_failf(PE_E_KEY, "inner %s", "reason");
+    CHECK_INT(pe_failf(PE_E_TOKEN, "outer: %s.", pe_detail()), PE_E_TOKEN);
+    CHECK_STR(pe_detail(), "outer: inner reason.");
+}
+
 TEST("/rc/out_of_range_is_internal")
 {
     CHECK_INT(pe_rc_exit((enum pe_rc)9999), PE_EXIT_INTERNAL);
