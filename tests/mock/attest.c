@@ -148,7 +148,8 @@ static bool write_pem(const char *dir, const char *name, X509 *cert,
     FILE *fp;
     bool ok;
 
-    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    if (snprintf(path, sizeof(path), "%s/%s", dir, name) >= (int)sizeof(path))
+        return false;
     fp = fopen(path, "w");
     if (fp == NULL)
         return false;
