@@ -19,6 +19,8 @@ step() { printf '\n--- %s\n' "$*"; }
 . "$top/tests/softhsm/fixture.sh"
 # shellcheck source=tests/integration/scm_sim_lib.sh
 . "$top/tests/integration/scm_sim_lib.sh"
+# shellcheck source=tests/lib/e2e_lib.sh
+. "$top/tests/lib/e2e_lib.sh"
 
 step "a throwaway SoftHSM token"
 fx_softhsm_begin p11enroll-demo
@@ -58,11 +60,7 @@ openssl x509 -in "$FX_DIR/cert.pem" -noout -subject -issuer -enddate \
 
 step "osslsigncode signs a tiny PE with the token key and the enrolled certificate"
 cd "$FX_DIR"
-printf 'unsigned long efi_main(void *a, void *b) { (void)a; (void)b; return 0; }\n' >tiny.c
-gcc -O2 -fpic -fno-stack-protector -ffreestanding -nostdlib -shared \
-    -Wl,-Bsymbolic -Wl,-e,efi_main -o tiny.so tiny.c
-objcopy -j .text -j .data -j .rodata -j .dynamic -j .dynsym -j .rel -j .rela \
-    -j .reloc --target=pei-x86-64 --subsystem=console tiny.so tiny.exe
+e2e_build_pe "$FX_DIR/tiny.exe"
 osslsigncode sign -pkcs11module "$FX_MODULE" \
     -pkcs11cert "pkcs11:token=p11enroll-demo;object=code-signing;type=cert" \
     -key "pkcs11:token=p11enroll-demo;object=code-signing;type=private" \

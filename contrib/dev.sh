@@ -28,6 +28,7 @@ packages=(
     libcurl4-openssl-dev curl libjansson-dev libmicrohttpd-dev
     softhsm2 opensc libengine-pkcs11-openssl osslsigncode binutils
     gnutls-bin clang-format shellcheck procps
+    strace time # bench/run.sh
 )
 
 say() { printf '\n== %s\n' "$*"; }
