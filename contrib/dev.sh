@@ -27,7 +27,7 @@ packages=(
     libssl-dev openssl libp11-kit-dev p11-kit p11-kit-modules
     libcurl4-openssl-dev curl libjansson-dev libmicrohttpd-dev
     softhsm2 opensc libengine-pkcs11-openssl osslsigncode binutils
-    gnutls-bin clang-format shellcheck procps
+    gnutls-bin clang-format shellcheck procps man-db groff-base
     strace time # bench/run.sh
 )
 
