@@ -71,7 +71,8 @@ static void print_text(const struct renew_result *res)
         const struct renew_item *it = &res->v[i];
 
         printf("%-10s %s\n", renew_outcome_name(it->outcome), it->message);
-        if (it->outcome != RENEW_NOT_DUE && it->outcome != RENEW_SUPERSEDED)
+        if (it->outcome != RENEW_NOT_DUE && it->outcome != RENEW_SUPERSEDED &&
+            it->outcome != RENEW_UNMANAGED)
             acted++;
     }
     if (acted > 0)

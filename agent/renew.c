@@ -38,6 +38,8 @@ const char *renew_outcome_name(enum renew_outcome o)
         return "failed";
     case RENEW_SUPERSEDED:
         return "superseded";
+    case RENEW_UNMANAGED:
+        return "unmanaged";
     }
     return "?";
 }
@@ -465,6 +467,21 @@ static void renew_leaf(const struct renew_opts *ro, const struct tokopt *to,
 
     if (handled(res, lf))
         return;
+    if ((lf->state == EXPIRY_DUE || lf->state == EXPIRY_EXPIRED) &&
+        record_of(jl, lf->it.key_id) == NULL && ro->eo->endpoint == NULL &&
+        ro->eo->form == NULL) {
+        it = item_add(res, &lf->it);
+        if (it == NULL)
+            return;
+        it->outcome = RENEW_UNMANAGED;
+        snprintf(it->message, sizeof(it->message),
+                 "Certificate \"%s\" (ID %s) ends %s but was not enrolled by "
+                 "p11enroll here (no record in %s); give --endpoint or --form "
+                 "(and the names) to renew it.",
+                 lf->it.subject, lf->it.key_id,
+                 expiry_date(lf->it.not_after, date, sizeof(date)), ro->dir);
+        return;
+    }
     if (lf->state == EXPIRY_DUE || lf->state == EXPIRY_EXPIRED) {
         last = last_renewal(ro, jl, lf);
         if (last == NULL || last->status != JOURNAL_REJECTED) {

@@ -37,6 +37,7 @@ enum renew_outcome {
     RENEW_PENDING,    /* submitted, waiting for the CA */
     RENEW_FAILED,     /* rc and message say why */
     RENEW_SUPERSEDED, /* renewed before; kept until retired */
+    RENEW_UNMANAGED,  /* due, but no record says where it came from */
 };
 
 struct renew_item {
@@ -59,15 +60,17 @@ struct renew_result {
     time_t next_due; /* when the next valid certificate falls due; 0 */
 };
 
-/* "not-due", "renewed", "pending", "failed", "superseded". */
+/* "not-due", "renewed", "pending", "failed", "superseded", "unmanaged". */
 const char *renew_outcome_name(enum renew_outcome o);
 
 /*
  * Finish renewals that were cut short, then renew what is due on the
  * token of the options (or on every token the journal has installed
- * certificates on).  Fills *res (renew_result_clear).  PE_OK when nothing
- * failed (also when nothing was due), PE_PENDING when a renewal waits at
- * the CA, else the first failure.
+ * certificates on).  A due certificate without a journal record is renewed
+ * only when --endpoint or --form is given; otherwise it is reported as
+ * unmanaged, not as a failure (a token may hold certificates of others).  Fills
+ * *res (renew_result_clear).  PE_OK when nothing failed (also when nothing was
+ * due), PE_PENDING when a renewal waits at the CA, else the first failure.
  */
 enum pe_rc renew_run(const struct renew_opts *ro, struct renew_result *res);
 

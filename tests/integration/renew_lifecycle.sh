@@ -14,8 +14,9 @@
 #   kept;
 # - pending (--no-wait) gives exit 3 and the next run finishes it;
 # - a rejected renewal is reported (exit 4) and not ordered again;
-# - a certificate without a journal record and without --endpoint, and
-#   --retire-old: exit 2, token unchanged.
+# - a certificate without a journal record is "unmanaged" (exit 0) unless
+#   --endpoint is given; --retire-old and bad options: exit 2; the token
+#   unchanged by all of these.
 set -u
 : "${P11ENROLL:?}" "${P11E_SOURCE_DIR:?}"
 # shellcheck source=tests/softhsm/fixture.sh
@@ -241,8 +242,12 @@ expect /renew/rejected/no_new_key [ "$(count privkey)" = "$keys_rejected" ]
 # ---- refusals -------------------------------------------------------------------
 keys=$(count privkey)
 certs=$(count cert)
-check /renew/no_record 2 "has no enrollment record" \
+check /renew/no_record 0 "unmanaged  Certificate" \
     -- "$P11ENROLL" renew --state-dir "$W/empty-state" "${T[@]}" --within 30d
+check /renew/no_record_endpoint_without_names 2 "needs the e-mail address" \
+    -- "$P11ENROLL" renew --state-dir "$W/empty-state" "${T[@]}" --within 30d \
+    --endpoint "$SCM_SIM_URL" --client-id p11e-client \
+    --client-secret-file "$W/secret"
 check /renew/retire_old 2 "--retire-old is not available yet" \
     -- "${R[@]}" --within 30d --retire-old
 check /renew/rekey_and_reuse 2 "not both" -- "${R[@]}" --rekey --reuse-key
