@@ -284,7 +284,8 @@ out:
 
 static void check_cert(struct doctor_report *r, struct tok_ctx *ctx,
                        const struct expiry_item *it,
-                       const struct tok_object_list *l, time_t now)
+                       const struct tok_object_list *l, time_t now,
+                       bool logged_in)
 {
     char what[400], date[40], id[80];
     long days = expiry_days(it->not_after, now);
@@ -293,12 +294,12 @@ static void check_cert(struct doctor_report *r, struct tok_ctx *ctx,
     expiry_date(it->not_after, date, sizeof(date));
     switch (it->state) {
     case EXPIRY_VALID:
-        doctor_add(r, "certificate", DOCTOR_OK, PE_OK,
-                   "Certificate %s is valid until %s (%ld days)%s.", what, date,
-                   days,
-                   it->cert->matched ? ""
-                                     : ", but its key is not on the "
-                                       "token");
+        doctor_add(
+            r, "certificate", DOCTOR_OK, PE_OK,
+            "Certificate %s is valid until %s (%ld days)%s.", what, date, days,
+            it->cert->matched || !logged_in ? ""
+                                            : ", but its key is not on the "
+                                              "token");
         break;
     case EXPIRY_DUE:
         doctor_add(
@@ -331,7 +332,7 @@ static void check_cert(struct doctor_report *r, struct tok_ctx *ctx,
 }
 
 static void check_certs(struct doctor_report *r, struct tok_ctx *ctx,
-                        long window)
+                        long window, bool logged_in)
 {
     struct tok_object_list *l = NULL;
     struct expiry_plan plan = {0};
@@ -351,7 +352,7 @@ static void check_certs(struct doctor_report *r, struct tok_ctx *ctx,
                    "No certificate on the token yet: nothing to check or "
                    "renew.");
     for (i = 0; i < plan.n; i++)
-        check_cert(r, ctx, &plan.v[i], l, now);
+        check_cert(r, ctx, &plan.v[i], l, now, logged_in);
 out:
     expiry_plan_clear(&plan);
     tok_object_list_free(l);
@@ -361,6 +362,7 @@ void doctor_token(struct doctor_report *r, const struct tokopt *to, long window)
 {
     struct tok_ctx *ctx = NULL;
     unsigned long f;
+    bool logged_in;
     enum pe_rc rc;
 
     rc = tokopt_open(to, &ctx);
@@ -369,14 +371,14 @@ void doctor_token(struct doctor_report *r, const struct tokopt *to, long window)
     f = tok_token_flags(ctx);
     check_state(r, f);
     check_pin_tries(r, f);
-    check_login(r, to, ctx, f);
+    logged_in = check_login(r, to, ctx, f);
     doctor_add(r, "key-types", DOCTOR_SKIP, PE_OK,
                "Not checked: the token layer (pkcs11/tok.h) has no call "
                "that lists the token's mechanisms.");
     doctor_add(r, "free-space", DOCTOR_SKIP, PE_OK,
                "Not checked: the token layer (pkcs11/tok.h) does not pass "
                "on the free memory the token reports.");
-    check_certs(r, ctx, window);
+    check_certs(r, ctx, window, logged_in);
 out:
     tok_close(ctx);
 }
