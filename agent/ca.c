@@ -147,6 +147,93 @@ bool ca_retry_later(long http_status, long code)
            code == -195;
 }
 
+bool ca_fail_transient(const struct http_response *p, const char *who,
+                       const char *what, long *pcode, char *desc, size_t descsz,
+                       enum pe_rc *prc)
+{
+    if (!ca_parse_error(p->body, p->len, pcode, desc, descsz)) {
+        *prc = pe_failf(ca_retry_later(p->status, 0) ? PE_E_CA_UNREACHABLE
+                                                     : PE_E_CA_PROTOCOL,
+                        "%s answered %s with HTTP %ld.", who, what, p->status);
+        return true;
+    }
+    if (ca_retry_later(p->status, *pcode)) {
+        *prc = pe_failf(PE_E_CA_UNREACHABLE,
+                        "%s cannot answer %s now: %s (code %ld); try again "
+                        "later.",
+                        who, what, desc, *pcode);
+        return true;
+    }
+    return false;
+}
+
+enum pe_rc ca_status_answer(const struct http_response *p, ca_fail_fn fail,
+                            struct ca_status *st)
+{
+    static const char *const what = "the status request";
+    const char *word = NULL, *reason = NULL;
+    json_t *j = NULL;
+    long code = 0;
+    enum pe_rc rc;
+
+    memset(st, 0, sizeof(*st));
+    st->retry_after = -1;
+    if (p->status != 200) {
+        ca_parse_error(p->body, p->len, &code, st->reason, sizeof(st->reason));
+        if (!ca_retry_later(p->status, code))
+            return fail(p, what, PE_E_CA_PROTOCOL);
+        st->state = CA_STATE_PENDING;
+        snprintf(st->word, sizeof(st->word), "busy");
+        st->retry_after = http_retry_after_seconds(p->retry_after, time(NULL));
+        return PE_OK;
+    }
+    rc = ca_json_object(p, what, &j);
+    if (rc == PE_OK)
+        rc = ca_json_str(j, "status", sizeof(st->word) - 1, true, what, &word);
+    if (rc == PE_OK)
+        rc = ca_json_str(j, "statusReason", 1024, false, what, &reason);
+    if (rc == PE_OK)
+        rc = ca_state_of_word(word, &st->state);
+    if (rc != PE_OK)
+        goto out;
+    snprintf(st->word, sizeof(st->word), "%s", word);
+    if (reason != NULL)
+        snprintf(st->reason, sizeof(st->reason), "%s", reason);
+    st->retry_after = http_retry_after_seconds(p->retry_after, time(NULL));
+out:
+    json_decref(j);
+    return rc;
+}
+
+enum pe_rc ca_download_answer(struct http_response *p, ca_fail_fn fail,
+                              unsigned char **pbuf, size_t *plen,
+                              struct ca_status *st)
+{
+    char desc[256];
+    long code = 0;
+
+    *pbuf = NULL;
+    *plen = 0;
+    if (p->status == 200) {
+        *pbuf = (unsigned char *)p->body;
+        *plen = p->len;
+        p->body = NULL;
+        p->len = 0;
+        return PE_OK;
+    }
+    ca_parse_error(p->body, p->len, &code, desc, sizeof(desc));
+    if ((p->status != 404 && p->status != 400) ||
+        !ca_retry_later(p->status, code))
+        return fail(p, "the download", PE_E_CA_PROTOCOL);
+    if (st != NULL) {
+        memset(st, 0, sizeof(*st));
+        st->state = CA_STATE_PENDING;
+        snprintf(st->word, sizeof(st->word), "not collectable yet");
+        st->retry_after = http_retry_after_seconds(p->retry_after, time(NULL));
+    }
+    return PE_PENDING;
+}
+
 enum pe_rc ca_b64(const unsigned char *data, size_t len, char **pb64)
 {
     size_t outlen = 4 * ((len + 2) / 3) + 1;

@@ -134,6 +134,38 @@ enum pe_rc ca_form_init(struct ca *ca);
 bool ca_parse_error(const char *body, size_t len, long *pcode, char *desc,
                     size_t descsz);
 
+/*
+ * A non-2xx answer p to what (e.g. "the download") that is not a final
+ * refusal: no SCM error JSON ("<who> answered what with HTTP N") or a
+ * retry-later error, as one sentence; true with *prc set.  Else false with
+ * the error's code and description for the protocol's own wording.
+ */
+bool ca_fail_transient(const struct http_response *p, const char *who,
+                       const char *what, long *pcode, char *desc, size_t descsz,
+                       enum pe_rc *prc);
+
+/* A protocol's sentence for a non-2xx answer p to what; final is the
+ * result of a final refusal (rest_fail, form_fail). */
+typedef enum pe_rc (*ca_fail_fn)(const struct http_response *p,
+                                 const char *what, enum pe_rc final);
+
+/*
+ * The answer p to a status request (PROTOCOL.md §1; the form's as in §1)
+ * into *st: 200 {"status", "statusReason"}, or a retry-later error as
+ * pending "busy"; Retry-After into st->retry_after.  Else fail(p, ...).
+ */
+enum pe_rc ca_status_answer(const struct http_response *p, ca_fail_fn fail,
+                            struct ca_status *st);
+
+/*
+ * The answer p to a download: 200 hands p's body over (*pbuf, free()),
+ * 404/400 with a retry-later code is PE_PENDING with st (may be NULL)
+ * pending, Retry-After honoured; else fail(p, "the download", ...).
+ */
+enum pe_rc ca_download_answer(struct http_response *p, ca_fail_fn fail,
+                              unsigned char **pbuf, size_t *plen,
+                              struct ca_status *st);
+
 /* Map a status word to a state (case-insensitive); PE_E_CA_PROTOCOL if
  * the word is unknown. */
 enum pe_rc ca_state_of_word(const char *word, enum ca_state *pstate);

@@ -242,22 +242,16 @@ static enum pe_rc rest_call(struct ca *ca, struct http_request *req,
                     ca->cfg.url, ca->cfg.client_id);
 }
 
-/* A non-2xx answer as one sentence and its result code. */
+/* A non-2xx answer as one sentence and its result code (a ca_fail_fn). */
 static enum pe_rc rest_fail(const struct http_response *p, const char *what,
                             enum pe_rc final)
 {
     char desc[256];
     long code = 0;
+    enum pe_rc rc;
 
-    if (!ca_parse_error(p->body, p->len, &code, desc, sizeof(desc)))
-        return pe_failf(ca_retry_later(p->status, 0) ? PE_E_CA_UNREACHABLE
-                                                     : PE_E_CA_PROTOCOL,
-                        "The CA answered %s with HTTP %ld.", what, p->status);
-    if (ca_retry_later(p->status, code))
-        return pe_failf(PE_E_CA_UNREACHABLE,
-                        "The CA cannot answer %s now: %s (code %ld); try "
-                        "again later.",
-                        what, desc, code);
+    if (ca_fail_transient(p, "The CA", what, &code, desc, sizeof(desc), &rc))
+        return rc;
     return pe_failf(final, "The CA refused %s: %s (code %ld, HTTP %ld).", what,
                     desc, code, p->status);
 }
@@ -377,9 +371,6 @@ static enum pe_rc rest_poll(struct ca *ca, const char *id, struct ca_status *st)
     struct http_request req = {0};
     struct http_response resp = {0};
     char path[128], *url = NULL;
-    const char *word = NULL, *reason = NULL;
-    json_t *j = NULL;
-    long code = 0;
     enum pe_rc rc;
 
     memset(st, 0, sizeof(*st));
@@ -395,38 +386,8 @@ static enum pe_rc rest_poll(struct ca *ca, const char *id, struct ca_status *st)
     req.url = url;
     req.accept = "application/json";
     rc = rest_call(ca, &req, true, &resp);
-    if (rc != PE_OK)
-        goto out;
-    if (resp.status != 200) {
-        ca_parse_error(resp.body, resp.len, &code, st->reason,
-                       sizeof(st->reason));
-        if (ca_retry_later(resp.status, code)) {
-            st->state = CA_STATE_PENDING;
-            snprintf(st->word, sizeof(st->word), "busy");
-            st->retry_after =
-                http_retry_after_seconds(resp.retry_after, time(NULL));
-            goto out;
-        }
-        rc = rest_fail(&resp, "the status request", PE_E_CA_PROTOCOL);
-        goto out;
-    }
-    rc = ca_json_object(&resp, "the status request", &j);
     if (rc == PE_OK)
-        rc = ca_json_str(j, "status", sizeof(st->word) - 1, true,
-                         "the status request", &word);
-    if (rc == PE_OK)
-        rc = ca_json_str(j, "statusReason", 1024, false, "the status request",
-                         &reason);
-    if (rc == PE_OK)
-        rc = ca_state_of_word(word, &st->state);
-    if (rc != PE_OK)
-        goto out;
-    snprintf(st->word, sizeof(st->word), "%s", word);
-    if (reason != NULL)
-        snprintf(st->reason, sizeof(st->reason), "%s", reason);
-    st->retry_after = http_retry_after_seconds(resp.retry_after, time(NULL));
-out:
-    json_decref(j);
+        rc = ca_status_answer(&resp, rest_fail, st);
     free(url);
     http_response_clear(&resp);
     return rc;
@@ -438,8 +399,7 @@ static enum pe_rc rest_download(struct ca *ca, const char *id,
 {
     struct http_request req = {0};
     struct http_response resp = {0};
-    char path[160], *url = NULL, desc[256];
-    long code = 0;
+    char path[160], *url = NULL;
     enum pe_rc rc;
 
     *pbuf = NULL;
@@ -460,30 +420,8 @@ static enum pe_rc rest_download(struct ca *ca, const char *id,
     req.accept = "application/x-pem-file, application/pem-certificate-chain, "
                  "application/pkcs7-mime, */*";
     rc = rest_call(ca, &req, true, &resp);
-    if (rc != PE_OK)
-        goto out;
-    if (resp.status == 200) {
-        *pbuf = (unsigned char *)resp.body;
-        *plen = resp.len;
-        resp.body = NULL;
-        resp.len = 0;
-        goto out;
-    }
-    ca_parse_error(resp.body, resp.len, &code, desc, sizeof(desc));
-    if ((resp.status == 404 || resp.status == 400) &&
-        ca_retry_later(resp.status, code)) {
-        if (st != NULL) {
-            memset(st, 0, sizeof(*st));
-            st->state = CA_STATE_PENDING;
-            snprintf(st->word, sizeof(st->word), "not collectable yet");
-            st->retry_after =
-                http_retry_after_seconds(resp.retry_after, time(NULL));
-        }
-        rc = PE_PENDING;
-        goto out;
-    }
-    rc = rest_fail(&resp, "the download", PE_E_CA_PROTOCOL);
-out:
+    if (rc == PE_OK)
+        rc = ca_download_answer(&resp, rest_fail, pbuf, plen, st);
     free(url);
     http_response_clear(&resp);
     return rc;
