@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
@@ -19,8 +20,60 @@
 #include "log.h"
 #include "tok_int.h"
 
-#define TOK_SELECT_RETRIES  2
-#define TOK_SELECT_PAUSE_US 150000
+/*
+ * Bounded backoff for SoftHSM's concurrent-writer race (token-lab §1): a
+ * process that starts or logs in while another rewrites token.object sees
+ * no token, a blank one, or gets CKR_GENERAL_ERROR.  We wait at most
+ * TOK_RETRY_BUDGET_MS in all per step, in growing, jittered pauses (a
+ * fleet started at once must not retry in lockstep).  A selection that saw
+ * only well-formed tokens and none matched is most likely a real mismatch:
+ * it gets the short budget.  The first retries ask again; later ones
+ * re-initialise the module first (it may hold a stale view of the token).
+ */
+#define TOK_RETRY_BUDGET_MS    2000
+#define TOK_RETRY_SHORT_MS     400
+#define TOK_RETRY_FIRST_MS     20
+#define TOK_RETRY_MAX_MS       400
+#define TOK_RETRY_REINIT_AFTER 2 /* plain retries before a re-init */
+
+struct backoff {
+    unsigned attempt;
+    unsigned waited_ms;
+};
+
+/* Sleep the next pause unless budget_ms is used up; false when it is. */
+static bool backoff_wait(struct backoff *b, unsigned budget_ms)
+{
+    static unsigned seed;
+    unsigned pause;
+
+    if (b->waited_ms >= budget_ms)
+        return false;
+    if (seed == 0)
+        seed = (unsigned)getpid() ^ (unsigned)time(NULL) ^ 0x9e3779b9U;
+    pause = TOK_RETRY_FIRST_MS << (b->attempt < 5 ? b->attempt : 5);
+    if (pause > TOK_RETRY_MAX_MS)
+        pause = TOK_RETRY_MAX_MS;
+    pause = pause / 2 + (unsigned)rand_r(&seed) % (pause / 2 + 1);
+    if (pause > budget_ms - b->waited_ms)
+        pause = budget_ms - b->waited_ms;
+    b->attempt++;
+    b->waited_ms += pause;
+    log_debug(LOG_CAT_PKCS11, "retry %u in %u ms (%u ms waited)", b->attempt,
+              pause, b->waited_ms);
+    usleep((useconds_t)pause * 1000U);
+    return true;
+}
+
+/* Failures SoftHSM gives while another process rewrites the token: not a
+ * verdict of the token (never a PIN refusal; a half-read token.object
+ * also looks as if it had no user PIN), so worth another try. */
+static bool transient_rv(CK_RV rv)
+{
+    return rv == CKR_GENERAL_ERROR || rv == CKR_SLOT_ID_INVALID ||
+           rv == CKR_TOKEN_NOT_PRESENT || rv == CKR_TOKEN_NOT_RECOGNIZED ||
+           rv == CKR_USER_PIN_NOT_INITIALIZED;
+}
 
 enum pe_rc tok_ckfail(struct tok_ctx *ctx, CK_RV rv, const char *what)
 {
@@ -54,23 +107,28 @@ static enum pe_rc open_session(struct tok_ctx *ctx)
 }
 
 /*
- * Select the token; when none matches, re-initialise and look again a few
- * times: SoftHSM misses a token while another process rewrites it
- * (token-lab §1), a restarted network HSM or p11-kit server needs a moment.
+ * Select the token; when none matches, re-initialise and look again with a
+ * bounded backoff: SoftHSM misses a token while another process rewrites
+ * it (token-lab §1), a restarted network HSM or p11-kit server needs a
+ * moment.  A token that is really absent fails with the same sentence,
+ * after the wait.
  */
 static enum pe_rc select_retry(struct tok_ctx *ctx, bool same)
 {
+    struct backoff b = {0, 0};
     enum pe_rc rc;
     size_t i;
-    int attempt;
 
-    for (attempt = 0;; attempt++) {
+    for (;;) {
         rc = tok_slot_select(ctx, same);
-        if (rc != PE_E_TOKEN_NOT_FOUND || ctx->nmatched != 0 ||
-            attempt >= TOK_SELECT_RETRIES)
+        if (rc != PE_E_TOKEN_NOT_FOUND || ctx->nmatched != 0)
+            return rc;
+        if (!backoff_wait(&b, ctx->select_unsure ? TOK_RETRY_BUDGET_MS
+                                                 : TOK_RETRY_SHORT_MS))
             return rc;
         log_debug(LOG_CAT_PKCS11, "no token matched; looking again");
-        usleep(TOK_SELECT_PAUSE_US);
+        if (b.attempt < TOK_RETRY_REINIT_AFTER)
+            continue;
         for (i = 0; i < ctx->mods->n; i++) {
             if (same && &ctx->mods->v[i] != ctx->mod)
                 continue;
@@ -81,6 +139,45 @@ static enum pe_rc select_retry(struct tok_ctx *ctx, bool same)
             }
         }
     }
+}
+
+/* Close the session, re-initialise the token's module, find the token
+ * again and open a new session (no login). */
+static enum pe_rc reopen(struct tok_ctx *ctx)
+{
+    enum pe_rc rc;
+    CK_RV rv;
+
+    if (ctx->sess != CK_INVALID_HANDLE) {
+        rv = ctx->fl->C_CloseSession(ctx->sess);
+        log_debug(LOG_CAT_PKCS11, "C_CloseSession: %s", ckr_name(rv));
+        ctx->sess = CK_INVALID_HANDLE;
+    }
+    ctx->generation++;
+    rc = tok_mod_reinit(ctx->mod);
+    if (rc != PE_OK)
+        return rc;
+    rc = select_retry(ctx, true);
+    if (rc != PE_OK)
+        return rc;
+    return open_session(ctx);
+}
+
+/* Open the session; on a transient failure find the token again and
+ * retry within the budget. */
+static enum pe_rc open_session_retry(struct tok_ctx *ctx)
+{
+    struct backoff b = {0, 0};
+    enum pe_rc rc;
+
+    rc = open_session(ctx);
+    while (rc != PE_OK && transient_rv(ctx->last_rv) &&
+           backoff_wait(&b, TOK_RETRY_BUDGET_MS)) {
+        log_debug(LOG_CAT_PKCS11, "C_OpenSession: trying again");
+        rc = b.attempt < TOK_RETRY_REINIT_AFTER ? open_session(ctx)
+                                                : reopen(ctx);
+    }
+    return rc;
 }
 
 enum pe_rc tok_open(const char *uri, const char *module, struct tok_ctx **pctx)
@@ -118,7 +215,7 @@ enum pe_rc tok_open(const char *uri, const char *module, struct tok_ctx **pctx)
         ctx->mod->path ? ctx->mod->path : ctx->mod->name, &mi, &ctx->tinfo);
     log_debug(LOG_CAT_PKCS11, "token %s in %s, family %s", ctx->token_uri,
               ctx->mod->name, tok_family_name(ctx->family));
-    rc = open_session(ctx);
+    rc = open_session_retry(ctx);
     if (rc != PE_OK)
         goto out;
     *pctx = ctx;
@@ -333,6 +430,7 @@ enum pe_rc tok_login(struct tok_ctx *ctx, const struct secret_source *pin,
                      enum tok_user user, bool interactive)
 {
     struct secret *secret = NULL;
+    struct backoff b = {0, 0};
     enum pe_rc rc;
 
     if (ctx->logged_in && ctx->user == user)
@@ -344,6 +442,21 @@ enum pe_rc tok_login(struct tok_ctx *ctx, const struct secret_source *pin,
     }
     ctx->interactive = interactive;
     rc = login_once(ctx, pin, user, interactive, &secret);
+    /* CKR_GENERAL_ERROR & co. are no verdict on the PIN (a refusal is
+     * CKR_PIN_INCORRECT, final): SoftHSM gives them while another process
+     * rewrites the token.  The same PIN (read once) goes again, in the
+     * same session first, then through a re-initialised module. */
+    while (rc != PE_OK && rc != PE_E_PIN_INCORRECT && rc != PE_E_PIN_LOCKED &&
+           secret != NULL && transient_rv(ctx->last_rv) &&
+           backoff_wait(&b, TOK_RETRY_BUDGET_MS)) {
+        log_debug(LOG_CAT_PKCS11, "login: trying again");
+        if (b.attempt >= TOK_RETRY_REINIT_AFTER) {
+            rc = reopen(ctx);
+            if (rc != PE_OK)
+                break;
+        }
+        rc = login_once(ctx, pin, user, interactive, &secret);
+    }
     if (rc != PE_OK && rc != PE_E_PIN_INCORRECT && rc != PE_E_PIN_LOCKED &&
         tok_recover_once(ctx))
         rc = login_once(ctx, pin, user, interactive, &secret);
@@ -427,24 +540,11 @@ enum pe_rc tok_context_login(struct tok_ctx *ctx)
 static enum pe_rc recover(struct tok_ctx *ctx)
 {
     enum pe_rc rc;
-    CK_RV rv;
 
     say("Token \"%s\" dropped (%s); re-initialising the module and trying "
         "again.",
         ctx->label, ckr_name(ctx->last_rv));
-    if (ctx->sess != CK_INVALID_HANDLE) {
-        rv = ctx->fl->C_CloseSession(ctx->sess);
-        log_debug(LOG_CAT_PKCS11, "C_CloseSession: %s", ckr_name(rv));
-        ctx->sess = CK_INVALID_HANDLE;
-    }
-    ctx->generation++;
-    rc = tok_mod_reinit(ctx->mod);
-    if (rc != PE_OK)
-        return rc;
-    rc = select_retry(ctx, true);
-    if (rc != PE_OK)
-        return rc;
-    rc = open_session(ctx);
+    rc = reopen(ctx);
     if (rc != PE_OK)
         return rc;
     if (ctx->logged_in && ctx->login_pin != NULL) {

@@ -163,6 +163,7 @@ struct match {
     CK_TOKEN_INFO ti;
     size_t n;        /* matches */
     size_t ntokens;  /* tokens seen */
+    size_t nodd;     /* slots unreadable or tokens without label+serial */
     char cands[640]; /* URIs of every token seen */
 };
 
@@ -188,10 +189,20 @@ static void match_module(struct tok_ctx *ctx, struct tok_mod *m, bool want_same,
     want_slot = p11_kit_uri_get_slot_id(ctx->uri);
     for (i = 0; i < n; i++) {
         /* an uninitialised token (SoftHSM's free slot) is no candidate */
-        if (m->fl->C_GetTokenInfo(slots[i], &ti) != CKR_OK ||
-            !(ti.flags & CKF_TOKEN_INITIALIZED))
+        rv = m->fl->C_GetTokenInfo(slots[i], &ti);
+        if (rv != CKR_OK) {
+            log_debug(LOG_CAT_PKCS11, "C_GetTokenInfo slot %lu: %s",
+                      (unsigned long)slots[i], ckr_name(rv));
+            mt->nodd++;
+            continue;
+        }
+        if (!(ti.flags & CKF_TOKEN_INITIALIZED))
             continue;
         mt->ntokens++;
+        /* SoftHSM shows a token it is rewriting without label and serial */
+        if (p11_kit_space_strlen(ti.label, sizeof(ti.label)) == 0 &&
+            p11_kit_space_strlen(ti.serialNumber, sizeof(ti.serialNumber)) == 0)
+            mt->nodd++;
         u = tok_format_token_uri(&ti);
         if (u != NULL)
             cand_add(mt->cands, sizeof(mt->cands), u);
@@ -259,6 +270,7 @@ enum pe_rc tok_slot_select(struct tok_ctx *ctx, bool want_same)
             (!want_same || &ctx->mods->v[i] == ctx->mod))
             match_module(ctx, &ctx->mods->v[i], want_same, mt);
     ctx->nmatched = mt->n;
+    ctx->select_unsure = mt->ntokens == 0 || mt->nodd > 0;
     if (mt->n != 1) {
         rc = not_found(ctx, mt);
         goto out;

@@ -57,7 +57,8 @@ struct tok_ctx {
     unsigned generation; /* bumped by every recovery: handles are stale */
     CK_RV last_rv;       /* last failed CK_RV, for the recovery decision */
     bool recovering;
-    size_t nmatched; /* tokens the last tok_slot_select matched */
+    size_t nmatched;    /* tokens the last tok_slot_select matched */
+    bool select_unsure; /* it saw no token, or one unreadable or blank */
 
     /* login */
     bool logged_in;
