@@ -15,7 +15,6 @@
 #include "csr.h"
 #include "fileio.h"
 #include "log.h"
-#include "secret.h"
 #include "tok.h"
 #include "tokopt.h"
 
@@ -120,18 +119,8 @@ static enum pe_rc csr_parse_args(int argc, char **argv, struct csr_opts *o,
         case 'h':
             *phelp = true;
             break;
-        case ':':
-            rc = pe_failf(PE_E_USAGE, "Option \"%s\" needs a value.",
-                          argv[optind - 1]);
-            break;
         default:
-            if (tokopt_is(c))
-                rc = tokopt_set(&o->tok, c, optarg);
-            else
-                rc = pe_failf(PE_E_USAGE,
-                              "Unknown option \"%s\" for csr; see "
-                              "p11enroll csr --help.",
-                              argv[optind - 1]);
+            rc = tokopt_getopt_other(&o->tok, c, "csr", argv);
             break;
         }
     }
@@ -150,19 +139,6 @@ static enum pe_rc csr_parse_args(int argc, char **argv, struct csr_opts *o,
     return rc;
 }
 
-/*
- * Log in: as user, or (--so-pin-*, ykcs11's management key) as SO with
- * the user PIN kept for the key's context-specific login.
- */
-static enum pe_rc csr_login(struct tok_ctx *ctx, const struct tokopt *to)
-{
-    if (to->so_pin.kind == SECRET_NONE)
-        return tokopt_login(to, ctx, TOK_USER);
-    if (to->pin.kind != SECRET_NONE)
-        tok_set_context_pin(ctx, &to->pin);
-    return tokopt_login(to, ctx, TOK_SO);
-}
-
 /* tok_sign_digest in the csr_sign_fn shape. */
 static enum pe_rc csr_token_sign(void *ctx, int md_nid,
                                  const unsigned char *digest, size_t dlen,
@@ -175,20 +151,12 @@ static enum pe_rc csr_token_sign(void *ctx, int md_nid,
 static enum pe_rc csr_get_key(struct tok_ctx *ctx, const struct csr_opts *o,
                               struct tok_key **pkey, bool *pnew)
 {
-    unsigned char id[64];
-    size_t idlen = 0;
     enum tok_keytype type = TOK_EC_P256;
     enum pe_rc rc;
 
     *pnew = false;
-    if (o->key_uri != NULL)
-        return tok_key_find_by_uri(ctx, o->key_uri, pkey);
-    if (o->key_id != NULL) {
-        rc = tokopt_parse_hex(o->key_id, id, sizeof(id), &idlen);
-        if (rc != PE_OK)
-            return rc;
-        return tok_key_find_by_id(ctx, id, idlen, pkey);
-    }
+    if (o->key_uri != NULL || o->key_id != NULL)
+        return tokopt_find_key(ctx, o->key_id, o->key_uri, pkey);
     if (o->key_type != NULL) {
         rc = tok_keytype_parse(o->key_type, &type);
         if (rc != PE_OK)
@@ -241,7 +209,7 @@ enum pe_rc cmd_csr(int argc, char **argv)
     rc = tokopt_open(&o.tok, &ctx);
     if (rc != PE_OK)
         goto out;
-    rc = csr_login(ctx, &o.tok);
+    rc = tokopt_login_auto(&o.tok, ctx);
     if (rc != PE_OK)
         goto out;
     rc = csr_get_key(ctx, &o, &key, &fresh);

@@ -21,7 +21,6 @@
 #include "cmd.h"
 #include "install.h"
 #include "log.h"
-#include "secret.h"
 #include "tok.h"
 #include "tokopt.h"
 
@@ -103,18 +102,8 @@ static enum pe_rc inst_parse_args(int argc, char **argv, struct inst_opts *o,
         case 'h':
             *phelp = true;
             break;
-        case ':':
-            rc = pe_failf(PE_E_USAGE, "Option \"%s\" needs a value.",
-                          argv[optind - 1]);
-            break;
         default:
-            if (tokopt_is(c))
-                rc = tokopt_set(&o->tok, c, optarg);
-            else
-                rc = pe_failf(PE_E_USAGE,
-                              "Unknown option \"%s\" for install; see "
-                              "p11enroll install --help.",
-                              argv[optind - 1]);
+            rc = tokopt_getopt_other(&o->tok, c, "install", argv);
             break;
         }
     }
@@ -128,17 +117,6 @@ static enum pe_rc inst_parse_args(int argc, char **argv, struct inst_opts *o,
     if (o->key_id != NULL && o->key_uri != NULL)
         return pe_failf(PE_E_USAGE, "Give --key-id or --key-uri, not both.");
     return tokopt_finish(&o->tok);
-}
-
-/* As user, or as SO (--so-pin-*: ykcs11's management key) with the user
- * PIN kept for the key's context-specific login. */
-static enum pe_rc inst_login(struct tok_ctx *ctx, const struct tokopt *to)
-{
-    if (to->so_pin.kind == SECRET_NONE)
-        return tokopt_login(to, ctx, TOK_USER);
-    if (to->pin.kind != SECRET_NONE)
-        tok_set_context_pin(ctx, &to->pin);
-    return tokopt_login(to, ctx, TOK_SO);
 }
 
 /* Every input file, parsed before the token is opened. */
@@ -166,18 +144,9 @@ static enum pe_rc inst_read_inputs(const struct inst_opts *o,
 static enum pe_rc inst_find_key(struct tok_ctx *ctx, const struct inst_opts *o,
                                 STACK_OF(X509) * certs, struct tok_key **pkey)
 {
-    unsigned char id[64];
-    size_t idlen = 0;
-    enum pe_rc rc;
-
-    if (o->key_uri != NULL)
-        return tok_key_find_by_uri(ctx, o->key_uri, pkey);
-    if (o->key_id == NULL)
+    if (o->key_uri == NULL && o->key_id == NULL)
         return install_find_key(ctx, certs, o->file, pkey);
-    rc = tokopt_parse_hex(o->key_id, id, sizeof(id), &idlen);
-    if (rc != PE_OK)
-        return rc;
-    return tok_key_find_by_id(ctx, id, idlen, pkey);
+    return tokopt_find_key(ctx, o->key_id, o->key_uri, pkey);
 }
 
 enum pe_rc cmd_install(int argc, char **argv)
@@ -204,7 +173,7 @@ enum pe_rc cmd_install(int argc, char **argv)
     rc = tokopt_open(&o.tok, &ctx);
     if (rc != PE_OK)
         goto out;
-    rc = inst_login(ctx, &o.tok);
+    rc = tokopt_login_auto(&o.tok, ctx);
     if (rc != PE_OK)
         goto out;
     rc = inst_find_key(ctx, &o, certs, &key);

@@ -135,6 +135,36 @@ enum pe_rc tokopt_login_auto(const struct tokopt *o, struct tok_ctx *ctx)
     return tokopt_login(o, ctx, TOK_SO);
 }
 
+enum pe_rc tokopt_getopt_other(struct tokopt *o, int c, const char *verb,
+                               char **argv)
+{
+    if (tokopt_is(c))
+        return tokopt_set(o, c, optarg);
+    if (c == ':')
+        return pe_failf(PE_E_USAGE, "Option \"%s\" needs a value.",
+                        argv[optind - 1]);
+    return pe_failf(PE_E_USAGE,
+                    "Unknown option \"%s\" for %s; see p11enroll %s --help.",
+                    argv[optind - 1], verb, verb);
+}
+
+enum pe_rc tokopt_find_key(struct tok_ctx *ctx, const char *key_id,
+                           const char *key_uri, struct tok_key **pkey)
+{
+    unsigned char id[64];
+    size_t idlen = 0;
+    enum pe_rc rc;
+
+    if (key_uri != NULL)
+        return tok_key_find_by_uri(ctx, key_uri, pkey);
+    if (key_id == NULL)
+        return pe_failf(PE_E_INTERNAL, "No key was named.");
+    rc = tokopt_parse_hex(key_id, id, sizeof(id), &idlen);
+    if (rc != PE_OK)
+        return rc;
+    return tok_key_find_by_id(ctx, id, idlen, pkey);
+}
+
 void tokopt_usage(FILE *f, bool with_so)
 {
     fprintf(f, "Token options:\n"

@@ -104,6 +104,19 @@ enum pe_rc tokopt_login(const struct tokopt *o, struct tok_ctx *ctx,
  * key's context-specific logins; else as user. */
 enum pe_rc tokopt_login_auto(const struct tokopt *o, struct tok_ctx *ctx);
 
+/*
+ * The rest of a command's getopt_long switch: one of TOKOPT_LONGOPTS
+ * (tokopt_set), a missing value (':') or an option unknown to verb, the
+ * last two as PE_E_USAGE naming argv[optind - 1].
+ */
+enum pe_rc tokopt_getopt_other(struct tokopt *o, int c, const char *verb,
+                               char **argv);
+
+/* The existing key named by --key-uri, else by --key-id (hex); one of
+ * them must be given.  Allocates *pkey (tok_key_free). */
+enum pe_rc tokopt_find_key(struct tok_ctx *ctx, const char *key_id,
+                           const char *key_uri, struct tok_key **pkey);
+
 /* Lines describing the shared options, for a command's --help. */
 void tokopt_usage(FILE *f, bool with_so);
 
