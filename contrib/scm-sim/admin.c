@@ -81,20 +81,7 @@ static void config_reply(struct sim *s, struct sim_reply *rp)
 static void admin_config(struct sim *s, const struct sim_req *rq,
                          struct sim_reply *rp)
 {
-    static const struct {
-        const char *key;
-        size_t off;
-        long min, max;
-    } nums[] = {
-        {"issuanceDelay", offsetof(struct sim_config, issuance_delay), 0,
-         86400 * 30},
-        {"tokenLifetime", offsetof(struct sim_config, token_lifetime), 1,
-         86400},
-        {"sessionLifetime", offsetof(struct sim_config, session_lifetime), 1,
-         86400},
-        {"otpLifetime", offsetof(struct sim_config, otp_lifetime), 1, 86400},
-        {"otpTries", offsetof(struct sim_config, otp_tries), 1, 100},
-    };
+    const struct config_num *n;
     json_t *body, *v;
     char err[256];
     size_t i;
@@ -106,13 +93,14 @@ static void admin_config(struct sim *s, const struct sim_req *rq,
     body = reply_parse_body(rq, rp);
     if (body == NULL)
         return;
-    for (i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
-        v = json_object_get(body, nums[i].key);
+    for (i = 0; i < CONFIG_NNUMS; i++) {
+        n = &config_nums[i];
+        v = json_object_get(body, n->key);
         if (v != NULL &&
-            (!json_is_integer(v) || json_integer_value(v) < nums[i].min ||
-             json_integer_value(v) > nums[i].max)) {
-            reply_error(rp, 400, -2, "%s must be an integer %ld..%ld",
-                        nums[i].key, nums[i].min, nums[i].max);
+            (!json_is_integer(v) || json_integer_value(v) < n->min ||
+             json_integer_value(v) > n->max)) {
+            reply_error(rp, 400, -2, "%s must be an integer %ld..%ld", n->key,
+                        n->min, n->max);
             json_decref(body);
             return;
         }
@@ -122,11 +110,10 @@ static void admin_config(struct sim *s, const struct sim_req *rq,
         json_decref(body);
         return;
     }
-    for (i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
-        v = json_object_get(body, nums[i].key);
+    for (i = 0; i < CONFIG_NNUMS; i++) {
+        v = json_object_get(body, config_nums[i].key);
         if (v != NULL)
-            *(long *)(void *)((char *)s->cfg + nums[i].off) =
-                (long)json_integer_value(v);
+            CONFIG_NUM(s->cfg, &config_nums[i]) = (long)json_integer_value(v);
     }
     json_decref(body);
     sim_log("config changed: issuance delay %ld s", s->cfg->issuance_delay);

@@ -290,36 +290,33 @@ static int check_lists(const struct sim_config *cfg, char *err, size_t errlen)
     return 0;
 }
 
+const struct config_num config_nums[CONFIG_NNUMS] = {
+    {"issuanceDelay", offsetof(struct sim_config, issuance_delay), 0,
+     86400 * 30},
+    {"tokenLifetime", offsetof(struct sim_config, token_lifetime), 1, 86400},
+    {"sessionLifetime", offsetof(struct sim_config, session_lifetime), 1,
+     86400},
+    {"otpLifetime", offsetof(struct sim_config, otp_lifetime), 1, 86400},
+    {"otpTries", offsetof(struct sim_config, otp_tries), 1, 100},
+};
+
 /* Copy the numbers into cfg, checking their ranges. */
 static int load_numbers(struct sim_config *cfg, char *err, size_t errlen)
 {
-    static const struct {
-        const char *key;
-        size_t off;
-        long min, max;
-    } nums[] = {
-        {"issuanceDelay", offsetof(struct sim_config, issuance_delay), 0,
-         86400 * 30},
-        {"tokenLifetime", offsetof(struct sim_config, token_lifetime), 1,
-         86400},
-        {"sessionLifetime", offsetof(struct sim_config, session_lifetime), 1,
-         86400},
-        {"otpLifetime", offsetof(struct sim_config, otp_lifetime), 1, 86400},
-        {"otpTries", offsetof(struct sim_config, otp_tries), 1, 100},
-    };
+    const struct config_num *n;
     size_t i;
     json_t *v;
 
-    for (i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
-        v = json_object_get(cfg->root, nums[i].key);
-        if (!json_is_integer(v) || json_integer_value(v) < nums[i].min ||
-            json_integer_value(v) > nums[i].max) {
-            snprintf(err, errlen, "\"%s\" must be an integer %ld..%ld",
-                     nums[i].key, nums[i].min, nums[i].max);
+    for (i = 0; i < CONFIG_NNUMS; i++) {
+        n = &config_nums[i];
+        v = json_object_get(cfg->root, n->key);
+        if (!json_is_integer(v) || json_integer_value(v) < n->min ||
+            json_integer_value(v) > n->max) {
+            snprintf(err, errlen, "\"%s\" must be an integer %ld..%ld", n->key,
+                     n->min, n->max);
             return -1;
         }
-        *(long *)(void *)((char *)cfg + nums[i].off) =
-            (long)json_integer_value(v);
+        CONFIG_NUM(cfg, n) = (long)json_integer_value(v);
     }
     return 0;
 }

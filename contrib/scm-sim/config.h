@@ -24,6 +24,19 @@ struct sim_config {
 
 enum { CONFIG_CASE_ASIS = 0, CONFIG_CASE_UPPER, CONFIG_CASE_LOWER };
 
+/* The numbers of struct sim_config (issuanceDelay, tokenLifetime, ...):
+ * key, offset of the long and range, for the file and POST /admin/config. */
+struct config_num {
+    const char *key;
+    size_t off;
+    long min, max;
+};
+#define CONFIG_NNUMS 5
+extern const struct config_num config_nums[CONFIG_NNUMS];
+
+/* The long of cfg that n describes. */
+#define CONFIG_NUM(cfg, n) (*(long *)(void *)((char *)(cfg) + (n)->off))
+
 /* Load path (NULL: defaults only) into *pcfg; on failure a sentence in err
  * and -1.  Free with config_free(). */
 int config_load(const char *path, struct sim_config **pcfg, char *err,
