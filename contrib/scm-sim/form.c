@@ -4,7 +4,6 @@
  * (PROTOCOL.md §2): one-time code by "mail" (an .eml file in outbox/),
  * session, form config, enroll, status, download.
  */
-#include "attest.h"
 #include "auth.h"
 #include "config.h"
 #include "handlers.h"
@@ -290,49 +289,18 @@ static void form_enroll(struct sim *s, const struct sim_req *rq,
     static const char *const copy[] = {
         "firstName", "lastName",    "title", "sanEmailAddress",
         "hsmType",   "attestation", "csr",   NULL};
-    json_t *body = reply_parse_body(rq, rp), *rec = NULL, *person, *profile;
-    const char *csr;
+    json_t *body = reply_parse_body(rq, rp), *rec = NULL, *profile = NULL;
     char *owner = NULL;
-    size_t i;
 
-    if (body == NULL || check_enroll(s, form, body, rp) != 0)
-        goto out;
-    csr = json_string_value(json_object_get(body, "csr"));
-    if (csr == NULL || csr[0] == '\0') {
-        reply_error(rp, 400, -7, "csr is required but missing");
-        goto out;
-    }
-    profile = config_find(s->cfg, "profiles", "name",
-                          config_member(form, "profile", ""), 0);
-    if (issue_check_csr(csr, rp) != 0 ||
-        attest_check(profile,
-                     json_object_get(s->cfg->root, "manufacturerRoots"), body,
-                     csr, rp) != 0)
+    if (body == NULL || check_enroll(s, form, body, rp) != 0 ||
+        issue_check_request_csr(s, body, form, &profile, rp) != 0)
         goto out;
     owner = util_printf("form:%s:%s", config_member(form, "uri", ""), email);
     rec = json_pack("{s:s, s:s, s:s}", "owner", owner ? owner : "", "via",
                     "form", "email", email);
-    if (owner == NULL || rec == NULL)
+    if (owner == NULL || rec == NULL ||
+        issue_fill_record(s, body, copy, email, form, rec, rp) != 0)
         goto out;
-    for (i = 0; copy[i] != NULL; i++)
-        if (json_is_string(json_object_get(body, copy[i])))
-            json_object_set(rec, copy[i], json_object_get(body, copy[i]));
-    person = config_find(s->cfg, "persons", "email", email, 1);
-    if (config_member(rec, "firstName", "")[0] == '\0')
-        json_object_set_new(
-            rec, "firstName",
-            json_string(config_member(person, "firstName", email)));
-    if (config_member(rec, "lastName", "")[0] == '\0')
-        json_object_set_new(rec, "lastName",
-                            json_string(config_member(person, "lastName", "")));
-    if (issue_check_names(rec, rp) != 0)
-        goto out;
-    json_object_set_new(rec, "organization",
-                        json_string(config_str(s->cfg, "organization")));
-    json_object_set_new(rec, "department",
-                        json_string(config_member(form, "department", "")));
-    json_object_set_new(rec, "profile",
-                        json_string(config_member(form, "profile", "")));
     json_object_set(rec, "term",
                     json_object_get(body, "term") != NULL
                         ? json_object_get(body, "term")

@@ -4,6 +4,7 @@
  * Rejected) and the download formats of PROTOCOL.md §3.
  */
 #include "issue.h"
+#include "attest.h"
 #include "ca.h"
 #include "config.h"
 #include "faults.h"
@@ -228,6 +229,56 @@ out:
     ERR_clear_error();
     X509_REQ_free(req);
     return rc;
+}
+
+int issue_check_request_csr(struct sim *s, const json_t *body,
+                            const json_t *holder, json_t **pprofile,
+                            struct sim_reply *rp)
+{
+    const char *csr = json_string_value(json_object_get(body, "csr"));
+
+    *pprofile = NULL;
+    if (csr == NULL || csr[0] == '\0') {
+        reply_error(rp, 400, -7, "csr is required but missing");
+        return -1;
+    }
+    *pprofile = config_find(s->cfg, "profiles", "name",
+                            config_member(holder, "profile", ""), 0);
+    if (issue_check_csr(csr, rp) != 0 ||
+        attest_check(*pprofile,
+                     json_object_get(s->cfg->root, "manufacturerRoots"), body,
+                     csr, rp) != 0)
+        return -1;
+    return 0;
+}
+
+int issue_fill_record(struct sim *s, const json_t *body,
+                      const char *const *copy, const char *email,
+                      const json_t *holder, json_t *rec, struct sim_reply *rp)
+{
+    json_t *person;
+    size_t i;
+
+    for (i = 0; copy[i] != NULL; i++)
+        if (json_is_string(json_object_get(body, copy[i])))
+            json_object_set(rec, copy[i], json_object_get(body, copy[i]));
+    person = config_find(s->cfg, "persons", "email", email, 1);
+    if (config_member(rec, "firstName", "")[0] == '\0')
+        json_object_set_new(
+            rec, "firstName",
+            json_string(config_member(person, "firstName", email)));
+    if (config_member(rec, "lastName", "")[0] == '\0')
+        json_object_set_new(rec, "lastName",
+                            json_string(config_member(person, "lastName", "")));
+    if (issue_check_names(rec, rp) != 0)
+        return -1;
+    json_object_set_new(rec, "organization",
+                        json_string(config_str(s->cfg, "organization")));
+    json_object_set_new(rec, "department",
+                        json_string(config_member(holder, "department", "")));
+    json_object_set_new(rec, "profile",
+                        json_string(config_member(holder, "profile", "")));
+    return 0;
 }
 
 /* The word a client reads for status: pendingStatus while Applied, in the

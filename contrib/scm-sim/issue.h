@@ -22,6 +22,20 @@ int issue_check_names(const json_t *rec, struct sim_reply *rp);
  * is RSA >= 3072 or EC P-256/384/521.  0, or -1 with rp set to a 400. */
 int issue_check_csr(const char *b64, struct sim_reply *rp);
 
+/* The CSR of body: present, valid (issue_check_csr) and attested as the
+ * profile of holder (REST account or form) demands (attest_check).  0 with
+ * that profile in *pprofile (borrowed, may be NULL), or -1 with rp set. */
+int issue_check_request_csr(struct sim *s, const json_t *body,
+                            const json_t *holder, json_t **pprofile,
+                            struct sim_reply *rp);
+
+/* Fill rec from body (the fields named in copy, NULL-terminated), the
+ * person of email (names where body has none), the organization and
+ * holder's department and profile.  0, or -1 with rp set (names too long). */
+int issue_fill_record(struct sim *s, const json_t *body,
+                      const char *const *copy, const char *email,
+                      const json_t *holder, json_t *rec, struct sim_reply *rp);
+
 /* Store rec (owner, names, organization, department, profile, term, csr
  * filled in by the caller) as a new Applied request, mark it with an
  * enroll-phase fault if one fires for rq, and answer {"certId","status"}.

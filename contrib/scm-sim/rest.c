@@ -3,7 +3,6 @@
  * rest.c - the REST enrollment endpoint (PROTOCOL.md §1) and its OAuth 2.0
  * client-credentials token endpoint.
  */
-#include "attest.h"
 #include "auth.h"
 #include "config.h"
 #include "handlers.h"
@@ -132,9 +131,7 @@ static int build_record(struct sim *s, const json_t *body, const json_t *acct,
         "email",   "firstName",   "lastName", "title", "sanEmailAddress",
         "hsmType", "attestation", "csr",      NULL};
     const char *email = json_string_value(json_object_get(body, "email"));
-    const char *csr = json_string_value(json_object_get(body, "csr"));
-    json_t *person;
-    size_t i;
+    json_t *profile;
 
     if (issue_check_fields(body, rp) != 0)
         return -1;
@@ -142,35 +139,9 @@ static int build_record(struct sim *s, const json_t *body, const json_t *acct,
         reply_error(rp, 400, -7, "email is required but missing");
         return -1;
     }
-    if (csr == NULL || csr[0] == '\0') {
-        reply_error(rp, 400, -7, "csr is required but missing");
+    if (issue_check_request_csr(s, body, acct, &profile, rp) != 0 ||
+        issue_fill_record(s, body, copy, email, acct, rec, rp) != 0)
         return -1;
-    }
-    if (issue_check_csr(csr, rp) != 0 ||
-        attest_check(config_find(s->cfg, "profiles", "name",
-                                 config_member(acct, "profile", ""), 0),
-                     json_object_get(s->cfg->root, "manufacturerRoots"), body,
-                     csr, rp) != 0)
-        return -1;
-    for (i = 0; copy[i] != NULL; i++)
-        if (json_is_string(json_object_get(body, copy[i])))
-            json_object_set(rec, copy[i], json_object_get(body, copy[i]));
-    person = config_find(s->cfg, "persons", "email", email, 1);
-    if (config_member(rec, "firstName", "")[0] == '\0')
-        json_object_set_new(
-            rec, "firstName",
-            json_string(config_member(person, "firstName", email)));
-    if (config_member(rec, "lastName", "")[0] == '\0')
-        json_object_set_new(rec, "lastName",
-                            json_string(config_member(person, "lastName", "")));
-    if (issue_check_names(rec, rp) != 0)
-        return -1;
-    json_object_set_new(rec, "organization",
-                        json_string(config_str(s->cfg, "organization")));
-    json_object_set_new(rec, "department",
-                        json_string(config_member(acct, "department", "")));
-    json_object_set_new(rec, "profile",
-                        json_string(config_member(acct, "profile", "")));
     json_object_set(rec, "term", json_object_get(acct, "term"));
     return 0;
 }
