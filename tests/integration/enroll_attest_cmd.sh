@@ -17,17 +17,7 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
     -subj "/CN=Test HSM Manufacturer Root" \
     -addext basicConstraints=critical,CA:TRUE 2>/dev/null
 
-printf '%s' ka-secret-0123456789 >"$EN/ka.secret"
-cat >"$EN/ka.json" <<JSON
-{"profiles": [{"name": "Sectigo OV Code Signing (Key Attestation)",
-               "terms": [365], "keyAttestation": true}],
- "restAccounts": [{"clientId": "ka", "clientSecret": "ka-secret-0123456789",
-                   "profile": "Sectigo OV Code Signing (Key Attestation)",
-                   "term": 365}],
- "forms": [], "invitations": [],
- "manufacturerRoots": ["$EN/mfr.pem"]}
-JSON
-scm_sim_restart "$EN/ka.json"
+en_ka_sim "$EN/mfr.pem"
 
 # The vendor tool: reads the key's public half from the token by the ID it
 # is given, and certifies it with the manufacturer CA.

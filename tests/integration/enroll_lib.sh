@@ -16,6 +16,9 @@
 #   en_orders                  requests scm-sim holds
 #   en_expect_rc N / en_expect_err TEXT   assertions on the last en_run
 #   en_otp_fifo                a FIFO that gets the next one-time code
+#   en_ka_sim ROOT.pem         scm-sim again with only a Key Attestation
+#                              profile: REST account "ka" ($EN/ka.secret),
+#                              attestations must chain to ROOT.pem
 
 en_fail() {
     echo "FAIL: $*" >&2
@@ -41,6 +44,20 @@ en_setup() {
     # no machine-wide /etc/p11enroll in tests
     export P11ENROLL_CONF_DIR=$EN/conf
     export EN EN_STATE
+}
+
+en_ka_sim() { # MANUFACTURER_ROOT_PEM
+    printf '%s' ka-secret-0123456789 >"$EN/ka.secret"
+    cat >"$EN/ka.json" <<JSON
+{"profiles": [{"name": "Sectigo OV Code Signing (Key Attestation)",
+               "terms": [365], "keyAttestation": true}],
+ "restAccounts": [{"clientId": "ka", "clientSecret": "ka-secret-0123456789",
+                   "profile": "Sectigo OV Code Signing (Key Attestation)",
+                   "term": 365}],
+ "forms": [], "invitations": [],
+ "manufacturerRoots": ["$1"]}
+JSON
+    scm_sim_restart "$EN/ka.json"
 }
 
 en_common() {

@@ -19,17 +19,7 @@ softhsm2-util --init-token --free --label yk --so-pin "$FX_SO_PIN" \
     --pin 123456 >/dev/null
 printf '123456\n' >"$EN/yk.pin"
 printf '010203040506070801020304050607080102030405060708\n' >"$EN/mgm"
-printf '%s' ka-secret-0123456789 >"$EN/ka.secret"
-cat >"$EN/ka.json" <<JSON
-{"profiles": [{"name": "Sectigo OV Code Signing (Key Attestation)",
-               "terms": [365], "keyAttestation": true}],
- "restAccounts": [{"clientId": "ka", "clientSecret": "ka-secret-0123456789",
-                   "profile": "Sectigo OV Code Signing (Key Attestation)",
-                   "term": 365}],
- "forms": [], "invitations": [],
- "manufacturerRoots": ["$EN/ykcs11-ca/root.pem"]}
-JSON
-scm_sim_restart "$EN/ka.json"
+en_ka_sim "$EN/ykcs11-ca/root.pem"
 
 yk() {
     "$P11ENROLL" enroll --module "$P11E_MOCK" --token "pkcs11:token=yk" \
