@@ -365,21 +365,31 @@ out:
     return rc;
 }
 
+/* The URL of request id + suffix under API_PATH (*purl, free()). */
+static enum pe_rc rest_cert_url(struct ca *ca, const char *id,
+                                const char *suffix, char **purl)
+{
+    char path[200];
+
+    *purl = NULL;
+    if (!ca_id_valid(id))
+        return pe_failf(PE_E_STATE, "The request id \"%.70s\" is not valid.",
+                        id);
+    snprintf(path, sizeof(path), "%s/%s%s", API_PATH, id, suffix);
+    return ca_url_join(ca->cfg.url, path, purl);
+}
+
 /* Status of id; a retry-later answer is pending with retry_after. */
 static enum pe_rc rest_poll(struct ca *ca, const char *id, struct ca_status *st)
 {
     struct http_request req = {0};
     struct http_response resp = {0};
-    char path[128], *url = NULL;
+    char *url = NULL;
     enum pe_rc rc;
 
     memset(st, 0, sizeof(*st));
     st->retry_after = -1;
-    if (!ca_id_valid(id))
-        return pe_failf(PE_E_STATE, "The request id \"%.70s\" is not valid.",
-                        id);
-    snprintf(path, sizeof(path), "%s/%s/status", API_PATH, id);
-    rc = ca_url_join(ca->cfg.url, path, &url);
+    rc = rest_cert_url(ca, id, "/status", &url);
     if (rc != PE_OK)
         return rc;
     req.method = "GET";
@@ -399,20 +409,14 @@ static enum pe_rc rest_download(struct ca *ca, const char *id,
 {
     struct http_request req = {0};
     struct http_response resp = {0};
-    char path[160], *url = NULL;
+    char suffix[64] = "", *url = NULL;
     enum pe_rc rc;
 
     *pbuf = NULL;
     *plen = 0;
-    if (!ca_id_valid(id))
-        return pe_failf(PE_E_STATE, "The request id \"%.70s\" is not valid.",
-                        id);
     if (ca->cfg.format != NULL)
-        snprintf(path, sizeof(path), "%s/%s?format=%.40s", API_PATH, id,
-                 ca->cfg.format);
-    else
-        snprintf(path, sizeof(path), "%s/%s", API_PATH, id);
-    rc = ca_url_join(ca->cfg.url, path, &url);
+        snprintf(suffix, sizeof(suffix), "?format=%.40s", ca->cfg.format);
+    rc = rest_cert_url(ca, id, suffix, &url);
     if (rc != PE_OK)
         return rc;
     req.method = "GET";
