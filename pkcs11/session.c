@@ -142,8 +142,11 @@ static enum pe_rc select_retry(struct tok_ctx *ctx, bool same)
 }
 
 /* Close the session, re-initialise the token's module, find the token
- * again and open a new session (no login). */
-static enum pe_rc reopen(struct tok_ctx *ctx)
+ * again and open a new session (no login).  same: the very token seen
+ * before (a recovery mid-work); else the URI's (before the login nothing
+ * is tied to the token yet, and the first look may have caught SoftHSM's
+ * token info half-written: a serial that is not the one read now). */
+static enum pe_rc reopen(struct tok_ctx *ctx, bool same)
 {
     enum pe_rc rc;
     CK_RV rv;
@@ -157,7 +160,7 @@ static enum pe_rc reopen(struct tok_ctx *ctx)
     rc = tok_mod_reinit(ctx->mod);
     if (rc != PE_OK)
         return rc;
-    rc = select_retry(ctx, true);
+    rc = select_retry(ctx, same);
     if (rc != PE_OK)
         return rc;
     return open_session(ctx);
@@ -175,7 +178,7 @@ static enum pe_rc open_session_retry(struct tok_ctx *ctx)
            backoff_wait(&b, TOK_RETRY_BUDGET_MS)) {
         log_debug(LOG_CAT_PKCS11, "C_OpenSession: trying again");
         rc = b.attempt < TOK_RETRY_REINIT_AFTER ? open_session(ctx)
-                                                : reopen(ctx);
+                                                : reopen(ctx, false);
     }
     return rc;
 }
@@ -451,7 +454,7 @@ enum pe_rc tok_login(struct tok_ctx *ctx, const struct secret_source *pin,
            backoff_wait(&b, TOK_RETRY_BUDGET_MS)) {
         log_debug(LOG_CAT_PKCS11, "login: trying again");
         if (b.attempt >= TOK_RETRY_REINIT_AFTER) {
-            rc = reopen(ctx);
+            rc = reopen(ctx, false);
             if (rc != PE_OK)
                 break;
         }
@@ -544,7 +547,7 @@ static enum pe_rc recover(struct tok_ctx *ctx)
     say("Token \"%s\" dropped (%s); re-initialising the module and trying "
         "again.",
         ctx->label, ckr_name(ctx->last_rv));
-    rc = reopen(ctx);
+    rc = reopen(ctx, true);
     if (rc != PE_OK)
         return rc;
     if (ctx->logged_in && ctx->login_pin != NULL) {
