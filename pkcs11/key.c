@@ -322,7 +322,9 @@ static enum pe_rc key_public_once(struct tok_key *key, EVP_PKEY **ppub)
     X509 *cert = NULL;
     enum pe_rc rc;
 
-    h = pub_object(ctx, key->id, key->idlen);
+    h = key->pubh != CK_INVALID_HANDLE && key->generation == ctx->generation
+            ? key->pubh
+            : pub_object(ctx, key->id, key->idlen);
     if (h != CK_INVALID_HANDLE && tok_obj_public(ctx, h, ppub) == PE_OK)
         return PE_OK;
     rc = tok_key_handle(key, &h);
@@ -348,10 +350,19 @@ enum pe_rc tok_key_public(struct tok_key *key, EVP_PKEY **ppub)
     enum pe_rc rc;
 
     *ppub = NULL;
+    /* a key's public half does not change: read and decode it once */
+    if (key->pub != NULL) {
+        if (EVP_PKEY_up_ref(key->pub) != 1)
+            return PE_E_NOMEM;
+        *ppub = key->pub;
+        return PE_OK;
+    }
     tok_op_begin(key->ctx);
     rc = key_public_once(key, ppub);
     if (rc != PE_OK && tok_recover_once(key->ctx))
         rc = key_public_once(key, ppub);
+    if (rc == PE_OK && EVP_PKEY_up_ref(*ppub) == 1)
+        key->pub = *ppub;
     return rc;
 }
 
@@ -388,6 +399,7 @@ enum pe_rc tok_key_handle(struct tok_key *key, CK_OBJECT_HANDLE *ph)
                         key->uri, n == 0 ? "no longer" : "not unique",
                         key->ctx->label);
     key->priv = h[0];
+    key->pubh = CK_INVALID_HANDLE; /* of an older session: found again */
     key->generation = key->ctx->generation;
     *ph = h[0];
     return PE_OK;
@@ -408,6 +420,7 @@ enum pe_rc tok_key_new_handle(struct tok_ctx *ctx, CK_OBJECT_HANDLE h,
         return PE_E_NOMEM;
     key->ctx = ctx;
     key->priv = h;
+    key->pubh = CK_INVALID_HANDLE;
     key->generation = ctx->generation;
     rv = tok_attr_get(ctx, h, CKA_ID, &key->id, &key->idlen);
     if (rv == CKR_OK)
@@ -459,6 +472,7 @@ void tok_key_free(struct tok_key *key)
 {
     if (key == NULL)
         return;
+    EVP_PKEY_free(key->pub);
     free(key->id);
     free(key->label);
     free(key->uri);

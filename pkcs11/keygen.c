@@ -84,7 +84,7 @@ static void destroy_id(struct tok_ctx *ctx, const unsigned char *id,
 static enum pe_rc generate_once(struct tok_ctx *ctx,
                                 const struct tok_keygen *spec,
                                 const unsigned char *id, size_t idlen,
-                                CK_OBJECT_HANDLE *ppriv)
+                                CK_OBJECT_HANDLE *ppriv, CK_OBJECT_HANDLE *ppub)
 {
     const struct tok_quirks *q = tok_quirks(ctx);
     CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
@@ -139,6 +139,7 @@ static enum pe_rc generate_once(struct tok_ctx *ctx,
         return rc;
     }
     *ppriv = hpriv;
+    *ppub = hpub;
     return PE_OK;
 }
 
@@ -180,7 +181,7 @@ enum pe_rc tok_key_generate_ex(struct tok_ctx *ctx,
     unsigned char fresh[TOK_ID_LEN];
     const unsigned char *id = spec->id;
     size_t idlen = spec->idlen;
-    CK_OBJECT_HANDLE priv = CK_INVALID_HANDLE;
+    CK_OBJECT_HANDLE priv = CK_INVALID_HANDLE, pub = CK_INVALID_HANDLE;
     bool used = false;
     enum pe_rc rc;
 
@@ -203,11 +204,11 @@ enum pe_rc tok_key_generate_ex(struct tok_ctx *ctx,
     }
     if (rc != PE_OK)
         return rc;
-    rc = generate_once(ctx, spec, id, idlen, &priv);
+    rc = generate_once(ctx, spec, id, idlen, &priv, &pub);
     if (rc != PE_OK && tok_recover_once(ctx)) {
         /* The key may have been made before the device dropped. */
         if (!adopt_existing(ctx, id, idlen, &priv))
-            rc = generate_once(ctx, spec, id, idlen, &priv);
+            rc = generate_once(ctx, spec, id, idlen, &priv, &pub);
         else
             rc = PE_OK;
     }
@@ -224,6 +225,8 @@ enum pe_rc tok_key_generate_ex(struct tok_ctx *ctx,
         destroy_id(ctx, id, idlen, CKO_PUBLIC_KEY);
         return pe_failf(rc, "%s", why);
     }
+    /* the public half's handle spares a search for it (tok_key_public) */
+    (*pkey)->pubh = pub;
     log_info("Generated %s key %s.", tok_keytype_name(spec->type),
              (*pkey)->uri);
     return PE_OK;

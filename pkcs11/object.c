@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include <openssl/crypto.h>
+#include <openssl/rand.h>
 #include <openssl/x509.h>
 
 #include "log.h"
@@ -249,27 +250,6 @@ void tok_cert_result_clear(struct tok_cert_result *res)
     memset(res, 0, sizeof(*res));
 }
 
-/* Is a certificate with this value on the token? */
-static enum pe_rc on_token(struct tok_ctx *ctx, const struct der *val,
-                           bool *pyes)
-{
-    CK_OBJECT_HANDLE *h;
-    CK_ULONG n = 0, i;
-    CK_RV rv;
-
-    *pyes = false;
-    h = calloc(MAX_CERTS, sizeof(*h));
-    if (h == NULL)
-        return PE_E_NOMEM;
-    rv = find_certs(ctx, NULL, 0, h, &n);
-    for (i = 0; rv == CKR_OK && i < n && !*pyes; i++)
-        *pyes = value_equals(ctx, h[i], val, &rv);
-    free(h);
-    if (rv != CKR_OK)
-        return tok_ckfail(ctx, rv, "Looking for chain certificates");
-    return PE_OK;
-}
-
 static void cn_label(X509 *x, char *buf, size_t size)
 {
     X509_NAME *name = X509_get_subject_name(x);
@@ -278,39 +258,111 @@ static void cn_label(X509 *x, char *buf, size_t size)
         snprintf(buf, size, "CA certificate");
 }
 
-static enum pe_rc chain_one(struct tok_ctx *ctx, X509 *x, bool *pwritten)
+/* The values of every certificate on the token (one search). */
+static enum pe_rc token_cert_values(struct tok_ctx *ctx, struct der **pv,
+                                    CK_ULONG *pn)
 {
-    struct der val = {NULL, 0};
+    CK_OBJECT_HANDLE *h;
+    struct der *v = NULL;
+    CK_ULONG n = 0, i;
+    size_t len;
+    CK_RV rv;
+
+    *pv = NULL;
+    *pn = 0;
+    h = calloc(MAX_CERTS, sizeof(*h));
+    if (h == NULL)
+        return PE_E_NOMEM;
+    rv = find_certs(ctx, NULL, 0, h, &n);
+    if (rv == CKR_OK && n > 0) {
+        v = calloc(n, sizeof(*v));
+        if (v == NULL) {
+            free(h);
+            return PE_E_NOMEM;
+        }
+    }
+    for (i = 0; rv == CKR_OK && i < n; i++) {
+        len = 0;
+        rv = tok_attr_get(ctx, h[i], CKA_VALUE, &v[i].p, &len);
+        v[i].len = len;
+    }
+    free(h);
+    if (rv != CKR_OK) {
+        for (i = 0; v != NULL && i < n; i++)
+            free(v[i].p);
+        free(v);
+        return tok_ckfail(ctx, rv, "Looking for chain certificates");
+    }
+    *pv = v;
+    *pn = n;
+    return PE_OK;
+}
+
+/*
+ * One attempt, safe to repeat after a recovery: list the token's
+ * certificates once, write each chain certificate that is not among them
+ * and read it back by its handle (no search after the writes).  A chain
+ * certificate's CKA_ID is 16 random bytes: a clash with another object's
+ * ID has probability 2^-128, so no search for it either.
+ */
+static enum pe_rc chain_once(struct tok_ctx *ctx, STACK_OF(X509) * chain,
+                             size_t *pwritten, size_t *pskipped)
+{
+    struct der *have = NULL, val = {NULL, 0};
+    CK_ULONG nhave = 0, j;
+    CK_OBJECT_HANDLE h;
     unsigned char id[16];
     char label[128];
-    bool present = false;
-    CK_OBJECT_HANDLE h;
+    bool present;
     enum pe_rc rc;
+    CK_RV rv;
+    int i, k;
 
-    *pwritten = false;
-    rc = cert_der(x, &val);
-    if (rc == PE_OK)
-        rc = on_token(ctx, &val, &present);
-    if (rc != PE_OK || present)
-        goto out;
-    rc = tok_fresh_id(ctx, id, sizeof(id));
-    if (rc != PE_OK)
-        goto out;
-    cn_label(x, label, sizeof(label));
-    rc = create_cert(ctx, x, &val, id, sizeof(id), label, true, &h);
-    *pwritten = rc == PE_OK;
-out:
-    OPENSSL_free(val.p);
+    rc = token_cert_values(ctx, &have, &nhave);
+    for (i = 0; rc == PE_OK && chain != NULL && i < sk_X509_num(chain); i++) {
+        X509 *x = sk_X509_value(chain, i);
+
+        rc = cert_der(x, &val);
+        if (rc != PE_OK)
+            break;
+        present = false;
+        for (k = 0; k < i && !present; k++) /* twice in the chain */
+            present = X509_cmp(sk_X509_value(chain, k), x) == 0;
+        for (j = 0; j < nhave && !present; j++)
+            present = have[j].len == val.len &&
+                      memcmp(have[j].p, val.p, val.len) == 0;
+        if (present) {
+            (*pskipped)++;
+        } else if (RAND_bytes(id, sizeof(id)) != 1) {
+            rc = pe_fail_ossl(PE_E_INTERNAL, "RAND_bytes");
+        } else {
+            cn_label(x, label, sizeof(label));
+            rc = create_cert(ctx, x, &val, id, sizeof(id), label, true, &h);
+            if (rc == PE_OK && !value_equals(ctx, h, &val, &rv))
+                rc = rv != CKR_OK
+                         ? tok_ckfail(ctx, rv,
+                                      "Reading a chain certificate back")
+                         : pe_failf(PE_E_TOKEN,
+                                    "Token \"%s\" returned a different "
+                                    "chain certificate than was written.",
+                                    ctx->label);
+            if (rc == PE_OK)
+                (*pwritten)++;
+        }
+        OPENSSL_free(val.p);
+        val.p = NULL;
+    }
+    for (j = 0; have != NULL && j < nhave; j++)
+        free(have[j].p);
+    free(have);
     return rc;
 }
 
 enum pe_rc tok_cert_write_chain(struct tok_ctx *ctx, STACK_OF(X509) * chain,
                                 size_t *pwritten, size_t *pskipped)
 {
-    size_t written = 0, skipped = 0;
-    bool w = false;
+    size_t written = 0, skipped = 0, w2 = 0;
     enum pe_rc rc = PE_OK;
-    int i;
 
     if (!tok_quirks(ctx)->chain_storage) {
         log_info("Token \"%s\" (%s) cannot hold chain certificates; none "
@@ -318,17 +370,14 @@ enum pe_rc tok_cert_write_chain(struct tok_ctx *ctx, STACK_OF(X509) * chain,
                  ctx->label, tok_family_name(ctx->family));
         goto out;
     }
-    for (i = 0; chain != NULL && i < sk_X509_num(chain); i++) {
-        tok_op_begin(ctx);
-        rc = chain_one(ctx, sk_X509_value(chain, i), &w);
-        if (rc != PE_OK && tok_recover_once(ctx))
-            rc = chain_one(ctx, sk_X509_value(chain, i), &w);
-        if (rc != PE_OK)
-            break;
-        if (w)
-            written++;
-        else
-            skipped++;
+    tok_op_begin(ctx);
+    rc = chain_once(ctx, chain, &written, &skipped);
+    if (rc != PE_OK && tok_recover_once(ctx)) {
+        /* those written before the drop are found now: not skipped */
+        skipped = 0;
+        rc = chain_once(ctx, chain, &w2, &skipped);
+        skipped = skipped > written ? skipped - written : 0;
+        written += w2;
     }
 out:
     if (pwritten != NULL)

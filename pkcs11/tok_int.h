@@ -76,7 +76,9 @@ struct tok_ctx {
 struct tok_key {
     struct tok_ctx *ctx;
     CK_OBJECT_HANDLE priv;
-    unsigned generation;
+    CK_OBJECT_HANDLE pubh; /* the public key object, when known */
+    unsigned generation;   /* of priv and pubh */
+    EVP_PKEY *pub;         /* cached by tok_key_public */
     unsigned char *id;
     size_t idlen;
     char *label;
