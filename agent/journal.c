@@ -8,6 +8,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -306,6 +307,82 @@ out:
     return rc;
 }
 
+/*
+ * How durable a save must be.  Every save is atomic (a temporary file,
+ * its data fsync'ed, renamed over the record), so after a crash the record
+ * is always one whole state, never a torn or empty one.  Only the saves
+ * that precede or record something the token or the CA cannot take back
+ * also fsync the directory, so the rename itself has reached the disk
+ * before we go on:
+ *   - new with keygen "started" (and the drawn CKA_ID): before
+ *     C_GenerateKeyPair; a crash then finds the key by its ID instead of
+ *     making a second one;
+ *   - submitting: before the request is sent; a crash then asks the CA
+ *     instead of ordering twice;
+ *   - the first "submitted" (the CA's request ID): the order is known;
+ *   - installed, rejected and every final state: the end of the story.
+ * The others (key generated, CSR built, the CA's status word, issued,
+ * downloaded, an error note) can be lost to a power cut without harm: the
+ * durable state before them leads resume to the same place (the key is
+ * found by its ID, the CSR rebuilt, the request polled and downloaded
+ * again; the bundle file itself is written durably).  This saves one of
+ * the two fsyncs for more than half the saves of an enrollment.
+ */
+static bool save_needs_durable(const struct journal_rec *rec)
+{
+    switch (rec->status) {
+    case JOURNAL_NEW:
+        return rec->keygen != NULL;
+    case JOURNAL_SUBMITTING:
+        return true;
+    case JOURNAL_SUBMITTED:
+        return rec->ca_status == NULL;
+    default:
+        return journal_status_final(rec->status);
+    }
+}
+
+/* Atomic, data fsync'ed, without the directory fsync (see above). */
+static enum pe_rc write_ordered(const char *path, const char *text)
+{
+    char tmp[PATH_MAX];
+    size_t len = strlen(text), done = 0;
+    ssize_t n;
+    int fd, err;
+
+    if (snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()) >=
+        (int)sizeof(tmp))
+        return pe_failf(PE_E_IO, "The path \"%s\" is too long.", path);
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return pe_failf(PE_E_IO, "Cannot create \"%s\": %s.", tmp,
+                        strerror(errno));
+    while (done < len) {
+        n = write(fd, text + done, len - done);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            goto fail;
+        done += (size_t)n;
+    }
+    if (fsync(fd) != 0)
+        goto fail;
+    if (close(fd) != 0) {
+        fd = -1;
+        goto fail;
+    }
+    fd = -1;
+    if (rename(tmp, path) != 0)
+        goto fail;
+    return PE_OK;
+fail:
+    err = errno;
+    if (fd >= 0)
+        close(fd);
+    unlink(tmp);
+    return pe_failf(PE_E_IO, "Writing \"%s\" failed: %s.", path, strerror(err));
+}
+
 enum pe_rc journal_save(struct journal_rec *rec)
 {
     char *text = NULL, *path = NULL;
@@ -316,7 +393,9 @@ enum pe_rc journal_save(struct journal_rec *rec)
     if (rc == PE_OK)
         rc = journal_path(rec, ".json", &path);
     if (rc == PE_OK)
-        rc = fileio_write_atomic(path, text, strlen(text), 0600);
+        rc = save_needs_durable(rec)
+                 ? fileio_write_atomic(path, text, strlen(text), 0600)
+                 : write_ordered(path, text);
     if (rc == PE_OK)
         log_debug(LOG_CAT_JOURNAL, "journal %s: %s", rec->id,
                   journal_status_name(rec->status));
