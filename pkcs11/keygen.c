@@ -182,6 +182,7 @@ enum pe_rc tok_key_generate_ex(struct tok_ctx *ctx,
     const unsigned char *id = spec->id;
     size_t idlen = spec->idlen;
     CK_OBJECT_HANDLE priv = CK_INVALID_HANDLE, pub = CK_INVALID_HANDLE;
+    struct tok_backoff b = {0, 0};
     bool used = false;
     enum pe_rc rc;
 
@@ -205,6 +206,20 @@ enum pe_rc tok_key_generate_ex(struct tok_ctx *ctx,
     if (rc != PE_OK)
         return rc;
     rc = generate_once(ctx, spec, id, idlen, &priv, &pub);
+    /* SoftHSM fails a keygen with CKR_GENERAL_ERROR while another process
+     * rewrites the token.  The ID was free before: a private key with it
+     * now is ours (made before the answer was lost), never a second one;
+     * a lone public half goes.  Not for PIV slots, whose ID was not free. */
+    while (rc != PE_OK && !tok_quirks(ctx)->piv_ids &&
+           tok_retry_transient(ctx, &b)) {
+        pub = CK_INVALID_HANDLE;
+        if (adopt_existing(ctx, id, idlen, &priv)) {
+            rc = PE_OK;
+            break;
+        }
+        destroy_id(ctx, id, idlen, CKO_PUBLIC_KEY);
+        rc = generate_once(ctx, spec, id, idlen, &priv, &pub);
+    }
     if (rc != PE_OK && tok_recover_once(ctx)) {
         /* The key may have been made before the device dropped. */
         if (!adopt_existing(ctx, id, idlen, &priv))

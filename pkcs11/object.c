@@ -215,6 +215,7 @@ enum pe_rc tok_cert_write_leaf(struct tok_ctx *ctx, struct tok_key *key,
                                X509 *leaf, struct tok_cert_result *pres)
 {
     struct tok_cert_result res = {NULL, false, false};
+    struct tok_backoff b = {0, 0};
     struct der val = {NULL, 0};
     enum pe_rc rc;
 
@@ -225,6 +226,8 @@ enum pe_rc tok_cert_write_leaf(struct tok_ctx *ctx, struct tok_key *key,
         return rc;
     tok_op_begin(ctx);
     rc = leaf_once(ctx, key, leaf, &val, &res);
+    while (rc != PE_OK && tok_retry_transient(ctx, &b))
+        rc = leaf_once(ctx, key, leaf, &val, &res);
     if (rc != PE_OK && tok_recover_once(ctx))
         rc = leaf_once(ctx, key, leaf, &val, &res);
     OPENSSL_free(val.p);
@@ -361,7 +364,9 @@ static enum pe_rc chain_once(struct tok_ctx *ctx, STACK_OF(X509) * chain,
 enum pe_rc tok_cert_write_chain(struct tok_ctx *ctx, STACK_OF(X509) * chain,
                                 size_t *pwritten, size_t *pskipped)
 {
-    size_t written = 0, skipped = 0, w2 = 0;
+    size_t written = 0, skipped = 0, w2, s2;
+    struct tok_backoff b = {0, 0};
+    bool recovered = false;
     enum pe_rc rc = PE_OK;
 
     if (!tok_quirks(ctx)->chain_storage) {
@@ -372,11 +377,16 @@ enum pe_rc tok_cert_write_chain(struct tok_ctx *ctx, STACK_OF(X509) * chain,
     }
     tok_op_begin(ctx);
     rc = chain_once(ctx, chain, &written, &skipped);
-    if (rc != PE_OK && tok_recover_once(ctx)) {
-        /* those written before the drop are found now: not skipped */
-        skipped = 0;
-        rc = chain_once(ctx, chain, &w2, &skipped);
-        skipped = skipped > written ? skipped - written : 0;
+    /* again after a transient error (SoftHSM's concurrent writers) or,
+     * once, a recovery */
+    while (rc != PE_OK &&
+           (tok_retry_transient(ctx, &b) ||
+            (!recovered && (recovered = tok_recover_once(ctx))))) {
+        /* those written by the failed try are found now: not skipped */
+        w2 = 0;
+        s2 = 0;
+        rc = chain_once(ctx, chain, &w2, &s2);
+        skipped = s2 > written ? s2 - written : 0;
         written += w2;
     }
 out:

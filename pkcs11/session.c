@@ -36,13 +36,8 @@
 #define TOK_RETRY_MAX_MS       400
 #define TOK_RETRY_REINIT_AFTER 2 /* plain retries before a re-init */
 
-struct backoff {
-    unsigned attempt;
-    unsigned waited_ms;
-};
-
 /* Sleep the next pause unless budget_ms is used up; false when it is. */
-static bool backoff_wait(struct backoff *b, unsigned budget_ms)
+static bool backoff_wait(struct tok_backoff *b, unsigned budget_ms)
 {
     static unsigned seed;
     unsigned pause;
@@ -73,6 +68,15 @@ static bool transient_rv(CK_RV rv)
     return rv == CKR_GENERAL_ERROR || rv == CKR_SLOT_ID_INVALID ||
            rv == CKR_TOKEN_NOT_PRESENT || rv == CKR_TOKEN_NOT_RECOGNIZED ||
            rv == CKR_USER_PIN_NOT_INITIALIZED;
+}
+
+bool tok_retry_transient(struct tok_ctx *ctx, struct tok_backoff *b)
+{
+    if (!transient_rv(ctx->last_rv) || !backoff_wait(b, TOK_RETRY_BUDGET_MS))
+        return false;
+    log_debug(LOG_CAT_PKCS11, "%s: trying again", ckr_name(ctx->last_rv));
+    ctx->last_rv = CKR_OK;
+    return true;
 }
 
 enum pe_rc tok_ckfail(struct tok_ctx *ctx, CK_RV rv, const char *what)
@@ -115,7 +119,7 @@ static enum pe_rc open_session(struct tok_ctx *ctx)
  */
 static enum pe_rc select_retry(struct tok_ctx *ctx, bool same)
 {
-    struct backoff b = {0, 0};
+    struct tok_backoff b = {0, 0};
     enum pe_rc rc;
     size_t i;
 
@@ -170,7 +174,7 @@ static enum pe_rc reopen(struct tok_ctx *ctx, bool same)
  * retry within the budget. */
 static enum pe_rc open_session_retry(struct tok_ctx *ctx)
 {
-    struct backoff b = {0, 0};
+    struct tok_backoff b = {0, 0};
     enum pe_rc rc;
 
     rc = open_session(ctx);
@@ -433,7 +437,7 @@ enum pe_rc tok_login(struct tok_ctx *ctx, const struct secret_source *pin,
                      enum tok_user user, bool interactive)
 {
     struct secret *secret = NULL;
-    struct backoff b = {0, 0};
+    struct tok_backoff b = {0, 0};
     enum pe_rc rc;
 
     if (ctx->logged_in && ctx->user == user)

@@ -96,6 +96,18 @@ enum pe_rc tok_ckfail(struct tok_ctx *ctx, CK_RV rv, const char *what);
  * recovery (re-init, re-find, re-login) succeeded: retry the step once. */
 bool tok_recover_once(struct tok_ctx *ctx);
 
+/* A bounded backoff (session.c): at most ~2 s of pauses in all. */
+struct tok_backoff {
+    unsigned attempt;
+    unsigned waited_ms;
+};
+
+/* true when the failure recorded in ctx is one SoftHSM gives while another
+ * process rewrites the token (CKR_GENERAL_ERROR & co., token-lab §1) and
+ * the budget of b allowed one more pause, now slept: try the step again
+ * (it must be safe to repeat).  Never true for a PIN refusal. */
+bool tok_retry_transient(struct tok_ctx *ctx, struct tok_backoff *b);
+
 /* Start of a public operation: forget the last CK_RV. */
 void tok_op_begin(struct tok_ctx *ctx);
 

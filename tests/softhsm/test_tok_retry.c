@@ -154,3 +154,46 @@ TEST("/tok/retry/absent_token_still_fails_clearly")
     CHECK_CONTAINS(pe_detail(), "No token is present");
     CHECK(ctx == NULL);
 }
+
+/* The token failed the keygen (nothing made) or made the key and the
+ * answer was lost (!after): either way exactly one key pair, never two. */
+static void keygen_once_more(const char *fail)
+{
+    struct tok_ctx *ctx = NULL;
+    struct tok_key *key = NULL;
+    EVP_PKEY *pub = NULL;
+
+    CHECK_INT(open_with(fail, NULL, &ctx), PE_OK);
+    CHECK_INT(tok_login(ctx, &pin, TOK_USER, false), PE_OK);
+    CHECK_INT(tok_key_generate(ctx, TOK_EC_P256, "k", &key), PE_OK);
+    CHECK_INT(log_count("C_GenerateKeyPair"), 2);
+    CHECK_INT((int)tu_count(ctx, TOK_OBJ_PRIVATE_KEY, NULL, 0), 1);
+    CHECK_INT((int)tu_count(ctx, TOK_OBJ_PUBLIC_KEY, NULL, 0), 1);
+    CHECK_INT(tok_key_public(key, &pub), PE_OK);
+    CHECK_INT(tu_sign_verify(key, pub, EVP_sha256()), 1);
+    EVP_PKEY_free(pub);
+    tok_key_free(key);
+    tok_close(ctx);
+}
+
+TEST("/tok/retry/keygen_general_error_makes_one_key")
+{
+    keygen_once_more("C_GenerateKeyPair=CKR_GENERAL_ERROR@1");
+}
+
+TEST("/tok/retry/keygen_answer_lost_adopts_the_key_made")
+{
+    struct tok_ctx *ctx = NULL;
+    struct tok_key *key = NULL;
+
+    CHECK_INT(
+        open_with("C_GenerateKeyPair=CKR_GENERAL_ERROR@1!after", NULL, &ctx),
+        PE_OK);
+    CHECK_INT(tok_login(ctx, &pin, TOK_USER, false), PE_OK);
+    CHECK_INT(tok_key_generate(ctx, TOK_EC_P256, "k", &key), PE_OK);
+    /* adopted by its CKA_ID, not made again */
+    CHECK_INT(log_count("C_GenerateKeyPair"), 1);
+    CHECK_INT((int)tu_count(ctx, TOK_OBJ_PRIVATE_KEY, NULL, 0), 1);
+    tok_key_free(key);
+    tok_close(ctx);
+}
