@@ -17,6 +17,7 @@
 
 #include "cmd.h"
 #include "log.h"
+#include "jsonout.h"
 #include "tok.h"
 #include "tokopt.h"
 
@@ -126,7 +127,7 @@ static enum pe_rc print_json(struct tok_ctx *ctx,
 {
     json_t *root, *keys = json_array(), *certs = json_array();
     size_t i;
-    char *id, *s;
+    char *id;
 
     for (i = 0; i < l->n; i++) {
         const struct tok_object *o = &l->v[i];
@@ -142,9 +143,8 @@ static enum pe_rc print_json(struct tok_ctx *ctx,
             json_array_append_new(keys, key_json(o, id));
         free(id);
     }
-    root = json_pack("{s:i, s:{s:s, s:s, s:s, s:s, s:s, s:s}, s:b, s:o, "
-                     "s:o}",
-                     "version", 1, "token", "uri", tok_token_uri(ctx), "label",
+    root = json_pack("{s:{s:s, s:s, s:s, s:s, s:s, s:s}, s:b, s:o, s:o}",
+                     "token", "uri", tok_token_uri(ctx), "label",
                      tok_token_label(ctx), "manufacturer",
                      tok_token_manufacturer(ctx), "model", tok_token_model(ctx),
                      "serial", tok_token_serial(ctx), "module",
@@ -152,13 +152,7 @@ static enum pe_rc print_json(struct tok_ctx *ctx,
                      "certificates", certs);
     if (root == NULL)
         return PE_E_NOMEM;
-    s = json_dumps(root, JSON_INDENT(2));
-    json_decref(root);
-    if (s == NULL)
-        return PE_E_NOMEM;
-    printf("%s\n", s);
-    free(s);
-    return PE_OK;
+    return jsonout_print("list", root, PE_OK);
 }
 
 static void print_key(const struct tok_object *o, const char *id)
@@ -290,6 +284,8 @@ enum pe_rc cmd_list(int argc, char **argv)
     else
         print_text(ctx, list);
 out:
+    if (json && rc != PE_OK)
+        jsonout_print("list", NULL, rc);
     tok_object_list_free(list);
     tok_close(ctx);
     return rc;

@@ -12,6 +12,7 @@
 
 #include "cmd.h"
 #include "journal.h"
+#include "jsonout.h"
 #include "log.h"
 
 static void usage(FILE *f)
@@ -64,13 +65,10 @@ static enum pe_rc print_json(struct journal_list *list)
             json_object_del(one, "csr");
         json_array_append_new(arr, one);
     }
-    one = json_pack("{s:i, s:o}", "version", 1, "enrollments", arr);
-    text = one != NULL ? json_dumps(one, JSON_INDENT(2)) : NULL;
-    if (text != NULL)
-        printf("%s\n", text);
-    free(text);
-    json_decref(one);
-    return PE_OK;
+    one = json_pack("{s:o}", "enrollments", arr);
+    if (one == NULL)
+        return PE_E_NOMEM;
+    return jsonout_print("status", one, PE_OK);
 }
 
 enum pe_rc cmd_status(int argc, char **argv)
@@ -143,6 +141,8 @@ enum pe_rc cmd_status(int argc, char **argv)
     if (shown == 0)
         say("No enrollments recorded in %s.", dir);
 out:
+    if (json && rc != PE_OK)
+        jsonout_print("status", NULL, rc);
     journal_list_free(list);
     free(dir);
     return rc;

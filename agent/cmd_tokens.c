@@ -12,6 +12,7 @@
 #include <jansson.h>
 
 #include "cmd.h"
+#include "jsonout.h"
 #include "tok.h"
 
 static void tokens_usage(FILE *f)
@@ -41,7 +42,6 @@ static enum pe_rc print_json(const struct tok_token_list *list)
 {
     json_t *root = json_object(), *mods = json_array();
     size_t i, j;
-    char *s;
 
     for (i = 0; i < list->nmodules; i++) {
         json_t *m = json_object(), *toks = json_array();
@@ -67,15 +67,8 @@ static enum pe_rc print_json(const struct tok_token_list *list)
         json_object_set_new(m, "tokens", toks);
         json_array_append_new(mods, m);
     }
-    json_object_set_new(root, "version", json_integer(1));
     json_object_set_new(root, "modules", mods);
-    s = json_dumps(root, JSON_INDENT(2));
-    json_decref(root);
-    if (s == NULL)
-        return PE_E_NOMEM;
-    printf("%s\n", s);
-    free(s);
-    return PE_OK;
+    return jsonout_print("tokens", root, PE_OK);
 }
 
 static void print_text(const struct tok_token_list *list)
@@ -151,7 +144,7 @@ enum pe_rc cmd_tokens(int argc, char **argv)
                         argv[optind]);
     rc = tok_list_tokens(module, &list);
     if (rc != PE_OK)
-        return rc;
+        return json ? jsonout_print("tokens", NULL, rc) : rc;
     if (json)
         rc = print_json(list);
     else

@@ -15,6 +15,7 @@
 
 #include "bundle.h"
 #include "install.h"
+#include "jsonout.h"
 #include "log.h"
 
 /* Subject, serial and expiry of leaf into rec. */
@@ -108,32 +109,31 @@ out:
     return rc;
 }
 
+/* The --json report: the journal record's outcome in the p11enroll/1
+ * envelope (docs/json-schema.md); the error member carries rc. */
 static void report_json(const struct journal_rec *rec, enum pe_rc rc)
 {
     json_t *j, *files;
-    char *text;
 
-    j = json_pack("{s:i, s:s, s:s, s:s, s:s}", "version", 1, "id", rec->id,
-                  "status", journal_status_name(rec->status), "result",
-                  pe_rc_name(rc), "message",
-                  rc == PE_OK ? "" : pe_sentence(rc));
+    j = json_pack("{s:s, s:s}", "id", rec->id, "status",
+                  journal_status_name(rec->status));
     if (j == NULL)
         return;
 #define PUT(name, val)                                                         \
     if ((val) != NULL)                                                         \
     json_object_set_new(j, name, json_string(val))
-    PUT("requestId", rec->request_id);
-    PUT("caStatus", rec->ca_status);
+    PUT("request_id", rec->request_id);
+    PUT("ca_status", rec->ca_status);
     PUT("protocol", rec->protocol);
     PUT("url", rec->url);
-    PUT("tokenUri", rec->token_uri);
-    PUT("keyId", rec->key_id_hex);
-    PUT("keyUri", rec->key_uri);
-    PUT("certUri", rec->cert_uri);
+    PUT("token_uri", rec->token_uri);
+    PUT("key_id", rec->key_id_hex);
+    PUT("key_uri", rec->key_uri);
+    PUT("cert_uri", rec->cert_uri);
     PUT("subject", rec->cert_subject);
     PUT("issuer", rec->cert_issuer);
     PUT("serial", rec->cert_serial);
-    PUT("notAfter", rec->cert_expires);
+    PUT("not_after", rec->cert_expires);
 #undef PUT
     files = json_array();
     if (files != NULL) {
@@ -143,12 +143,8 @@ static void report_json(const struct journal_rec *rec, enum pe_rc rc)
             json_array_append_new(files, json_string(rec->out_chain));
         json_object_set_new(j, "files", files);
     }
-    text = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-    if (text != NULL)
-        printf("%s\n", text);
+    jsonout_print("enroll", j, rc);
     fflush(stdout);
-    free(text);
-    json_decref(j);
 }
 
 void enroll_report(const struct journal_rec *rec, bool json, enum pe_rc rc)

@@ -35,6 +35,10 @@ for kt in ec-p384 rsa-3072 rsa-4096; do
     grep -q '"status": "installed"' "$EN/kt-$kt.out" ||
         en_fail "$kt: --json lacks installed"
     grep -q '"serial":' "$EN/kt-$kt.out" || en_fail "$kt: --json lacks serial"
+    if ! grep -q '"schema": "p11enroll/1"' "$EN/kt-$kt.out" ||
+        ! grep -q '"error": null' "$EN/kt-$kt.out"; then
+        en_fail "$kt: --json is not in the p11enroll/1 envelope"
+    fi
 done
 en_expect_token 4 4 8
 en_expect_orders 4

@@ -31,7 +31,9 @@ check "/cli/tokens/shows_flags" grep -q 'Flags: .*login-required' "$W/tokens.txt
 "$P11ENROLL" tokens --module "$FX_MODULE" --json >"$W/tokens.json"
 check "/cli/tokens/json" python3 -c '
 import json,sys
-d=json.load(open(sys.argv[1]))
+e=json.load(open(sys.argv[1]))
+assert e["schema"]=="p11enroll/1" and e["command"]=="tokens" and e["error"] is None, e
+d=e["result"]
 t=[t for m in d["modules"] for t in m["tokens"] if t["label"]=="p11e-test"]
 assert len(t)==1 and "login-required" in t[0]["flags"], t
 assert t[0]["uri"].startswith("pkcs11:")' "$W/tokens.json"
@@ -66,7 +68,9 @@ PIN_VAR=$FX_USER_PIN "$P11ENROLL" list --token "$FX_URI" \
     --module "$FX_MODULE" --pin-env PIN_VAR --json >"$W/list.json"
 check "/cli/list/json" python3 -c '
 import json,sys
-d=json.load(open(sys.argv[1]))
+e=json.load(open(sys.argv[1]))
+assert e["schema"]=="p11enroll/1" and e["command"]=="list" and e["error"] is None, e
+d=e["result"]
 k={k["id"]:k for k in d["keys"]}
 c={c["id"]:c for c in d["certificates"]}
 assert k["01"]["has_certificate"] and not k["02"]["has_certificate"], k
@@ -100,6 +104,14 @@ check "/cli/list/wrong_pin_message" grep -q 'refused the PIN' "$W/bad.txt"
     --pin-file "$W/pin" >"$W/nf.txt" 2>&1
 check "/cli/list/not_found_exit_7" test $? -eq 7
 check "/cli/list/not_found_lists" grep -q 'tokens present: pkcs11:.*token=p11e-test' "$W/nf.txt"
+"$P11ENROLL" list --token "pkcs11:token=nope" --module "$FX_MODULE" \
+    --pin-file "$W/pin" --json >"$W/nf.json" 2>/dev/null
+check "/cli/list/not_found_json_error" python3 -c '
+import json,sys
+e=json.load(open(sys.argv[1]))
+assert e["schema"]=="p11enroll/1" and e["result"] is None, e
+assert e["error"]["code"]==7 and e["error"]["name"]=="PE_E_TOKEN_NOT_FOUND", e
+assert "tokens present" in e["error"]["message"], e' "$W/nf.json"
 "$P11ENROLL" list --token "pkcs11:token=p11e-test;bogus=1" \
     --module "$FX_MODULE" >"$W/u.txt" 2>&1
 check "/cli/list/unknown_uri_part_exit_2" test $? -eq 2
