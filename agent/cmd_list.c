@@ -143,13 +143,12 @@ static enum pe_rc print_json(struct tok_ctx *ctx,
             json_array_append_new(keys, key_json(o, id));
         free(id);
     }
-    root = json_pack("{s:{s:s, s:s, s:s, s:s, s:s, s:s}, s:b, s:o, s:o}",
-                     "token", "uri", tok_token_uri(ctx), "label",
-                     tok_token_label(ctx), "manufacturer",
-                     tok_token_manufacturer(ctx), "model", tok_token_model(ctx),
-                     "serial", tok_token_serial(ctx), "module",
-                     tok_module_name(ctx), "logged_in", logged_in, "keys", keys,
-                     "certificates", certs);
+    root = json_pack(
+        "{s:{s:s, s:s, s:s, s:s, s:s, s:s}, s:b, s:o, s:o}", "token", "uri",
+        tok_token_uri(ctx), "label", tok_token_label(ctx), "manufacturer",
+        tok_token_manufacturer(ctx), "model", tok_token_model(ctx), "serial",
+        tok_token_serial(ctx), "module", tok_module_name(ctx), "logged_in",
+        logged_in, "keys", keys, "certificates", certs);
     if (root == NULL)
         return PE_E_NOMEM;
     return jsonout_print("list", root, PE_OK);
