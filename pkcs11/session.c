@@ -70,15 +70,6 @@ static bool transient_rv(CK_RV rv)
            rv == CKR_USER_PIN_NOT_INITIALIZED;
 }
 
-bool tok_retry_transient(struct tok_ctx *ctx, struct tok_backoff *b)
-{
-    if (!transient_rv(ctx->last_rv) || !backoff_wait(b, TOK_RETRY_BUDGET_MS))
-        return false;
-    log_debug(LOG_CAT_PKCS11, "%s: trying again", ckr_name(ctx->last_rv));
-    ctx->last_rv = CKR_OK;
-    return true;
-}
-
 enum pe_rc tok_ckfail(struct tok_ctx *ctx, CK_RV rv, const char *what)
 {
     if (ctx != NULL)
@@ -561,6 +552,34 @@ static enum pe_rc recover(struct tok_ctx *ctx)
             return rc;
     }
     return PE_OK;
+}
+
+bool tok_retry_transient(struct tok_ctx *ctx, struct tok_backoff *b)
+{
+    CK_RV rv = ctx->last_rv;
+    enum pe_rc rc;
+
+    if (!transient_rv(rv) || !backoff_wait(b, TOK_RETRY_BUDGET_MS))
+        return false;
+    log_debug(LOG_CAT_PKCS11, "%s: trying again", ckr_name(rv));
+    ctx->last_rv = CKR_OK;
+    if (b->attempt < TOK_RETRY_REINIT_AFTER || ctx->recovering)
+        return true;
+    /* SoftHSM may keep a stale view of token.object: re-initialise, find
+     * the same token, log in again with the PIN it accepted before */
+    ctx->recovering = true;
+    rc = reopen(ctx, true);
+    if (rc == PE_OK && ctx->logged_in && ctx->login_pin != NULL)
+        rc = do_login(ctx, ctx->user == TOK_SO ? CKU_SO : CKU_USER,
+                      ctx->login_pin, "PIN");
+    ctx->recovering = false;
+    if (rc != PE_OK) {
+        log_debug(LOG_CAT_PKCS11, "re-open after %s failed: %s", ckr_name(rv),
+                  pe_sentence(rc));
+        /* a transient failure of the re-open may be retried in turn */
+        return transient_rv(ctx->last_rv) && tok_retry_transient(ctx, b);
+    }
+    return true;
 }
 
 bool tok_recover_once(struct tok_ctx *ctx)
