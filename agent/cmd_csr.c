@@ -30,7 +30,8 @@ static void csr_usage(FILE *f)
 {
     fprintf(f,
             "Usage: p11enroll csr [TOKEN OPTIONS]\n"
-            "         [--key ec-p256|ec-p384|rsa-3072|rsa-4096] [--label L]\n"
+            "         [--key|--key-type ec-p256|ec-p384|rsa-3072|rsa-4096]\n"
+            "         [--label L]\n"
             "         [--key-id HEX | --key-uri URI]\n"
             "         [--subject \"/CN=.../O=...\" | --cn --o --ou --c --l "
             "--st]\n"
@@ -53,6 +54,7 @@ static enum pe_rc csr_parse_args(int argc, char **argv, struct csr_opts *o,
     static const struct option longopts[] = {
         TOKOPT_LONGOPTS,
         {"key", required_argument, NULL, 'k'},
+        {"key-type", required_argument, NULL, 'k'}, /* as enroll says it */
         {"label", required_argument, NULL, 'L'},
         {"key-id", required_argument, NULL, 'i'},
         {"key-uri", required_argument, NULL, 'u'},
