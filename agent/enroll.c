@@ -108,6 +108,30 @@ static enum pe_rc subject_dn(const struct enroll_opts *o, char **pdn)
     return *pdn != NULL ? PE_OK : PE_E_NOMEM;
 }
 
+/* path into *pfield, made absolute against the working directory when
+ * relative, so a later resume or renew from elsewhere finds the file;
+ * prefix ("file:" or "") goes in front.  NULL clears the field. */
+static enum pe_rc set_path(char **pfield, const char *prefix, const char *path)
+{
+    char cwd[4096], buf[8300];
+
+    if (path == NULL || path[0] == '/' || path[0] == '\0') {
+        if (path == NULL)
+            return journal_set(pfield, NULL);
+        snprintf(buf, sizeof(buf), "%s%s", prefix, path);
+        return journal_set(pfield, buf);
+    }
+    if (getcwd(cwd, sizeof(cwd)) == NULL)
+        return pe_failf(PE_E_IO,
+                        "Cannot tell the working directory to "
+                        "record \"%s\".",
+                        path);
+    if (snprintf(buf, sizeof(buf), "%s%s/%s", prefix, cwd, path) >=
+        (int)sizeof(buf))
+        return pe_failf(PE_E_IO, "The path \"%s\" is too long.", path);
+    return journal_set(pfield, buf);
+}
+
 /* "file:P" or "env:V" of a PIN source into *pfield; others are not kept
  * (an fd is gone, a prompt asks again). */
 static enum pe_rc remember_source(const struct secret_source *src,
@@ -115,10 +139,11 @@ static enum pe_rc remember_source(const struct secret_source *src,
 {
     char spec[4200];
 
-    if (src->kind != SECRET_FILE && src->kind != SECRET_ENV)
+    if (src->kind == SECRET_FILE)
+        return set_path(pfield, "file:", src->arg);
+    if (src->kind != SECRET_ENV)
         return PE_OK;
-    snprintf(spec, sizeof(spec), "%s:%s",
-             src->kind == SECRET_FILE ? "file" : "env", src->arg);
+    snprintf(spec, sizeof(spec), "env:%s", src->arg);
     return journal_set(pfield, spec);
 }
 
@@ -131,7 +156,6 @@ enum pe_rc enroll_fill_record(const struct enroll_opts *o,
     if (rc == PE_OK)                                                           \
     rc = journal_set(&rec->field, val)
     SET(token_uri, o->tok.token);
-    SET(module, o->tok.module);
     SET(key_id_hex, o->key_id);
     SET(key_origin, o->key_id != NULL ? "reused" : "generated");
     SET(key_type, o->key_id != NULL
@@ -143,15 +167,27 @@ enum pe_rc enroll_fill_record(const struct enroll_opts *o,
     SET(client_id, o->form != NULL ? NULL : o->client_id);
     SET(email, o->email);
     SET(format, o->format);
-    SET(ca_file, o->ca_file);
-    SET(trust, o->trust);
-    SET(out_cert, o->out_cert);
-    SET(out_chain, o->out_chain);
     SET(first_name, o->first_name);
     SET(last_name, o->last_name);
     SET(title, o->title);
     SET(san_email, o->san_email);
 #undef SET
+    if (rc != PE_OK)
+        return rc;
+    /* files are recorded by absolute path; a module without a slash is a
+     * p11-kit name */
+    if (o->tok.module != NULL && strchr(o->tok.module, '/') == NULL)
+        rc = journal_set(&rec->module, o->tok.module);
+    else
+        rc = set_path(&rec->module, "", o->tok.module);
+    if (rc == PE_OK)
+        rc = set_path(&rec->ca_file, "", o->ca_file);
+    if (rc == PE_OK)
+        rc = set_path(&rec->trust, "", o->trust);
+    if (rc == PE_OK)
+        rc = set_path(&rec->out_cert, "", o->out_cert);
+    if (rc == PE_OK)
+        rc = set_path(&rec->out_chain, "", o->out_chain);
     if (rc != PE_OK)
         return rc;
     rec->term = o->term;
@@ -160,7 +196,10 @@ enum pe_rc enroll_fill_record(const struct enroll_opts *o,
         rc = enroll_slot_key_id(o->slot, &rec->key_id_hex);
     /* only sources that can be read again later are remembered */
     if (rc == PE_OK && o->secret_spec != NULL &&
-        strncmp(o->secret_spec, "fd:", 3) != 0)
+        strncmp(o->secret_spec, "file:", 5) == 0)
+        rc = set_path(&rec->secret_source, "file:", o->secret_spec + 5);
+    else if (rc == PE_OK && o->secret_spec != NULL &&
+             strncmp(o->secret_spec, "fd:", 3) != 0)
         rc = journal_set(&rec->secret_source, o->secret_spec);
     if (rc == PE_OK)
         rc = remember_source(&o->tok.pin, &rec->pin_source);

@@ -157,4 +157,28 @@ if [ "$(grep -c installed "$EN/status.out")" -ne 9 ] ||
 fi
 "$P11ENROLL" status --state-dir "$EN_STATE" --json | grep -q '"enrollments"' ||
     en_fail "status --json"
+
+# 10. relative file names are recorded as absolute ones: a resume from
+# another directory, with no PIN or secret option, still finds the files
+mkdir -p "$EN/rel"
+cp "$EN/pin" "$EN/secret" "$EN/rel/"
+rm -f "$EN/conf/10-scm.conf" # section 7's endpoint would count as a change
+scm_sim_delay 2
+in_dir() { (cd "$1" && shift && "$@"); }
+en_run relative in_dir "$EN/rel" \
+    "$P11ENROLL" enroll --module "$FX_MODULE" --token "$FX_URI" \
+    --pin-file pin --ca-file "$SCM_SIM_CA_FILE" --trust "$SCM_SIM_ROOTS" \
+    --state-dir "$EN_STATE" --poll-interval 1 --endpoint "$SCM_SIM_URL" \
+    --client-id p11e-client --client-secret-file secret \
+    --email dev@example.org --new --label relative --no-wait \
+    --out-cert relative.pem
+en_expect_rc 3
+id=$(en_journal_id)
+sleep 2
+en_run resume_elsewhere in_dir / "$P11ENROLL" resume \
+    --state-dir "$EN_STATE" --poll-interval 1 "$id"
+en_expect_rc 0
+[ -s "$EN/rel/relative.pem" ] || en_fail "--out-cert relative.pem not written"
+en_expect_orders 10
+scm_sim_delay 0
 echo "enroll_rest: all passed"
