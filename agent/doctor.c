@@ -16,6 +16,9 @@
 #include "bundle.h"
 #include "expiry.h"
 
+/* Below this many free bytes a key pair and a chain may not fit. */
+#define DOCTOR_MIN_FREE 8192UL
+
 const char *doctor_status_name(enum doctor_status s)
 {
     switch (s) {
@@ -190,6 +193,86 @@ static bool check_login(struct doctor_report *r, const struct tokopt *to,
     doctor_add(r, "login", DOCTOR_OK, PE_OK,
                "Login with the PIN from %s succeeded.", from);
     return true;
+}
+
+/* ---- what the token can do ---------------------------------------------- */
+
+/* Append ", name" (or "name" first) to buf. */
+static void list_add(char *buf, size_t size, const char *name)
+{
+    size_t len = strlen(buf);
+
+    snprintf(buf + len, size - len, "%s%s", len > 0 ? ", " : "", name);
+}
+
+static void check_key_types(struct doctor_report *r, struct tok_ctx *ctx)
+{
+    static const enum tok_keytype types[] = {TOK_EC_P256, TOK_EC_P384,
+                                             TOK_RSA_3072, TOK_RSA_4096};
+    char yes[80] = "", no[80] = "";
+    size_t i;
+
+    for (i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+        if (tok_supports_keytype(ctx, types[i]))
+            list_add(yes, sizeof(yes), tok_keytype_name(types[i]));
+        else
+            list_add(no, sizeof(no), tok_keytype_name(types[i]));
+    }
+    if (yes[0] == '\0')
+        doctor_add(r, "key-types", DOCTOR_FAIL, PE_E_TOKEN,
+                   "The token can generate and sign with none of %s: "
+                   "p11enroll cannot make a key on it.",
+                   no);
+    else if (no[0] == '\0')
+        doctor_add(r, "key-types", DOCTOR_OK, PE_OK,
+                   "The token can generate and sign with %s.", yes);
+    else
+        doctor_add(r, "key-types", DOCTOR_OK, PE_OK,
+                   "The token can generate and sign with %s (not %s).", yes,
+                   no);
+}
+
+/* "1234 bytes" or "not told" */
+static const char *memory_str(unsigned long v, char *buf, size_t size)
+{
+    if (v == TOK_MEMORY_UNKNOWN)
+        snprintf(buf, size, "not told");
+    else
+        snprintf(buf, size, "%lu bytes", v);
+    return buf;
+}
+
+static void check_free_space(struct doctor_report *r, struct tok_ctx *ctx)
+{
+    unsigned long pub, priv;
+    char a[40], b[40];
+    enum pe_rc rc;
+
+    rc = tok_token_memory(ctx, &pub, &priv);
+    if (rc != PE_OK) {
+        doctor_add(r, "free-space", DOCTOR_SKIP, PE_OK, "Not checked: %s",
+                   pe_sentence(rc));
+        return;
+    }
+    if (pub == TOK_MEMORY_UNKNOWN && priv == TOK_MEMORY_UNKNOWN) {
+        doctor_add(r, "free-space", DOCTOR_SKIP, PE_OK,
+                   "Not checked: the token does not report its free memory "
+                   "(unavailable or effectively unlimited).");
+        return;
+    }
+    memory_str(pub, a, sizeof(a));
+    memory_str(priv, b, sizeof(b));
+    if ((pub != TOK_MEMORY_UNKNOWN && pub < DOCTOR_MIN_FREE) ||
+        (priv != TOK_MEMORY_UNKNOWN && priv < DOCTOR_MIN_FREE))
+        doctor_add(r, "free-space", DOCTOR_WARN, PE_OK,
+                   "The token reports little free memory (public %s, "
+                   "private %s): a key pair and certificate chain may not "
+                   "fit.",
+                   a, b);
+    else
+        doctor_add(r, "free-space", DOCTOR_OK, PE_OK,
+                   "The token reports free memory: public %s, private %s.", a,
+                   b);
 }
 
 /* ---- certificates ---------------------------------------------------------
@@ -372,12 +455,8 @@ void doctor_token(struct doctor_report *r, const struct tokopt *to, long window)
     check_state(r, f);
     check_pin_tries(r, f);
     logged_in = check_login(r, to, ctx, f);
-    doctor_add(r, "key-types", DOCTOR_SKIP, PE_OK,
-               "Not checked: the token layer (pkcs11/tok.h) has no call "
-               "that lists the token's mechanisms.");
-    doctor_add(r, "free-space", DOCTOR_SKIP, PE_OK,
-               "Not checked: the token layer (pkcs11/tok.h) does not pass "
-               "on the free memory the token reports.");
+    check_key_types(r, ctx);
+    check_free_space(r, ctx);
     check_certs(r, ctx, window, logged_in);
 out:
     tok_close(ctx);

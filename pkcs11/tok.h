@@ -158,6 +158,19 @@ const char *tok_keytype_name(enum tok_keytype type);
 /* Parse one of those names; PE_E_USAGE with the list if unknown. */
 enum pe_rc tok_keytype_parse(const char *name, enum tok_keytype *ptype);
 
+/* true when the token lists the mechanisms to generate and sign with type
+ * (EC: CKM_EC_KEY_PAIR_GEN + CKM_ECDSA, sizes in bits or bytes; RSA:
+ * CKM_RSA_PKCS_KEY_PAIR_GEN + CKM_RSA_PKCS) with the flags and key size.
+ * false too when the token cannot be asked.  Needs no login. */
+bool tok_supports_keytype(struct tok_ctx *ctx, enum tok_keytype type);
+
+/* Free memory the token reports for public and private objects, in
+ * bytes, read fresh; TOK_MEMORY_UNKNOWN where it tells none
+ * (CK_UNAVAILABLE_INFORMATION or CK_EFFECTIVELY_INFINITE, as SoftHSM). */
+#define TOK_MEMORY_UNKNOWN ((unsigned long)-1)
+enum pe_rc tok_token_memory(struct tok_ctx *ctx, unsigned long *pfree_public,
+                            unsigned long *pfree_private);
+
 struct tok_keygen {
     enum tok_keytype type;
     const char *label;        /* CKA_LABEL of both halves; NULL = none */

@@ -5,7 +5,8 @@
 # prints, its exit code, and the --json envelope: a PIN source that cannot
 # be read, a wrong PIN, a PIN on its final try (never tried), an untrusted
 # server, a wrong client secret, an unknown token, an expired certificate,
-# a missing intermediate, a certificate due for renewal.
+# a missing intermediate, a certificate due for renewal, the key types
+# the token supports (ykcs11: no RSA-3072/4096).
 set -u
 : "${P11ENROLL:?}" "${P11E_SOURCE_DIR:?}"
 # shellcheck source=tests/softhsm/fixture.sh
@@ -67,7 +68,8 @@ for line in "^ok    module " "^ok    token " "^ok    pin " "^ok    login " \
     "^ok    chain        The chain of .* is complete: 3 certificates" \
     "^ok    ca .* trusted by --ca-file" "^ok    clock " \
     "^ok    credentials  The token server accepted client ID \"p11e-client\"" \
-    "^skip  key-types " "^skip  free-space "; do
+    "^ok    key-types    The token can generate and sign with ec-p256, ec-p384, rsa-3072, rsa-4096\.$" \
+    "^\(ok    free-space   The token reports free memory\|skip  free-space   Not checked: the token does not report its free memory\)"; do
     if printf '%s\n' "$out" | grep -q -- "$line"; then
         ok "/doctor/all_ok/line $line"
     else
@@ -125,6 +127,15 @@ if [ -n "${P11E_MOCK:-}" ] && [ -r "$P11E_MOCK" ]; then
         "warn  pin          A wrong PIN was entered" \
         -- "${D[@]}" --token pkcs11:token=p11e-test --module "$P11E_MOCK" \
         --pin-file pin
+    # ykcs11 2.2.0 offers RSA up to 2048 bits only
+    P11E_MOCK_YKCS11=1 check /doctor/key_types_ykcs11 0 \
+        "ok    key-types    The token can generate and sign with ec-p256, ec-p384 (not rsa-3072, rsa-4096)." \
+        -- "${D[@]}" --token pkcs11:token=p11e-test --module "$P11E_MOCK" \
+        </dev/null
+    P11E_MOCK_FAIL="C_GetMechanismList=CKR_DEVICE_ERROR" check /doctor/key_types_none 7 \
+        "FAIL  key-types    The token can generate and sign with none of ec-p256, ec-p384, rsa-3072, rsa-4096" \
+        -- "${D[@]}" --token pkcs11:token=p11e-test --module "$P11E_MOCK" \
+        </dev/null
 else
     bad /doctor/mock "P11E_MOCK is not set: the mock module was not built"
 fi
