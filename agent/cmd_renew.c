@@ -30,11 +30,11 @@ static void renew_usage(FILE *f)
             "the endpoint,\n"
             "names and subject of the enrollment that made it.  A new key "
             "by default;\n"
-            "the old key and certificate stay on the token.  A renewal cut "
-            "short is\n"
-            "finished by the next run.  Nothing due: exit 0, and the "
-            "output says when\n"
-            "the next renewal is due.\n"
+            "the old key and certificate stay on the token (--retire-old "
+            "removes them).\n"
+            "A renewal cut short is finished by the next run.  Nothing "
+            "due: exit 0,\n"
+            "and the output says when the next renewal is due.\n"
             "\n"
             "Options:\n"
             "  --within DURATION    renew what ends within it (default 30d; "
@@ -44,10 +44,11 @@ static void renew_usage(FILE *f)
             "  --reuse-key          keep the key; the new certificate "
             "replaces the old one\n"
             "                       once written and verified\n"
-            "  --retire-old         remove superseded keys and "
-            "certificates (not available\n"
-            "                       yet: the token layer cannot remove a "
-            "certificate)\n"
+            "  --retire-old         then remove superseded certificates, "
+            "and their keys\n"
+            "                       when no other certificate uses them "
+            "(never after a\n"
+            "                       failed or pending renewal)\n"
             "  --state-dir D        journal folder (default "
             "$XDG_STATE_HOME/p11enroll)\n"
             "  --config F           config file (default "
@@ -72,7 +73,7 @@ static void print_text(const struct renew_result *res)
 
         printf("%-10s %s\n", renew_outcome_name(it->outcome), it->message);
         if (it->outcome != RENEW_NOT_DUE && it->outcome != RENEW_SUPERSEDED &&
-            it->outcome != RENEW_UNMANAGED)
+            it->outcome != RENEW_UNMANAGED && it->outcome != RENEW_RETIRED)
             acted++;
     }
     if (acted > 0)
@@ -105,14 +106,6 @@ enum pe_rc cmd_renew(int argc, char **argv)
                            &help);
     if (rc != PE_OK || help)
         goto out;
-    if (lo.retire_old) {
-        rc = pe_failf(PE_E_USAGE,
-                      "--retire-old is not available yet: the token layer "
-                      "(pkcs11/tok.h) cannot remove a certificate.  Renew "
-                      "without it; p11enroll doctor lists the superseded "
-                      "certificates.");
-        goto out;
-    }
     if (o.key_id != NULL) {
         rc = pe_failf(PE_E_USAGE, "renew picks the keys itself; use "
                                   "--reuse-key to keep each certificate's "
@@ -126,6 +119,7 @@ enum pe_rc cmd_renew(int argc, char **argv)
     ro.dir = dir;
     ro.window = lo.within_s;
     ro.reuse_key = lo.reuse_key;
+    ro.retire_old = lo.retire_old;
     rc = renew_run(&ro, &res);
     if (o.json)
         rc = jsonout_print("renew", renew_result_json(&res, lo.within_s), rc);

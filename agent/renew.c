@@ -40,6 +40,8 @@ const char *renew_outcome_name(enum renew_outcome o)
         return "superseded";
     case RENEW_UNMANAGED:
         return "unmanaged";
+    case RENEW_RETIRED:
+        return "retired";
     }
     return "?";
 }
@@ -523,6 +525,155 @@ static void renew_leaf(const struct renew_opts *ro, const struct tokopt *to,
              lf->state == EXPIRY_NOT_YET_VALID ? " (not valid yet)" : "");
 }
 
+/* ---- --retire-old ------------------------------------------------------ */
+
+/* true when this run's renewal of the subject failed or waits at the CA:
+ * then nothing of it is removed. */
+static bool subject_unsettled(const struct renew_result *res, const char *token,
+                              const char *subject)
+{
+    size_t i;
+
+    for (i = 0; i < res->n; i++)
+        if ((res->v[i].outcome == RENEW_FAILED ||
+             res->v[i].outcome == RENEW_PENDING) &&
+            strcmp(res->v[i].token, token) == 0 &&
+            strcmp(res->v[i].subject, subject) == 0)
+            return true;
+    return false;
+}
+
+/* The "superseded" item of the leaf, or a new one (renewed in this run). */
+static struct renew_item *retire_item(struct renew_result *res,
+                                      const struct leaf *lf)
+{
+    size_t i;
+
+    for (i = 0; i < res->n; i++)
+        if (res->v[i].outcome == RENEW_SUPERSEDED &&
+            strcmp(res->v[i].token, lf->it.token) == 0 &&
+            strcmp(res->v[i].key_id, lf->it.key_id) == 0 &&
+            strcmp(res->v[i].serial, lf->it.serial) == 0)
+            return &res->v[i];
+    return item_add(res, &lf->it);
+}
+
+/* Whether another certificate on the token has c's CKA_ID (then c cannot
+ * be removed alone) or c's public key (then the key stays). */
+static void leaf_users(const struct tok_object_list *l,
+                       const struct tok_object *c, bool *pshared_id,
+                       bool *pkey_used)
+{
+    EVP_PKEY *pub = c->cert != NULL ? X509_get0_pubkey(c->cert) : NULL;
+    EVP_PKEY *opub;
+    size_t i;
+
+    *pshared_id = false;
+    *pkey_used = false;
+    for (i = 0; i < l->n; i++) {
+        const struct tok_object *o = &l->v[i];
+
+        if (o == c || o->cls != TOK_OBJ_CERT)
+            continue;
+        if (o->idlen == c->idlen && memcmp(o->id, c->id, c->idlen) == 0)
+            *pshared_id = true;
+        opub = o->cert != NULL ? X509_get0_pubkey(o->cert) : NULL;
+        if (pub != NULL && opub != NULL && EVP_PKEY_eq(pub, opub) == 1)
+            *pkey_used = true;
+    }
+}
+
+/* Remove the certificate, then its key pair unless key_used. */
+static void retire_leaf(struct tok_ctx *ctx, const struct tok_object *c,
+                        bool key_used, const struct leaf *lf,
+                        struct renew_item *it)
+{
+    struct tok_key *key = NULL;
+    const char *keynote = "";
+    char date[40];
+    size_t n = 0;
+    enum pe_rc rc;
+
+    rc = tok_cert_destroy(ctx, c->id, c->idlen, &n);
+    it->removed_certs = n;
+    if (rc == PE_OK && key_used) {
+        keynote = "; its key stays: another certificate uses it";
+    } else if (rc == PE_OK) {
+        rc = tok_key_find_by_id(ctx, c->id, c->idlen, &key);
+        if (rc == PE_OK) {
+            rc = tok_key_destroy(key);
+            it->removed_key = rc == PE_OK;
+            keynote = " with its key pair";
+        } else if (rc == PE_E_KEY) {
+            pe_clear();
+            rc = PE_OK;
+            keynote = "; no single key with its ID was on the token";
+        }
+    }
+    if (rc != PE_OK) {
+        item_fail(it, rc);
+        return;
+    }
+    it->outcome = RENEW_RETIRED;
+    it->rc = PE_OK;
+    snprintf(it->message, sizeof(it->message),
+             "Certificate \"%s\" (ID %s, serial %s, ends %s), superseded by "
+             "ID %s, was removed%s.",
+             lf->it.subject, lf->it.key_id, lf->it.serial,
+             expiry_date(lf->it.not_after, date, sizeof(date)), lf->newer,
+             keynote);
+}
+
+/* --retire-old on one token, after its renewals: log in, look again. */
+static void retire_target(const struct renew_opts *ro, const struct tokopt *to,
+                          struct renew_result *res)
+{
+    struct tok_ctx *ctx = NULL;
+    struct tok_object_list *l = NULL;
+    struct expiry_plan plan = {0};
+    struct renew_item *it;
+    struct leaf lf;
+    bool shared, used;
+    size_t i;
+    enum pe_rc rc;
+
+    rc = tokopt_open(to, &ctx);
+    if (rc == PE_OK)
+        rc = tokopt_login_auto(to, ctx);
+    if (rc == PE_OK)
+        rc = tok_list_objects(ctx, &l);
+    if (rc == PE_OK)
+        rc = expiry_plan_make(l, time(NULL), ro->window, &plan);
+    if (rc != PE_OK) {
+        it = item_add(res, NULL);
+        if (it != NULL) {
+            snprintf(it->token, sizeof(it->token), "%s",
+                     to->token != NULL ? to->token : "");
+            item_fail(it, rc);
+        }
+        goto out;
+    }
+    for (i = 0; i < plan.n; i++) {
+        if (plan.v[i].state != EXPIRY_SUPERSEDED)
+            continue;
+        memset(&lf, 0, sizeof(lf));
+        leaf_fill(&lf, tok_token_uri(ctx), &plan.v[i]);
+        if (subject_unsettled(res, lf.it.token, lf.it.subject))
+            continue;
+        leaf_users(l, plan.v[i].cert, &shared, &used);
+        if (shared)
+            continue; /* stays "superseded" */
+        it = retire_item(res, &lf);
+        if (it == NULL)
+            break;
+        retire_leaf(ctx, plan.v[i].cert, used, &lf, it);
+    }
+out:
+    expiry_plan_clear(&plan);
+    tok_object_list_free(l);
+    tok_close(ctx);
+}
+
 /* ---- the tokens -------------------------------------------------------- */
 
 struct target {
@@ -603,6 +754,8 @@ static void renew_target(const struct renew_opts *ro, const struct target *t,
     }
     for (i = 0; i < sv.n; i++)
         renew_leaf(ro, &to, jl, &sv.v[i], res);
+    if (ro->retire_old)
+        retire_target(ro, &to, res);
     if (sv.next_due != 0 && (res->next_due == 0 || sv.next_due < res->next_due))
         res->next_due = sv.next_due;
 out:
@@ -675,6 +828,12 @@ json_t *renew_result_json(const struct renew_result *res, long window)
                               ? jsonout_time(it->new_not_after, t2, sizeof(t2))
                               : "",
                           "certificate_uri", it->new_cert_uri));
+        if (j != NULL &&
+            (it->outcome == RENEW_RETIRED || it->removed_certs != 0))
+            json_object_set_new(j, "removed",
+                                json_pack("{s:I, s:b}", "certificates",
+                                          (json_int_t)it->removed_certs, "key",
+                                          it->removed_key));
         if (j != NULL &&
             (it->outcome == RENEW_FAILED || it->outcome == RENEW_PENDING))
             json_object_set_new(j, "error",

@@ -29,6 +29,7 @@ struct renew_opts {
     const char *dir;              /* the journal folder */
     long window;                  /* seconds: --within */
     bool reuse_key;               /* --reuse-key (else a new key) */
+    bool retire_old;              /* --retire-old: remove superseded leaves */
 };
 
 enum renew_outcome {
@@ -38,6 +39,7 @@ enum renew_outcome {
     RENEW_FAILED,     /* rc and message say why */
     RENEW_SUPERSEDED, /* renewed before; kept until retired */
     RENEW_UNMANAGED,  /* due, but no record says where it came from */
+    RENEW_RETIRED,    /* superseded, removed with --retire-old */
 };
 
 struct renew_item {
@@ -52,6 +54,8 @@ struct renew_item {
     char enrollment[40]; /* journal id of the renewal, "" if none */
     char new_key_id[80], new_serial[80], new_expires[64], new_cert_uri[512];
     time_t new_not_after; /* 0: not known */
+    size_t removed_certs; /* retired: certificate objects removed */
+    bool removed_key;     /* retired: its key pair was removed too */
 };
 
 struct renew_result {
@@ -60,7 +64,8 @@ struct renew_result {
     time_t next_due; /* when the next valid certificate falls due; 0 */
 };
 
-/* "not-due", "renewed", "pending", "failed", "superseded", "unmanaged". */
+/* "not-due", "renewed", "pending", "failed", "superseded", "unmanaged",
+ * "retired". */
 const char *renew_outcome_name(enum renew_outcome o);
 
 /*
@@ -71,6 +76,11 @@ const char *renew_outcome_name(enum renew_outcome o);
  * unmanaged, not as a failure (a token may hold certificates of others).  Fills
  * *res (renew_result_clear).  PE_OK when nothing failed (also when nothing was
  * due), PE_PENDING when a renewal waits at the CA, else the first failure.
+ * With retire_old, a superseded leaf (also one this run replaced) then has
+ * its certificate removed, and its key pair when no other certificate on
+ * the token uses that key; nothing of a subject whose renewal failed or is
+ * pending in this run, and nothing that shares its CKA_ID with another
+ * certificate (--reuse-key renewals already replaced theirs).
  */
 enum pe_rc renew_run(const struct renew_opts *ro, struct renew_result *res);
 

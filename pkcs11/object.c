@@ -460,3 +460,57 @@ enum pe_rc tok_cert_read(struct tok_ctx *ctx, struct tok_key *key, X509 **pcert)
         rc = read_once(ctx, key, pcert);
     return rc;
 }
+
+/* One attempt, safe to repeat after a recovery: what was removed before
+ * is not found again. */
+static enum pe_rc destroy_once(struct tok_ctx *ctx, const unsigned char *id,
+                               size_t idlen, size_t *pn)
+{
+    CK_OBJECT_HANDLE *h;
+    CK_ULONG n = 0, i;
+    enum pe_rc rc = PE_OK;
+    CK_RV rv;
+
+    h = calloc(MAX_CERTS, sizeof(*h));
+    if (h == NULL)
+        return PE_E_NOMEM;
+    rv = find_certs(ctx, id, idlen, h, &n);
+    if (rv != CKR_OK)
+        rc = tok_ckfail(ctx, rv, "Finding the certificates to remove");
+    for (i = 0; rc == PE_OK && i < n; i++) {
+        rv = ctx->fl->C_DestroyObject(ctx->sess, h[i]);
+        log_debug(LOG_CAT_PKCS11, "C_DestroyObject (retired certificate): %s",
+                  ckr_name(rv));
+        if (rv != CKR_OK)
+            rc = tok_ckfail(ctx, rv, "Removing the certificate");
+        else
+            (*pn)++;
+    }
+    free(h);
+    return rc;
+}
+
+enum pe_rc tok_cert_destroy(struct tok_ctx *ctx, const unsigned char *id,
+                            size_t idlen, size_t *pn)
+{
+    struct tok_backoff b = {0, 0};
+    size_t n = 0;
+    enum pe_rc rc;
+
+    if (pn != NULL)
+        *pn = 0;
+    if (id == NULL || idlen == 0)
+        return pe_failf(PE_E_INTERNAL, "tok_cert_destroy: no CKA_ID");
+    tok_op_begin(ctx);
+    rc = destroy_once(ctx, id, idlen, &n);
+    while (rc != PE_OK && tok_retry_transient(ctx, &b))
+        rc = destroy_once(ctx, id, idlen, &n);
+    if (rc != PE_OK && tok_recover_once(ctx))
+        rc = destroy_once(ctx, id, idlen, &n);
+    if (rc == PE_OK && n > 0)
+        log_info("Removed %zu certificate%s from token \"%s\".", n,
+                 n == 1 ? "" : "s", ctx->label);
+    if (pn != NULL)
+        *pn = n;
+    return rc;
+}

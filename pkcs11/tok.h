@@ -274,6 +274,12 @@ enum pe_rc tok_cert_write_chain(struct tok_ctx *ctx, STACK_OF(X509) * chain,
 enum pe_rc tok_cert_read(struct tok_ctx *ctx, struct tok_key *key,
                          X509 **pcert);
 
+/* Remove every certificate object (only certificates) with this CKA_ID;
+ * *pn (may be NULL) is how many were removed, 0 when none.  Only when the
+ * user asked for it (renew --retire-old). */
+enum pe_rc tok_cert_destroy(struct tok_ctx *ctx, const unsigned char *id,
+                            size_t idlen, size_t *pn);
+
 /* ---- attestation (ykcs11) --------------------------------------------- */
 
 /*

@@ -15,7 +15,7 @@
 # - pending (--no-wait) gives exit 3 and the next run finishes it;
 # - a rejected renewal is reported (exit 4) and not ordered again;
 # - a certificate without a journal record is "unmanaged" (exit 0) unless
-#   --endpoint is given; --retire-old and bad options: exit 2; the token
+#   --endpoint is given; bad options (also with --retire-old): exit 2; the token
 #   unchanged by all of these.
 set -u
 : "${P11ENROLL:?}" "${P11E_SOURCE_DIR:?}"
@@ -248,8 +248,8 @@ check /renew/no_record_endpoint_without_names 2 "needs the e-mail address" \
     -- "$P11ENROLL" renew --state-dir "$W/empty-state" "${T[@]}" --within 30d \
     --endpoint "$SCM_SIM_URL" --client-id p11e-client \
     --client-secret-file "$W/secret"
-check /renew/retire_old 2 "--retire-old is not available yet" \
-    -- "${R[@]}" --within 30d --retire-old
+check /renew/retire_old_bad 2 "not both" \
+    -- "${R[@]}" --within 30d --retire-old --rekey --reuse-key
 check /renew/rekey_and_reuse 2 "not both" -- "${R[@]}" --rekey --reuse-key
 check /renew/key_id 2 "renew picks the keys itself" -- "${R[@]}" --key-id 01
 check /renew/help 0 "Usage: p11enroll renew" -- "${R[@]}" --help
