@@ -27,7 +27,7 @@ static void doctor_usage(FILE *f)
            "loads, the\n"
            "token is present and writable, PIN tries left, the PIN "
            "works, key types\n"
-           "and free space (where the token layer tells), each "
+           "and free space (where the token tells), each "
            "certificate's expiry\n"
            "(warn within --within) and chain, the CA answers over trusted "
            "HTTPS, the\n"
