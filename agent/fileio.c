@@ -98,8 +98,10 @@ static void fsync_dir_of(const char *path)
     }
 }
 
-enum pe_rc fileio_write_atomic(const char *path, const void *data, size_t len,
-                               mode_t mode)
+/* Temporary file, data fsync, rename over path; the directory's fsync
+ * (which makes the rename itself durable) only when sync_dir. */
+static enum pe_rc write_replace(const char *path, const void *data, size_t len,
+                                mode_t mode, bool sync_dir)
 {
     char tmp[PATH_MAX];
     const unsigned char *p = data;
@@ -131,7 +133,8 @@ enum pe_rc fileio_write_atomic(const char *path, const void *data, size_t len,
     fd = -1;
     if (rename(tmp, path) != 0)
         goto fail;
-    fsync_dir_of(path);
+    if (sync_dir)
+        fsync_dir_of(path);
     return PE_OK;
 fail : {
     int err = errno;
@@ -141,6 +144,18 @@ fail : {
     unlink(tmp);
     return pe_failf(PE_E_IO, "Writing \"%s\" failed: %s.", path, strerror(err));
 }
+}
+
+enum pe_rc fileio_write_atomic(const char *path, const void *data, size_t len,
+                               mode_t mode)
+{
+    return write_replace(path, data, len, mode, true);
+}
+
+enum pe_rc fileio_write_ordered(const char *path, const void *data, size_t len,
+                                mode_t mode)
+{
+    return write_replace(path, data, len, mode, false);
 }
 
 enum pe_rc fileio_mkdirs(const char *path, mode_t mode)

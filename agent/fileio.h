@@ -26,6 +26,14 @@ enum pe_rc fileio_read(const char *path, size_t max, unsigned char **pbuf,
 enum pe_rc fileio_write_atomic(const char *path, const void *data, size_t len,
                                mode_t mode);
 
+/*
+ * The same, without the fsync of the directory: readers still see the old
+ * content or the new, and the data is on disk, but after a power cut the
+ * old content may come back.  For writes that a later durable one orders.
+ */
+enum pe_rc fileio_write_ordered(const char *path, const void *data, size_t len,
+                                mode_t mode);
+
 /* mkdir -p with mode for each missing component. */
 enum pe_rc fileio_mkdirs(const char *path, mode_t mode);
 

@@ -342,47 +342,6 @@ static bool save_needs_durable(const struct journal_rec *rec)
     }
 }
 
-/* Atomic, data fsync'ed, without the directory fsync (see above). */
-static enum pe_rc write_ordered(const char *path, const char *text)
-{
-    char tmp[PATH_MAX];
-    size_t len = strlen(text), done = 0;
-    ssize_t n;
-    int fd, err;
-
-    if (snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()) >=
-        (int)sizeof(tmp))
-        return pe_failf(PE_E_IO, "The path \"%s\" is too long.", path);
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0)
-        return pe_failf(PE_E_IO, "Cannot create \"%s\": %s.", tmp,
-                        strerror(errno));
-    while (done < len) {
-        n = write(fd, text + done, len - done);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            goto fail;
-        done += (size_t)n;
-    }
-    if (fsync(fd) != 0)
-        goto fail;
-    if (close(fd) != 0) {
-        fd = -1;
-        goto fail;
-    }
-    fd = -1;
-    if (rename(tmp, path) != 0)
-        goto fail;
-    return PE_OK;
-fail:
-    err = errno;
-    if (fd >= 0)
-        close(fd);
-    unlink(tmp);
-    return pe_failf(PE_E_IO, "Writing \"%s\" failed: %s.", path, strerror(err));
-}
-
 enum pe_rc journal_save(struct journal_rec *rec)
 {
     char *text = NULL, *path = NULL;
@@ -395,7 +354,7 @@ enum pe_rc journal_save(struct journal_rec *rec)
     if (rc == PE_OK)
         rc = save_needs_durable(rec)
                  ? fileio_write_atomic(path, text, strlen(text), 0600)
-                 : write_ordered(path, text);
+                 : fileio_write_ordered(path, text, strlen(text), 0600);
     if (rc == PE_OK)
         log_debug(LOG_CAT_JOURNAL, "journal %s: %s", rec->id,
                   journal_status_name(rec->status));
