@@ -1,0 +1,57 @@
+# shellcheck shell=bash
+# SPDX-License-Identifier: Apache-2.0
+#
+# tests/integration/renew_lib.sh - the set-up the renew_*.sh tests share;
+# source it right after `set -u`: a SoftHSM token, scm-sim issuing 1-day
+# certificates (its shortest term) over HTTPS, the PIN and client secret in
+# files in the work folder $W (the current directory), no /etc/p11enroll,
+# and the ok/bad/expect/check helpers that count passed and failed.
+: "${P11ENROLL:?}" "${P11E_SOURCE_DIR:?}"
+# shellcheck source=tests/softhsm/fixture.sh
+. "$P11E_SOURCE_DIR/tests/softhsm/fixture.sh"
+fx_softhsm_begin p11e-test
+W=$FX_DIR/work
+mkdir -p "$W"
+cd "$W" || exit 1
+cat >sim.json <<'EOF'
+{"profiles": [{"name": "Short", "terms": [1, 365]}],
+ "forms": [{"uri": "cs", "department": "Engineering", "profile": "Short",
+            "eulaId": "e1", "eulaText": "EULA", "requiredFields": ["csr"]}],
+ "restAccounts": [{"clientId": "p11e-client",
+                   "clientSecret": "p11e-secret-0123456789",
+                   "department": "Engineering", "profile": "Short",
+                   "term": 1}]}
+EOF
+# shellcheck source=tests/integration/scm_sim_lib.sh
+. "$P11E_SOURCE_DIR/tests/integration/scm_sim_lib.sh"
+scm_sim_start_config "$W/sim.json"
+export P11ENROLL_CONF_DIR=$W/no-conf # no /etc/p11enroll here
+printf '%s\n' "$FX_USER_PIN" >pin
+printf 'p11e-secret-0123456789\n' >secret
+passed=0 failed=0
+
+ok() { passed=$((passed + 1)); echo "ok   $1"; }
+bad() {
+    failed=$((failed + 1))
+    echo "FAIL $1: $2"
+}
+# expect NAME CONDITION-COMMAND...: ok when it succeeds
+expect() {
+    local name=$1
+    shift
+    if "$@"; then ok "$name"; else bad "$name" "$*"; fi
+}
+# check NAME RC TEXT -- COMMAND...: exit code and a line of the output.
+check() {
+    local name=$1 want_rc=$2 want_text=$3 out rc
+    shift 4
+    out=$("$@" 2>&1)
+    rc=$?
+    printf '%s\n' "$out" >"last.out"
+    if [ "$rc" -eq "$want_rc" ] && printf '%s' "$out" | grep -qF -- "$want_text"; then
+        ok "$name"
+    else
+        bad "$name" "rc $rc (want $want_rc, text \"$want_text\"), output:"
+        printf '%s\n' "$out" | sed 's/^/    /'
+    fi
+}
