@@ -29,6 +29,7 @@ packages=(
     softhsm2 opensc libengine-pkcs11-openssl osslsigncode binutils
     gnutls-bin clang-format shellcheck procps man-db groff-base
     strace time # bench/run.sh
+    python3     # JSON checks in the tests
 )
 
 say() { printf '\n== %s\n' "$*"; }
