@@ -5,22 +5,21 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static unsigned debug_mask;
 static bool quiet_mode;
 static bool verbose_mode;
+static struct timespec t_start; /* for the "time" category */
 
 static const struct {
     const char *name;
     unsigned mask;
 } cats[] = {
-    {"general", LOG_CAT_GENERAL},
-    {"pkcs11", LOG_CAT_PKCS11},
-    {"http", LOG_CAT_HTTP},
-    {"csr", LOG_CAT_CSR},
-    {"journal", LOG_CAT_JOURNAL},
-    {"secret", LOG_CAT_SECRET},
-    {"all", ~0u},
+    {"general", LOG_CAT_GENERAL}, {"pkcs11", LOG_CAT_PKCS11},
+    {"http", LOG_CAT_HTTP},       {"csr", LOG_CAT_CSR},
+    {"journal", LOG_CAT_JOURNAL}, {"secret", LOG_CAT_SECRET},
+    {"time", LOG_CAT_TIME},       {"all", ~(unsigned)LOG_CAT_TIME},
 };
 
 void log_init(bool quiet, bool verbose)
@@ -33,6 +32,7 @@ void log_init(bool quiet, bool verbose)
     quiet_mode = quiet;
     verbose_mode = verbose;
     debug_mask = 0;
+    clock_gettime(CLOCK_MONOTONIC, &t_start);
     if (env == NULL)
         return;
     snprintf(buf, sizeof(buf), "%s", env);
@@ -52,9 +52,19 @@ bool log_enabled(enum log_cat cat)
 static void __attribute__((format(printf, 2, 0)))
 vlog(const char *prefix, const char *fmt, va_list ap)
 {
+    struct timespec now;
+
+    flockfile(stderr); /* whole lines, when two threads trace */
+    if ((debug_mask & LOG_CAT_TIME) != 0) {
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        fprintf(stderr, "%9.3f ",
+                (double)(now.tv_sec - t_start.tv_sec) * 1e3 +
+                    (double)(now.tv_nsec - t_start.tv_nsec) / 1e6);
+    }
     fprintf(stderr, "p11enroll: %s", prefix);
     vfprintf(stderr, fmt, ap);
     fputc('\n', stderr);
+    funlockfile(stderr);
 }
 
 void log_error(const char *fmt, ...)
@@ -103,8 +113,10 @@ void say(const char *fmt, ...)
 
     if (quiet_mode)
         return;
+    flockfile(stderr);
     va_start(ap, fmt);
     vfprintf(stderr, fmt, ap);
     va_end(ap);
     fputc('\n', stderr);
+    funlockfile(stderr);
 }

@@ -4,7 +4,8 @@
  *
  * Two channels.  log_error/warn/info/debug are traces for developers, on
  * stderr; debug lines are printed only for the categories named in
- * P11ENROLL_DEBUG (comma-separated: pkcs11,http,csr,journal,secret,all).
+ * P11ENROLL_DEBUG (comma-separated: pkcs11,http,csr,journal,secret,all;
+ * "time" adds the milliseconds since start in front of every trace line).
  * say()/progress() are what the person reads.  Nothing here ever prints a
  * PIN, a client secret or an Authorization header: callers pass "***".
  */
@@ -20,6 +21,7 @@ enum log_cat {
     LOG_CAT_CSR = 1u << 3,
     LOG_CAT_JOURNAL = 1u << 4,
     LOG_CAT_SECRET = 1u << 5,
+    LOG_CAT_TIME = 1u << 6, /* not a category of lines: a time stamp */
 };
 
 /* Read P11ENROLL_DEBUG once; quiet suppresses info and progress. */
