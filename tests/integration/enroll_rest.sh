@@ -131,13 +131,16 @@ en_expect_rc 2
 en_expect_err "a PIN never stands in a config file"
 
 # 8. a key made before (p11enroll csr) enrolled with --key-id; debug traces
-# of the HTTP calls never show the client secret or a bearer token
+# of the HTTP calls never show the client secret or a bearer token, and
+# with "time" each starts with the milliseconds since start
 "$P11ENROLL" csr --module "$FX_MODULE" --token "$FX_URI" --pin-file "$EN/pin" \
     --label reused --cn reused --out "$EN/reused.csr" >"$EN/reused.uri"
 kid=$(sed -n 's/.*;id=\([^;]*\);.*/\1/p' "$EN/reused.uri" | tr -d '%')
 [ -n "$kid" ] || en_fail "no key id from p11enroll csr"
-P11ENROLL_DEBUG=http en_run reuse en_rest --new --key-id "$kid"
+P11ENROLL_DEBUG=http,time en_run reuse en_rest --new --key-id "$kid"
 en_expect_rc 0
+grep -Eq '^ *[0-9]+\.[0-9]{3} p11enroll: debug: > POST ' "$EN/reuse.err" ||
+    en_fail "P11ENROLL_DEBUG=time: no time stamp in front of the traces"
 en_expect_err "Using key $kid"
 en_expect_err "(Authorization: ***)"
 en_expect_err "body: *** ("
