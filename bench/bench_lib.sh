@@ -7,7 +7,8 @@
 
 BENCH_PIN_ENTRIES=0
 
-bench_now() { date +%s%N; }
+# The time in microseconds, without a fork: bench_now VAR sets VAR.
+bench_now() { printf -v "$1" '%s' "${EPOCHREALTIME/./}"; }
 
 # bench_cpu FILE: microseconds of user + system CPU of the shell's finished
 # children, from the output of `times` saved in FILE (its second line).
@@ -17,10 +18,12 @@ bench_cpu() {
         printf "%d", ((u[1] + s[1]) * 60 + u[2] + s[2]) * 1e6 }' "$1"
 }
 
-# A fresh, empty token with the fixture's label for every run (not timed),
-# so no run pays for the objects of the runs before it.
+# A fresh, empty token with the fixture's label for every run, and an empty
+# state folder $W/state for p11enroll's journal (not timed), so no run pays
+# for the objects or records of the runs before it.
 bench_fresh_token() {
-    rm -rf "${FX_DIR:?}/tokens" && mkdir "$FX_DIR/tokens" &&
+    rm -rf "$W/state" && mkdir "$W/state" &&
+        rm -rf "${FX_DIR:?}/tokens" && mkdir "$FX_DIR/tokens" &&
         softhsm2-util --init-token --free --label "${FX_URI#pkcs11:token=}" \
             --so-pin "$FX_SO_PIN" --pin "$FX_USER_PIN" >/dev/null
 }
@@ -30,9 +33,8 @@ bench_fresh_token() {
 # to rss-TAG.  BENCH_WRAP: a command line to run it under instead;
 # BENCH_KEY_ID: enroll that existing key (--key-id) instead of a new one.
 bench_p11enroll() {
-    local kt=$1 module=$2 tag=$3 state rc
+    local kt=$1 module=$2 tag=$3
     local -a pre=() key=(--key-type "$kt" --label bench)
-    state=$(mktemp -d "$W/state-XXXXXX")
     [ -n "$tag" ] && pre=(/usr/bin/time -f %M -o "rss-$tag")
     # shellcheck disable=SC2206 # a command line, split on blanks
     [ -n "${BENCH_WRAP:-}" ] && pre=($BENCH_WRAP)
@@ -41,10 +43,7 @@ bench_p11enroll() {
         --pin-file "$W/pin" --endpoint "$SCM_SIM_URL" \
         --client-id p11e-client --client-secret-file client-secret \
         --email dev@example.org "${key[@]}" --ca-file "$SCM_SIM_CA_FILE" \
-        --trust "$SCM_SIM_ROOTS" --state-dir "$state"
-    rc=$?
-    rm -rf "$state"
-    return "$rc"
+        --trust "$SCM_SIM_ROOTS" --state-dir "$W/state"
 }
 
 # bench_pregen KEYTYPE: a key pair made with pkcs11-tool before the clock
