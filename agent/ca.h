@@ -7,7 +7,8 @@
  * ca_ops.  The enrollment flow only sees this file:
  *
  *   ca_new(&cfg, &ca);
- *   ca->ops->prepare(ca);                 log in, show terms (before keygen)
+ *   ca_prepare_start(ca);                 log in, show terms (before keygen;
+ *   ca_prepare_wait(ca);                  REST: beside the token's opening)
  *   ca->ops->submit(ca, &req, &id);       CSR in, request id out
  *   ca->ops->poll(ca, id, &st);           pending / issued / rejected
  *   ca->ops->download(ca, id, &buf, &n);  the bundle as the CA sends it
@@ -94,6 +95,9 @@ struct ca_ops {
     const char *name;
     /* Authenticate and check terms before anything is made (optional). */
     enum pe_rc (*prepare)(struct ca *ca);
+    /* prepare asks the person nothing (no code, no terms), so it may run
+     * on a thread of its own while the token is opened */
+    bool prepare_quiet;
     /* Submit; a new request id string in *pid (free()). */
     enum pe_rc (*submit)(struct ca *ca, const struct ca_request *req,
                          char **pid);
@@ -107,19 +111,36 @@ struct ca_ops {
     void (*free)(struct ca *ca);
 };
 
+struct ca_bg; /* a prepare running on its own thread (ca.c) */
+
 struct ca {
     const struct ca_ops *ops;
     struct ca_config cfg; /* strings borrowed from the caller's config */
     struct http_client *http;
-    void *impl; /* the protocol's own state */
+    void *impl;         /* the protocol's own state */
+    struct ca_bg *prep; /* ca_prepare_start's thread, until ca_prepare_wait */
 };
 
 /* A client for cfg->protocol (cfg and its strings must outlive it);
  * allocates *pca (ca_free). */
 enum pe_rc ca_new(const struct ca_config *cfg, struct ca **pca);
 
-/* Free; NULL is a no-op. */
+/* Free; NULL is a no-op.  Waits for a prepare still running. */
 void ca_free(struct ca *ca);
+
+/*
+ * Begin ops->prepare.  One that asks the person nothing (prepare_quiet)
+ * runs on a thread of its own, so logging in to the CA (a TLS handshake
+ * and two round trips, more against a CA far away) overlaps with opening
+ * the token; its result comes from ca_prepare_wait, and nothing else may
+ * use ca until then.  Any other prepare runs here and now.
+ */
+enum pe_rc ca_prepare_start(struct ca *ca);
+
+/* The result of the prepare begun by ca_prepare_start, waiting for it if
+ * it still runs, with its detail (pe_detail) when it failed; PE_OK when
+ * none is running. */
+enum pe_rc ca_prepare_wait(struct ca *ca);
 
 /* ---- shared helpers for the ca_<protocol>.c files --------------------- */
 

@@ -439,7 +439,12 @@ static void form_free(struct ca *ca)
 }
 
 static const struct ca_ops form_ops = {
-    "form", form_prepare, form_submit, form_poll, form_download, form_free,
+    .name = "form",
+    .prepare = form_prepare, /* asks for the e-mailed code and the terms */
+    .submit = form_submit,
+    .poll = form_poll,
+    .download = form_download,
+    .free = form_free,
 };
 
 enum pe_rc ca_form_init(struct ca *ca)

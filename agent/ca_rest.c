@@ -444,7 +444,13 @@ static void rest_free(struct ca *ca)
 }
 
 static const struct ca_ops rest_ops = {
-    "rest", rest_prepare, rest_submit, rest_poll, rest_download, rest_free,
+    .name = "rest",
+    .prepare = rest_prepare,
+    .prepare_quiet = true, /* client credentials: no person involved */
+    .submit = rest_submit,
+    .poll = rest_poll,
+    .download = rest_download,
+    .free = rest_free,
 };
 
 enum pe_rc ca_rest_init(struct ca *ca)

@@ -361,6 +361,14 @@ static enum pe_rc run_ca(struct run *r)
 
 /* ---- the token side ----------------------------------------------------- */
 
+/* The PIN comes from the person (a prompt or the PIN pad), not a file,
+ * a descriptor or the environment. */
+static bool pin_is_typed(const struct secret_source *src)
+{
+    return src->kind != SECRET_FILE && src->kind != SECRET_FD &&
+           src->kind != SECRET_ENV;
+}
+
 static enum pe_rc run_token(struct run *r)
 {
     struct tokopt *to = &r->to;
@@ -381,6 +389,12 @@ static enum pe_rc run_token(struct run *r)
     rc = tokopt_open(to, &r->ctx);
     if (rc != PE_OK)
         return rc;
+    /* a PIN the person types is asked for only once the CA let us in */
+    if (pin_is_typed(to->so_pin.kind != SECRET_NONE ? &to->so_pin : &to->pin)) {
+        rc = ca_prepare_wait(r->ca);
+        if (rc != PE_OK)
+            return rc;
+    }
     if (to->so_pin.kind == SECRET_NONE)
         return tokopt_login(to, r->ctx, TOK_USER);
     /* ykcs11: the management key as SO, the PIN for signing */
@@ -769,7 +783,7 @@ static enum pe_rc run_rejected(struct run *r)
 enum pe_rc enroll_run(struct journal_rec *rec, const struct enroll_opts *o)
 {
     struct run r;
-    enum pe_rc rc;
+    enum pe_rc rc, prc;
 
     memset(&r, 0, sizeof(r));
     r.rec = rec;
@@ -784,12 +798,15 @@ enum pe_rc enroll_run(struct journal_rec *rec, const struct enroll_opts *o)
         goto out;
     }
     rc = run_ca(&r);
-    /* log in and accept terms before a key is made */
-    if (rc == PE_OK && rec->status < JOURNAL_SUBMITTED &&
-        r.ca->ops->prepare != NULL)
-        rc = r.ca->ops->prepare(r.ca);
+    /* log in and accept terms before a key is made; a login that asks the
+     * person nothing runs while the token is opened */
+    if (rc == PE_OK && rec->status < JOURNAL_SUBMITTED)
+        rc = ca_prepare_start(r.ca);
     if (rc == PE_OK)
         rc = run_token(&r);
+    prc = ca_prepare_wait(r.ca); /* its failure first, as if it ran first */
+    if (prc != PE_OK)
+        rc = prc;
     if (rc == PE_OK)
         rc = run_key(&r);
     if (rc == PE_OK)

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -417,7 +418,10 @@ enum pe_rc journal_create(const char *dir, struct journal_rec **prec)
     rc = fileio_mkdirs(dir, 0700);
     if (rc != PE_OK)
         return rc;
-    if (RAND_bytes(rnd, sizeof(rnd)) != 1)
+    /* the kernel's: the id is no secret, and OpenSSL's generator is then
+     * set up by the CA login, on its own thread (ca_prepare_start) */
+    if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd) &&
+        RAND_bytes(rnd, sizeof(rnd)) != 1)
         return pe_fail_ossl(PE_E_INTERNAL, "Random bytes for a journal id");
     rec = rec_alloc();
     if (rec == NULL)

@@ -80,6 +80,17 @@ en_expect_rc 6
 en_expect_err 'refused client ID "p11e-client": invalid_client'
 en_expect_token 6 6 10
 en_expect_orders 6
+# both refuse, the CA and the token (the CA login runs while the token is
+# opened): the CA's refusal is the one reported, as if it ran first
+printf '0000\n' >"$EN/badpin"
+en_run badboth "$P11ENROLL" enroll --module "$FX_MODULE" --token "$FX_URI" \
+    --pin-file "$EN/badpin" --ca-file "$SCM_SIM_CA_FILE" \
+    --trust "$SCM_SIM_ROOTS" --state-dir "$EN_STATE" --new \
+    --endpoint "$SCM_SIM_URL" --client-id p11e-client \
+    --client-secret-file "$EN/bad" --email dev@example.org --label bad
+en_expect_rc 6
+en_expect_err 'invalid_client'
+en_expect_token 6 6 10
 
 # 6. a server whose certificate is not trusted (no --ca-file)
 en_run untrusted "$P11ENROLL" enroll --module "$FX_MODULE" --token "$FX_URI" \
