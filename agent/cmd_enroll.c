@@ -67,12 +67,16 @@ enum pe_rc cmd_enroll(int argc, char **argv)
             rec->id, journal_status_name(rec->status));
     } else {
         rc = journal_create(dir, &rec);
-        if (rc == PE_OK)
-            rc = enroll_fill_record(&o, rec);
-        if (rc == PE_OK)
-            rc = journal_save(rec);
         if (rc != PE_OK)
             goto out;
+        rc = enroll_fill_record(&o, rec);
+        if (rc == PE_OK)
+            rc = journal_save(rec);
+        if (rc != PE_OK) {
+            journal_remove(rec);
+            rec = NULL;
+            goto out;
+        }
         say("Enrollment %s recorded in %s.", rec->id, dir);
     }
     rc = enroll_run(rec, &o);

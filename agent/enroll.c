@@ -560,8 +560,10 @@ static enum pe_rc run_csr(struct run *r)
         rc = csr_build(&subj, pub, token_sign, r->key, &req);
     if (rc == PE_OK)
         rc = csr_to_der_b64(req, &rec->csr_b64);
+    /* saved with the step that follows at once (submitting), or by the
+     * error path; a crash before then finds the key and builds it again */
     if (rc == PE_OK)
-        rc = journal_step(rec, JOURNAL_CSR_BUILT, NULL);
+        rc = journal_mark(rec, JOURNAL_CSR_BUILT);
     X509_REQ_free(req);
     EVP_PKEY_free(pub);
     return rc;
@@ -674,7 +676,9 @@ static void note_status(void *arg, const struct ca_status *st)
 
     if (rec->ca_status == NULL || strcmp(rec->ca_status, st->word) != 0) {
         journal_set(&rec->ca_status, st->word);
-        journal_save(rec);
+        /* issued: saved with the download, which follows at once */
+        if (st->state != CA_STATE_ISSUED)
+            journal_save(rec);
     }
 }
 
@@ -706,7 +710,9 @@ static enum pe_rc run_wait_download(struct run *r)
             }
             if (rc != PE_OK)
                 return rc;
-            rc = journal_step(rec, JOURNAL_ISSUED, NULL);
+            /* saved with the bundle (or an error): a crash before then
+             * polls again */
+            rc = journal_mark(rec, JOURNAL_ISSUED);
             if (rc != PE_OK)
                 return rc;
         }

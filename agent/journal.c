@@ -327,7 +327,10 @@ out:
  * durable state before them leads resume to the same place (the key is
  * found by its ID, the CSR rebuilt, the request polled and downloaded
  * again; the bundle file itself is written durably).  This saves one of
- * the two fsyncs for more than half the saves of an enrollment.
+ * the two fsyncs for more than half the saves of an enrollment.  Two steps
+ * are not saved on their own at all (journal_mark): CSR built and issued,
+ * each followed at once by a save (submitting, downloaded) or, on a
+ * failure, by the error note's.
  */
 static bool save_needs_durable(const struct journal_rec *rec)
 {
@@ -373,6 +376,12 @@ enum pe_rc journal_step(struct journal_rec *rec, enum journal_status status,
         return rc;
     rec->status = status;
     return journal_save(rec);
+}
+
+enum pe_rc journal_mark(struct journal_rec *rec, enum journal_status status)
+{
+    rec->status = status;
+    return journal_set(&rec->last_error, NULL);
 }
 
 /* Take the exclusive lock of id in dir (rec->lock_fd). */
@@ -437,8 +446,6 @@ enum pe_rc journal_create(const char *dir, struct journal_rec **prec)
         goto out;
     }
     rc = rec_lock(rec);
-    if (rc == PE_OK)
-        rc = journal_save(rec);
     if (rc != PE_OK)
         goto out;
     *prec = rec;

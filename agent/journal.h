@@ -75,8 +75,9 @@ bool journal_status_final(enum journal_status s);
 enum pe_rc journal_default_dir(char **pdir);
 
 /*
- * A new record in dir (created 0700 if missing), locked and saved with
- * status new; allocates *prec (journal_rec_free unlocks).
+ * A new record in dir (created 0700 if missing), locked, with status new;
+ * allocates *prec (journal_rec_free unlocks).  Not saved yet: the caller
+ * fills it in and saves it once (journal_remove if that fails).
  */
 enum pe_rc journal_create(const char *dir, struct journal_rec **prec);
 
@@ -93,6 +94,11 @@ enum pe_rc journal_save(struct journal_rec *rec);
 /* Set status and last_error (NULL clears it), then save. */
 enum pe_rc journal_step(struct journal_rec *rec, enum journal_status status,
                         const char *last_error);
+
+/* Set status and clear last_error without saving: for a step whose save
+ * the next step's makes (each save costs an fsync), when losing it to a
+ * crash leads resume to the same place. */
+enum pe_rc journal_mark(struct journal_rec *rec, enum journal_status status);
 
 /* Replace the string *field with a copy of value (NULL clears it). */
 enum pe_rc journal_set(char **field, const char *value);

@@ -361,6 +361,8 @@ static void renew_one(const struct renew_opts *ro, const struct tokopt *to,
         rc = sidecar_write(rec, &lf->it);
     if (rc != PE_OK) {
         item_fail(it, rc);
+        journal_remove(rec); /* nothing was started */
+        rec = NULL;
         goto out;
     }
     say("Renewing certificate \"%s\" (ID %s, ends %s) as enrollment %s%s.",

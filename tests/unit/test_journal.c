@@ -92,6 +92,7 @@ TEST("/journal/lock_excludes_second_opener")
     int status = 0;
 
     CHECK_INT(journal_create(dir, &rec), PE_OK);
+    CHECK_INT(journal_save(rec), PE_OK);
     snprintf(id, sizeof(id), "%s", rec->id);
     /* flock is per open file: another process must be refused */
     pid = fork();
