@@ -18,6 +18,7 @@
 
 #include <openssl/asn1.h>
 #include <openssl/core_names.h>
+#include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/obj_mac.h>
 #include <openssl/objects.h>
@@ -360,6 +361,45 @@ out:
     return rc;
 }
 
+/*
+ * The request's SubjectPublicKeyInfo.  For an EC key it is set from the
+ * curve and the point as they are (RFC 5480: id-ecPublicKey, the named
+ * curve, the uncompressed point), which is what X509_REQ_set_pubkey
+ * writes too, without its encode-then-decode through OpenSSL 3's
+ * encoders and decoders (about 0.3 ms, 1.3 ms when they are first used).
+ * Other keys go the general way.
+ */
+static enum pe_rc csr_set_spki(X509_REQ *req, EVP_PKEY *pub)
+{
+    unsigned char pt[1 + 2 * 66], *copy = NULL; /* up to P-521 */
+    char group[32];
+    size_t ptlen = 0;
+    int curve;
+
+    if (EVP_PKEY_get_base_id(pub) != EVP_PKEY_EC ||
+        EVP_PKEY_get_group_name(pub, group, sizeof(group), NULL) != 1 ||
+        (curve = EC_curve_nist2nid(group)) == NID_undef ||
+        EVP_PKEY_get_octet_string_param(pub, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY,
+                                        pt, sizeof(pt), &ptlen) != 1 ||
+        ptlen == 0 || pt[0] != 0x04) {
+        ERR_clear_error();
+        return X509_REQ_set_pubkey(req, pub) == 1
+                   ? PE_OK
+                   : pe_fail_ossl(PE_E_INTERNAL, "Setting the public key");
+    }
+    copy = OPENSSL_memdup(pt, ptlen);
+    if (copy == NULL)
+        return PE_E_NOMEM;
+    if (X509_PUBKEY_set0_param(X509_REQ_get_X509_PUBKEY(req),
+                               OBJ_nid2obj(NID_X9_62_id_ecPublicKey),
+                               V_ASN1_OBJECT, OBJ_nid2obj(curve), copy,
+                               (int)ptlen) != 1) {
+        OPENSSL_free(copy);
+        return pe_fail_ossl(PE_E_INTERNAL, "Setting the public key");
+    }
+    return PE_OK;
+}
+
 /* The signature AlgorithmIdentifier: ECDSA without parameters, RSA with
  * NULL parameters (RFC 5758 section 3.2, RFC 4055 section 5). */
 static enum pe_rc csr_set_sigalg(X509_REQ *req, EVP_PKEY *pub, int md_nid)
@@ -442,7 +482,8 @@ out:
     return rc;
 }
 
-/* The request verifies with pub, in memory and after a DER round trip. */
+/* The request verifies with pub after a DER round trip (the bytes sent);
+ * when it does not, the in-memory one tells which check failed. */
 static enum pe_rc csr_check_signature(X509_REQ *req, EVP_PKEY *pub)
 {
     unsigned char *der = NULL;
@@ -451,13 +492,6 @@ static enum pe_rc csr_check_signature(X509_REQ *req, EVP_PKEY *pub)
     int len;
     enum pe_rc rc = PE_E_VERIFY;
 
-    if (X509_REQ_verify(req, pub) != 1) {
-        rc = pe_fail_ossl(PE_E_VERIFY,
-                          "The request's signature does not verify with "
-                          "the key's public key (the token signed with "
-                          "another key, or signed wrongly)");
-        goto out;
-    }
     len = i2d_X509_REQ(req, &der);
     if (len <= 0) {
         rc = pe_fail_ossl(PE_E_INTERNAL, "Encoding the request");
@@ -465,12 +499,17 @@ static enum pe_rc csr_check_signature(X509_REQ *req, EVP_PKEY *pub)
     }
     p = der;
     again = d2i_X509_REQ(NULL, &p, len);
-    if (again == NULL || p != der + len || X509_REQ_verify(again, pub) != 1) {
+    if (again != NULL && p == der + len && X509_REQ_verify(again, pub) == 1) {
+        rc = PE_OK;
+    } else if (X509_REQ_verify(req, pub) != 1) {
+        rc = pe_fail_ossl(PE_E_VERIFY,
+                          "The request's signature does not verify with "
+                          "the key's public key (the token signed with "
+                          "another key, or signed wrongly)");
+    } else {
         rc = pe_fail_ossl(PE_E_VERIFY, "The encoded request does not "
                                        "verify after decoding it again");
-        goto out;
     }
-    rc = PE_OK;
 out:
     X509_REQ_free(again);
     OPENSSL_free(der);
@@ -499,11 +538,13 @@ enum pe_rc csr_build(const struct csr_subject *subj, EVP_PKEY *pub,
     if (req == NULL)
         goto out;
     if (X509_REQ_set_version(req, X509_REQ_VERSION_1) != 1 ||
-        X509_REQ_set_subject_name(req, name) != 1 ||
-        X509_REQ_set_pubkey(req, pub) != 1) {
+        X509_REQ_set_subject_name(req, name) != 1) {
         rc = pe_fail_ossl(PE_E_INTERNAL, "Filling in the request");
         goto out;
     }
+    rc = csr_set_spki(req, pub);
+    if (rc != PE_OK)
+        goto out;
     if (subj->email != NULL) {
         rc = csr_add_san_email(req, subj->email);
         if (rc != PE_OK)

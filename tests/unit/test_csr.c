@@ -120,6 +120,22 @@ static char *oneline(const X509_NAME *name)
     return X509_NAME_oneline(name, buf, sizeof(buf));
 }
 
+/* The request carries key's SubjectPublicKeyInfo, byte for byte as
+ * OpenSSL encodes the key (i2d_PUBKEY), and it decodes to the key. */
+static void spki_is_the_keys(X509_REQ *req, EVP_PKEY *key)
+{
+    unsigned char *want = NULL, *got = NULL;
+    int wlen = i2d_PUBKEY(key, &want);
+    int glen = i2d_X509_PUBKEY(X509_REQ_get_X509_PUBKEY(req), &got);
+
+    CHECK(wlen > 0);
+    CHECK_INT(glen, wlen);
+    CHECK(glen == wlen && memcmp(got, want, (size_t)wlen) == 0);
+    CHECK_INT(EVP_PKEY_eq(X509_REQ_get0_pubkey(req), key), 1);
+    OPENSSL_free(want);
+    OPENSSL_free(got);
+}
+
 /* Build for key with subject dn and run every generic check. */
 static X509_REQ *build_ok(EVP_PKEY *key, const struct csr_subject *subj,
                           int want_md, int want_sig_nid)
@@ -135,6 +151,7 @@ static X509_REQ *build_ok(EVP_PKEY *key, const struct csr_subject *subj,
     CHECK_INT(X509_REQ_get_signature_nid(req), want_sig_nid);
     CHECK_INT(X509_REQ_verify(req, key), 1);
     CHECK_INT(openssl_req_verify(req), 0);
+    spki_is_the_keys(req, key);
     return req;
 }
 
