@@ -461,6 +461,44 @@ enum pe_rc tok_cert_read(struct tok_ctx *ctx, struct tok_key *key, X509 **pcert)
     return rc;
 }
 
+static enum pe_rc find_same_once(struct tok_ctx *ctx, struct tok_key *key,
+                                 const struct der *val, bool *pfound)
+{
+    CK_OBJECT_HANDLE *h;
+    CK_ULONG n = 0, i;
+    CK_RV rv;
+
+    *pfound = false;
+    h = calloc(MAX_CERTS, sizeof(*h));
+    if (h == NULL)
+        return PE_E_NOMEM;
+    rv = find_certs(ctx, key->id, key->idlen, h, &n);
+    for (i = 0; rv == CKR_OK && i < n && !*pfound; i++)
+        *pfound = value_equals(ctx, h[i], val, &rv);
+    free(h);
+    if (rv != CKR_OK)
+        return tok_ckfail(ctx, rv, "Reading the key's certificates");
+    return PE_OK;
+}
+
+enum pe_rc tok_cert_find_same(struct tok_ctx *ctx, struct tok_key *key,
+                              X509 *cert, bool *pfound)
+{
+    struct der val = {NULL, 0};
+    enum pe_rc rc;
+
+    *pfound = false;
+    rc = cert_der(cert, &val);
+    if (rc != PE_OK)
+        return rc;
+    tok_op_begin(ctx);
+    rc = find_same_once(ctx, key, &val, pfound);
+    if (rc != PE_OK && tok_recover_once(ctx))
+        rc = find_same_once(ctx, key, &val, pfound);
+    OPENSSL_free(val.p);
+    return rc;
+}
+
 /* One attempt, safe to repeat after a recovery: what was removed before
  * is not found again. */
 static enum pe_rc destroy_once(struct tok_ctx *ctx, const unsigned char *id,

@@ -274,6 +274,12 @@ enum pe_rc tok_cert_write_chain(struct tok_ctx *ctx, STACK_OF(X509) * chain,
 enum pe_rc tok_cert_read(struct tok_ctx *ctx, struct tok_key *key,
                          X509 **pcert);
 
+/* Whether a certificate object with exactly cert's DER bytes is stored
+ * with the key's CKA_ID (found by a search, compared byte for byte, not
+ * decoded): *pfound. */
+enum pe_rc tok_cert_find_same(struct tok_ctx *ctx, struct tok_key *key,
+                              X509 *cert, bool *pfound);
+
 /* Remove every certificate object (only certificates) with this CKA_ID;
  * *pn (may be NULL) is how many were removed, 0 when none.  Only when the
  * user asked for it (renew --retire-old). */

@@ -92,6 +92,7 @@ TEST("/tok/cert/replace_keeps_one")
     EVP_PKEY *pub = NULL;
     const unsigned char *id;
     size_t idlen;
+    bool found;
 
     key = key_and_leaf("signer", 10, &leaf1);
     CHECK_INT(tok_cert_write_leaf(ctx, key, leaf1, NULL), PE_OK);
@@ -106,6 +107,12 @@ TEST("/tok/cert/replace_keeps_one")
     CHECK_INT(tok_cert_read(ctx, key, &back), PE_OK);
     CHECK(back != NULL && X509_cmp(back, leaf2) == 0);
     X509_free(back);
+    /* found byte for byte next to the key: the new one, not the old */
+    found = false;
+    CHECK_INT(tok_cert_find_same(ctx, key, leaf2, &found), PE_OK);
+    CHECK(found);
+    CHECK_INT(tok_cert_find_same(ctx, key, leaf1, &found), PE_OK);
+    CHECK(!found);
     X509_free(leaf1);
     X509_free(leaf2);
     EVP_PKEY_free(pub);
