@@ -59,10 +59,11 @@ enum pe_rc csr_subject_check(const struct csr_subject *subj);
 
 /*
  * Build the request for pub with subject subj, sign it through sign(ctx,
- * ...), and verify the signature with pub (also after a DER round trip).
- * Allocates *preq (X509_REQ_free).  PE_E_USAGE: bad subject; PE_E_KEY: a
- * key type we do not sign with; PE_E_VERIFY: the signature does not verify
- * (wrong key behind ctx); sign's own result is passed through.
+ * ...), and verify the signature with pub after a DER round trip; *preq is
+ * the request decoded from that DER.  Allocates *preq (X509_REQ_free).
+ * PE_E_USAGE: bad subject; PE_E_KEY: a key type we do not sign with;
+ * PE_E_VERIFY: the signature does not verify (wrong key behind ctx); sign's own
+ * result is passed through.
  */
 enum pe_rc csr_build(const struct csr_subject *subj, EVP_PKEY *pub,
                      csr_sign_fn sign, void *ctx, X509_REQ **preq);
