@@ -42,6 +42,7 @@ struct run {
     struct ca_config cfg;
     struct tok_ctx *ctx;
     struct tok_key *key;
+    STACK_OF(X509) * trust; /* --trust, read while the CA login runs */
 };
 
 /*
@@ -743,6 +744,7 @@ static enum pe_rc run_wait_download(struct run *r)
 
 static void run_free(struct run *r)
 {
+    bundle_certs_free(r->trust);
     ca_free(r->ca);
     secret_free(r->client_secret);
     tok_key_free(r->key);
@@ -810,6 +812,8 @@ enum pe_rc enroll_run(struct journal_rec *rec, const struct enroll_opts *o)
         rc = ca_prepare_start(r.ca);
     if (rc == PE_OK)
         rc = run_token(&r);
+    if (rc == PE_OK)
+        rc = enroll_load_trust(rec, &r.trust);
     prc = ca_prepare_wait(r.ca); /* its failure first, as if it ran first */
     if (prc != PE_OK)
         rc = prc;
@@ -828,7 +832,7 @@ enum pe_rc enroll_run(struct journal_rec *rec, const struct enroll_opts *o)
     if (rc == PE_OK)
         crash_point(rec);
     if (rc == PE_OK && rec->status == JOURNAL_DOWNLOADED)
-        rc = enroll_install(r.ctx, r.key, rec, o);
+        rc = enroll_install(r.ctx, r.key, rec, r.trust, o);
     if (rc != PE_OK && rc != PE_PENDING && rc != PE_E_REJECTED &&
         !journal_status_final(rec->status))
         journal_step(rec, rec->status, pe_sentence(rc));

@@ -89,14 +89,21 @@ enum pe_rc enroll_yk_attestation(struct tok_ctx *ctx, struct tok_key *key,
 
 /* ---- enroll_install.c ------------------------------------------------- */
 
+/* The trust roots rec names (--trust), read and parsed, or *ptrust = NULL
+ * when it names none.  Allocates *ptrust (bundle_certs_free). */
+enum pe_rc enroll_load_trust(const struct journal_rec *rec,
+                             STACK_OF(X509) * *ptrust);
+
 /*
  * The downloaded bundle of rec: parse, find the leaf for key, verify as
- * `install` does, write leaf and chain, read back and prove the key signs
- * for it, write --out-cert/--out-chain.  Records the certificate in rec.
- * PE_E_VERIFY/PE_E_INPUT: nothing was written.
+ * `install` does (against trust, from enroll_load_trust), write leaf and
+ * chain, read back and prove the key signs for it, write --out-cert and
+ * --out-chain.  Records the certificate in rec.  PE_E_VERIFY/PE_E_INPUT:
+ * nothing was written.
  */
 enum pe_rc enroll_install(struct tok_ctx *ctx, struct tok_key *key,
-                          struct journal_rec *rec, const struct enroll_opts *o);
+                          struct journal_rec *rec, STACK_OF(X509) * trust,
+                          const struct enroll_opts *o);
 
 /* The human summary (stderr) or --json (stdout) of a record. */
 void enroll_report(const struct journal_rec *rec, bool json, enum pe_rc rc);

@@ -44,14 +44,31 @@ static enum pe_rc note_cert(struct journal_rec *rec, X509 *leaf)
     return rc;
 }
 
-/* The saved bundle of rec, and the trust roots it names. */
-static enum pe_rc load_bundle(struct journal_rec *rec, STACK_OF(X509) * *pcerts,
-                              STACK_OF(X509) * *ptrust)
+enum pe_rc enroll_load_trust(const struct journal_rec *rec,
+                             STACK_OF(X509) * *ptrust)
+{
+    enum pe_rc rc;
+
+    *ptrust = NULL;
+    if (rec->trust == NULL)
+        return PE_OK;
+    *ptrust = sk_X509_new_null();
+    if (*ptrust == NULL)
+        return PE_E_NOMEM;
+    rc = bundle_read_file(rec->trust, *ptrust);
+    if (rc != PE_OK) {
+        bundle_certs_free(*ptrust);
+        *ptrust = NULL;
+    }
+    return rc;
+}
+
+/* The saved bundle of rec. */
+static enum pe_rc load_bundle(struct journal_rec *rec, STACK_OF(X509) * *pcerts)
 {
     char *path = NULL;
     enum pe_rc rc;
 
-    *ptrust = NULL;
     *pcerts = sk_X509_new_null();
     if (*pcerts == NULL)
         return PE_E_NOMEM;
@@ -59,24 +76,19 @@ static enum pe_rc load_bundle(struct journal_rec *rec, STACK_OF(X509) * *pcerts,
     if (rc == PE_OK)
         rc = bundle_read_file(path, *pcerts);
     free(path);
-    if (rc != PE_OK || rec->trust == NULL)
-        return rc;
-    *ptrust = sk_X509_new_null();
-    if (*ptrust == NULL)
-        return PE_E_NOMEM;
-    return bundle_read_file(rec->trust, *ptrust);
+    return rc;
 }
 
 enum pe_rc enroll_install(struct tok_ctx *ctx, struct tok_key *key,
-                          struct journal_rec *rec, const struct enroll_opts *o)
+                          struct journal_rec *rec, STACK_OF(X509) * trust,
+                          const struct enroll_opts *o)
 {
     struct install_result res = {0};
     struct install_opts iopts = {0};
-    STACK_OF(X509) *certs = NULL, *trust = NULL;
+    STACK_OF(X509) *certs = NULL;
     enum pe_rc rc;
 
-    (void)o;
-    rc = load_bundle(rec, &certs, &trust);
+    rc = load_bundle(rec, &certs);
     if (rc == PE_OK) {
         iopts.trust = trust;
         rc = install_material(ctx, key, certs, &iopts, &res);
@@ -105,7 +117,6 @@ enum pe_rc enroll_install(struct tok_ctx *ctx, struct tok_key *key,
 out:
     install_result_clear(&res);
     bundle_certs_free(certs);
-    bundle_certs_free(trust);
     return rc;
 }
 

@@ -91,6 +91,17 @@ en_run badboth "$P11ENROLL" enroll --module "$FX_MODULE" --token "$FX_URI" \
 en_expect_rc 6
 en_expect_err 'invalid_client'
 en_expect_token 6 6 10
+# a --trust file that cannot be read: refused before any key is made, not
+# after the certificate was ordered
+en_run badtrust "$P11ENROLL" enroll --module "$FX_MODULE" --token "$FX_URI" \
+    --pin-file "$EN/pin" --ca-file "$SCM_SIM_CA_FILE" \
+    --trust "$EN/no-such-roots.pem" --state-dir "$EN_STATE" --new \
+    --endpoint "$SCM_SIM_URL" --client-id p11e-client \
+    --client-secret-file "$EN/secret" --email dev@example.org --label bad
+en_expect_rc 10
+en_expect_err 'no-such-roots.pem": No such file'
+en_expect_token 6 6 10
+en_expect_orders 6
 
 # 6. a server whose certificate is not trusted (no --ca-file)
 en_run untrusted "$P11ENROLL" enroll --module "$FX_MODULE" --token "$FX_URI" \
