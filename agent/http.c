@@ -5,6 +5,7 @@
 #include "http.h"
 
 #include <ctype.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,16 +37,36 @@ struct sink {
     bool overflow;
 };
 
-static bool curl_ready;
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static CURLcode curl_init_rc;
 
+static void curl_init(void)
+{
+    curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+/* libcurl 7.84 and later initialise thread-safely (bookworm: 7.88). */
 enum pe_rc http_global_init(void)
 {
-    if (curl_ready)
-        return PE_OK;
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+    if (pthread_once(&curl_once, curl_init) != 0 || curl_init_rc != CURLE_OK)
         return pe_failf(PE_E_INTERNAL, "libcurl could not be initialised.");
-    curl_ready = true;
     return PE_OK;
+}
+
+/* libcurl and its TLS library are set up at the first request (with
+ * OpenSSL's configuration, providers and random generator: a few ms),
+ * on the thread that makes it, not when the client is made. */
+static enum pe_rc client_ready(struct http_client *c)
+{
+    enum pe_rc rc;
+
+    if (c->curl != NULL)
+        return PE_OK;
+    rc = http_global_init();
+    if (rc != PE_OK)
+        return rc;
+    c->curl = curl_easy_init();
+    return c->curl != NULL ? PE_OK : PE_E_NOMEM;
 }
 
 bool http_url_is_https(const char *url)
@@ -57,20 +78,11 @@ enum pe_rc http_client_new(const struct http_config *cfg,
                            struct http_client **pc)
 {
     struct http_client *c;
-    enum pe_rc rc;
 
     *pc = NULL;
-    rc = http_global_init();
-    if (rc != PE_OK)
-        return rc;
     c = calloc(1, sizeof(*c));
     if (c == NULL)
         return PE_E_NOMEM;
-    c->curl = curl_easy_init();
-    if (c->curl == NULL) {
-        free(c);
-        return PE_E_NOMEM;
-    }
     if (cfg != NULL && cfg->ca_file != NULL) {
         c->ca_file = strdup(cfg->ca_file);
         if (c->ca_file == NULL) {
@@ -335,7 +347,9 @@ enum pe_rc http_do(struct http_client *c, const struct http_request *req,
                         "Refusing to send credentials to %s: only https:// "
                         "URLs may carry secrets.",
                         req->url);
-    rc = build_headers(req, &headers);
+    rc = client_ready(c);
+    if (rc == PE_OK)
+        rc = build_headers(req, &headers);
     if (rc != PE_OK)
         goto out;
     rc = set_options(c, req, headers, &s, errbuf);

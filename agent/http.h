@@ -54,12 +54,13 @@ struct http_response {
 };
 
 /*
- * Initialise libcurl once for the process (later calls do nothing).
- * http_client_new() calls it; call it early from main when threads start.
+ * Initialise libcurl once for the process (later calls do nothing; safe
+ * from any thread).  A client's first request calls it.
  */
 enum pe_rc http_global_init(void);
 
-/* A new client with cfg copied (*pc, free with http_client_free). */
+/* A new client with cfg copied (*pc, free with http_client_free).  Cheap:
+ * libcurl and TLS are set up by its first request. */
 enum pe_rc http_client_new(const struct http_config *cfg,
                            struct http_client **pc);
 
