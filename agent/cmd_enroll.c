@@ -69,15 +69,13 @@ enum pe_rc cmd_enroll(int argc, char **argv)
         rc = journal_create(dir, &rec);
         if (rc != PE_OK)
             goto out;
+        /* saved by enroll_run once the CA login is on its way */
         rc = enroll_fill_record(&o, rec);
-        if (rc == PE_OK)
-            rc = journal_save(rec);
         if (rc != PE_OK) {
             journal_remove(rec);
             rec = NULL;
             goto out;
         }
-        say("Enrollment %s recorded in %s.", rec->id, dir);
     }
     rc = enroll_run(rec, &o);
     /* refused before a key was even chosen (CA login, terms, token, PIN):

@@ -810,6 +810,11 @@ enum pe_rc enroll_run(struct journal_rec *rec, const struct enroll_opts *o)
      * person nothing runs while the token is opened */
     if (rc == PE_OK && rec->status < JOURNAL_SUBMITTED)
         rc = ca_prepare_start(r.ca);
+    if (rc == PE_OK && !rec->saved) { /* a new one: its first save */
+        rc = journal_save(rec);
+        if (rc == PE_OK)
+            say("Enrollment %s recorded in %s.", rec->id, rec->dir);
+    }
     if (rc == PE_OK)
         rc = run_token(&r);
     if (rc == PE_OK)

@@ -359,9 +359,11 @@ enum pe_rc journal_save(struct journal_rec *rec)
         rc = save_needs_durable(rec)
                  ? fileio_write_atomic(path, text, strlen(text), 0600)
                  : fileio_write_ordered(path, text, strlen(text), 0600);
-    if (rc == PE_OK)
+    if (rc == PE_OK) {
+        rec->saved = true;
         log_debug(LOG_CAT_JOURNAL, "journal %s: %s", rec->id,
                   journal_status_name(rec->status));
+    }
     free(text);
     free(path);
     return rc;
@@ -483,6 +485,7 @@ static enum pe_rc rec_load(const char *dir, const char *id,
         rc = pe_failf(PE_E_STATE, "The record %s names another id.", path);
     }
     if (rc == PE_OK) {
+        (*prec)->saved = true;
         (*prec)->dir = strdup(dir);
         if ((*prec)->dir == NULL) {
             journal_rec_free(*prec);

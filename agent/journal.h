@@ -57,6 +57,7 @@ struct journal_rec {
     /* private */
     char *dir;
     int lock_fd;
+    bool saved; /* written at least once (journal_create does not write) */
 };
 
 /* "new", "key-generated", ..., "rejected". */
