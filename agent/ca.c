@@ -6,7 +6,6 @@
 #include "ca.h"
 
 #include <ctype.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +15,7 @@
 #include <jansson.h>
 #include <openssl/evp.h>
 
+#include "bg.h"
 #include "log.h"
 
 const char *ca_protocol_name(enum ca_protocol p)
@@ -62,78 +62,41 @@ fail:
     return rc;
 }
 
-enum { BG_DETAIL = 1024 };
-
-struct ca_bg {
-    pthread_t thread;
-    struct ca *ca;
-    enum pe_rc rc;
-    char detail[BG_DETAIL]; /* pe_detail is per thread: the failure's */
-};
-
-static void *prepare_thread(void *arg)
+static enum pe_rc prepare_step(void *arg)
 {
-    struct ca_bg *bg = arg;
+    struct ca *ca = arg;
 
-    bg->rc = bg->ca->ops->prepare(bg->ca);
-    if (bg->rc != PE_OK)
-        snprintf(bg->detail, sizeof(bg->detail), "%s", pe_sentence(bg->rc));
-    return NULL;
+    return ca->ops->prepare(ca);
 }
 
 enum pe_rc ca_prepare_start(struct ca *ca)
 {
-    struct ca_bg *bg;
-
     if (ca->ops->prepare == NULL)
         return PE_OK;
     if (!ca->ops->prepare_quiet || ca->prep != NULL)
         return ca->ops->prepare(ca);
-    bg = calloc(1, sizeof(*bg));
-    if (bg == NULL)
-        return ca->ops->prepare(ca);
-    bg->ca = ca;
-    if (pthread_create(&bg->thread, NULL, prepare_thread, bg) != 0) {
-        free(bg);
+    ca->prep = bg_start(prepare_step, ca);
+    if (ca->prep == NULL)
         return ca->ops->prepare(ca); /* no thread: the same, in turn */
-    }
-    ca->prep = bg;
     return PE_OK;
-}
-
-/* Join the prepare thread; its result, its detail in detail[dsz]. */
-static enum pe_rc prepare_join(struct ca *ca, char *detail, size_t dsz)
-{
-    struct ca_bg *bg = ca->prep;
-    enum pe_rc rc;
-
-    pthread_join(bg->thread, NULL);
-    ca->prep = NULL;
-    rc = bg->rc;
-    snprintf(detail, dsz, "%s", bg->detail);
-    free(bg);
-    return rc;
 }
 
 enum pe_rc ca_prepare_wait(struct ca *ca)
 {
-    char detail[BG_DETAIL];
-    enum pe_rc rc;
+    struct bg *bg = ca != NULL ? ca->prep : NULL;
 
-    if (ca == NULL || ca->prep == NULL)
+    if (bg == NULL)
         return PE_OK;
-    rc = prepare_join(ca, detail, sizeof(detail));
-    return rc == PE_OK ? rc : pe_failf(rc, "%s", detail);
+    ca->prep = NULL;
+    return bg_wait(bg);
 }
 
 void ca_free(struct ca *ca)
 {
-    char ignored[BG_DETAIL];
-
     if (ca == NULL)
         return;
-    if (ca->prep != NULL) /* the caller failed first: its detail stays */
-        prepare_join(ca, ignored, sizeof(ignored));
+    bg_discard(ca->prep); /* the caller failed first: its detail stays */
+    ca->prep = NULL;
     if (ca->ops != NULL && ca->ops->free != NULL)
         ca->ops->free(ca);
     http_client_free(ca->http);

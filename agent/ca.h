@@ -111,14 +111,14 @@ struct ca_ops {
     void (*free)(struct ca *ca);
 };
 
-struct ca_bg; /* a prepare running on its own thread (ca.c) */
+struct bg; /* a prepare running on its own thread (bg.h) */
 
 struct ca {
     const struct ca_ops *ops;
     struct ca_config cfg; /* strings borrowed from the caller's config */
     struct http_client *http;
     void *impl;         /* the protocol's own state */
-    struct ca_bg *prep; /* ca_prepare_start's thread, until ca_prepare_wait */
+    struct bg *prep;    /* ca_prepare_start's thread, until ca_prepare_wait */
 };
 
 /* A client for cfg->protocol (cfg and its strings must outlive it);
