@@ -43,6 +43,7 @@ struct run {
     struct tok_ctx *ctx;
     struct tok_key *key;
     STACK_OF(X509) * trust; /* --trust, read while the CA login runs */
+    struct enroll_check check; /* the download, checked while it is saved */
 };
 
 /*
@@ -733,10 +734,15 @@ static enum pe_rc run_wait_download(struct run *r)
     if (rc != PE_OK)
         return rc;
     rc = journal_path(rec, ".bundle", &path);
+    /* the check needs the processor, the saves the disk: both at once;
+     * nothing reaches the token before enroll_install sees the result */
+    if (rc == PE_OK && r->key != NULL)
+        enroll_check_start(&r->check, r->key, r->trust, buf, len, path);
     if (rc == PE_OK)
         rc = fileio_write_atomic(path, buf, len, 0600);
     if (rc == PE_OK)
         rc = journal_step(rec, JOURNAL_DOWNLOADED, NULL);
+    enroll_check_wait(&r->check); /* before buf and path go */
     free(path);
     free(buf);
     return rc;
@@ -744,6 +750,7 @@ static enum pe_rc run_wait_download(struct run *r)
 
 static void run_free(struct run *r)
 {
+    enroll_check_clear(&r->check);
     bundle_certs_free(r->trust);
     ca_free(r->ca);
     secret_free(r->client_secret);
@@ -837,7 +844,7 @@ enum pe_rc enroll_run(struct journal_rec *rec, const struct enroll_opts *o)
     if (rc == PE_OK)
         crash_point(rec);
     if (rc == PE_OK && rec->status == JOURNAL_DOWNLOADED)
-        rc = enroll_install(r.ctx, r.key, rec, r.trust, o);
+        rc = enroll_install(r.ctx, r.key, rec, r.trust, &r.check, o);
     if (rc != PE_OK && rc != PE_PENDING && rc != PE_E_REJECTED &&
         !journal_status_final(rec->status))
         journal_step(rec, rec->status, pe_sentence(rc));

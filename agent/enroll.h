@@ -15,7 +15,9 @@
 
 #include <openssl/x509.h>
 
+#include "bg.h"
 #include "ca.h"
+#include "install.h"
 #include "journal.h"
 #include "rc.h"
 #include "tok.h"
@@ -95,14 +97,43 @@ enum pe_rc enroll_load_trust(const struct journal_rec *rec,
                              STACK_OF(X509) * *ptrust);
 
 /*
+ * A downloaded bundle parsed and verified (install_check) on a thread of
+ * its own while the bundle and the record are saved: the check needs the
+ * processor, the saves the disk.  enroll_check_start borrows buf, what
+ * names it and trust until enroll_check_wait; done and rc are then the
+ * check's result, res what it verified (not done: enroll_install checks
+ * in turn).
+ */
+struct enroll_check {
+    const unsigned char *buf;
+    size_t len;
+    const char *what;
+    STACK_OF(X509) * trust;
+    EVP_PKEY *pub;
+    STACK_OF(X509) * certs;
+    struct install_result res;
+    struct bg *bg;
+    bool started, done;
+    enum pe_rc rc;
+};
+
+void enroll_check_start(struct enroll_check *c, struct tok_key *key,
+                        STACK_OF(X509) * trust, const unsigned char *buf,
+                        size_t len, const char *what);
+void enroll_check_wait(struct enroll_check *c);
+void enroll_check_clear(struct enroll_check *c);
+
+/*
  * The downloaded bundle of rec: parse, find the leaf for key, verify as
- * `install` does (against trust, from enroll_load_trust), write leaf and
+ * `install` does (against trust, from enroll_load_trust) unless chk holds
+ * that check done already (enroll_check_wait; NULL: none), write leaf and
  * chain, read back and prove the key signs for it, write --out-cert and
  * --out-chain.  Records the certificate in rec.  PE_E_VERIFY/PE_E_INPUT:
  * nothing was written.
  */
 enum pe_rc enroll_install(struct tok_ctx *ctx, struct tok_key *key,
                           struct journal_rec *rec, STACK_OF(X509) * trust,
+                          struct enroll_check *chk,
                           const struct enroll_opts *o);
 
 /* The human summary (stderr) or --json (stdout) of a record. */

@@ -79,20 +79,87 @@ static enum pe_rc load_bundle(struct journal_rec *rec, STACK_OF(X509) * *pcerts)
     return rc;
 }
 
+/* Parse and verify (no token, no journal: it may run on its own thread). */
+static enum pe_rc check_step(void *arg)
+{
+    struct enroll_check *c = arg;
+    struct install_opts iopts = {0};
+    enum pe_rc rc;
+
+    c->certs = sk_X509_new_null();
+    if (c->certs == NULL)
+        return PE_E_NOMEM;
+    rc = bundle_parse(c->buf, c->len, c->what, c->certs);
+    if (rc != PE_OK)
+        return rc;
+    iopts.trust = c->trust;
+    return install_check(c->pub, c->certs, &iopts, &c->res);
+}
+
+void enroll_check_start(struct enroll_check *c, struct tok_key *key,
+                        STACK_OF(X509) * trust, const unsigned char *buf,
+                        size_t len, const char *what)
+{
+    memset(c, 0, sizeof(*c));
+    /* the token, on this thread; when it fails, enroll_install checks
+     * (and reports) in turn */
+    if (tok_key_public(key, &c->pub) != PE_OK) {
+        pe_clear();
+        return;
+    }
+    c->buf = buf;
+    c->len = len;
+    c->what = what;
+    c->trust = trust;
+    c->started = true;
+    c->bg = bg_start(check_step, c);
+}
+
+void enroll_check_wait(struct enroll_check *c)
+{
+    if (!c->started || c->done)
+        return;
+    c->rc = c->bg != NULL ? bg_wait(c->bg) : check_step(c);
+    c->bg = NULL;
+    c->done = true;
+    c->buf = NULL; /* borrowed: no longer used */
+}
+
+void enroll_check_clear(struct enroll_check *c)
+{
+    if (c->bg != NULL)
+        bg_discard(c->bg);
+    install_result_clear(&c->res);
+    bundle_certs_free(c->certs);
+    EVP_PKEY_free(c->pub);
+    memset(c, 0, sizeof(*c));
+}
+
 enum pe_rc enroll_install(struct tok_ctx *ctx, struct tok_key *key,
                           struct journal_rec *rec, STACK_OF(X509) * trust,
-                          const struct enroll_opts *o)
+                          struct enroll_check *chk, const struct enroll_opts *o)
 {
-    struct install_result res = {0};
-    struct install_opts iopts = {0};
+    struct enroll_check own = {0};
+    struct install_result *res;
     STACK_OF(X509) *certs = NULL;
     enum pe_rc rc;
 
-    rc = load_bundle(rec, &certs);
-    if (rc == PE_OK) {
-        iopts.trust = trust;
-        rc = install_material(ctx, key, certs, &iopts, &res);
+    if (chk == NULL || !chk->done) { /* e.g. resumed after the download */
+        chk = &own;
+        rc = load_bundle(rec, &certs);
+        if (rc == PE_OK)
+            rc = tok_key_public(key, &own.pub);
+        if (rc == PE_OK) {
+            struct install_opts iopts = {.trust = trust};
+            rc = install_check(own.pub, certs, &iopts, &own.res);
+        }
+        own.rc = rc;
+        own.done = true;
     }
+    res = &chk->res;
+    rc = chk->rc;
+    if (rc == PE_OK)
+        rc = install_checked(ctx, key, res);
     if (rc == PE_E_VERIFY || rc == PE_E_INPUT) {
         /* what came is unusable and nothing was written: the next run
          * downloads it again */
@@ -100,22 +167,22 @@ enum pe_rc enroll_install(struct tok_ctx *ctx, struct tok_key *key,
         goto out;
     }
     if (rc == PE_OK)
-        rc = install_write_files(rec->out_cert, rec->out_chain, &res);
+        rc = install_write_files(rec->out_cert, rec->out_chain, res);
     if (rc == PE_OK)
-        rc = note_cert(rec, res.leaf);
+        rc = note_cert(rec, res->leaf);
     if (rc == PE_OK)
-        rc = journal_set(&rec->cert_uri, res.cert.uri);
+        rc = journal_set(&rec->cert_uri, res->cert.uri);
     if (rc == PE_OK)
         rc = journal_set(&rec->key_uri, tok_key_uri(key));
     if (rc == PE_OK)
         rc = journal_step(rec, JOURNAL_INSTALLED, NULL);
     if (rc == PE_OK && !o->json)
-        install_summary(&res);
-    if (rc == PE_OK && !res.chain_on_token)
+        install_summary(res);
+    if (rc == PE_OK && !res->chain_on_token)
         say("This token holds only the leaf; the chain is in %s.",
             rec->out_chain ? rec->out_chain : "the journal's .bundle file");
 out:
-    install_result_clear(&res);
+    enroll_check_clear(&own);
     bundle_certs_free(certs);
     return rc;
 }

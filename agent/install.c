@@ -177,34 +177,33 @@ void install_summary(const struct install_result *res)
     BN_free(bn);
 }
 
-enum pe_rc install_material(struct tok_ctx *ctx, struct tok_key *key,
-                            STACK_OF(X509) * certs,
-                            const struct install_opts *opts,
-                            struct install_result *res)
+enum pe_rc install_check(EVP_PKEY *pub, STACK_OF(X509) * certs,
+                         const struct install_opts *opts,
+                         struct install_result *res)
 {
     struct bundle_check chk = {0};
-    EVP_PKEY *pub = NULL;
-    char why[768];
-    enum pe_rc rc;
 
     install_result_clear(res);
-    rc = tok_key_public(key, &pub);
-    if (rc != PE_OK)
-        goto out;
     chk.key = pub;
     chk.trust = opts != NULL ? opts->trust : NULL;
     chk.any_eku = opts != NULL && opts->any_eku;
-    rc = bundle_verify(certs, &chk, &res->leaf, &res->chain);
-    if (rc != PE_OK)
-        goto out;
+    return bundle_verify(certs, &chk, &res->leaf, &res->chain);
+}
+
+enum pe_rc install_checked(struct tok_ctx *ctx, struct tok_key *key,
+                           struct install_result *res)
+{
+    char why[768];
+    enum pe_rc rc;
+
     /* Checked: now, and only now, the token is written. */
     rc = tok_cert_write_leaf(ctx, key, res->leaf, &res->cert);
     if (rc != PE_OK)
-        goto out;
+        return rc;
     res->chain_on_token = tok_can_store_chain(ctx);
     rc = tok_cert_write_chain(ctx, res->chain, &res->written, &res->skipped);
     if (rc != PE_OK)
-        goto out;
+        return rc;
     rc = install_post_check(ctx, key, res->leaf);
     if (rc != PE_OK) {
         snprintf(why, sizeof(why), "%s", pe_sentence(rc));
@@ -213,7 +212,23 @@ enum pe_rc install_material(struct tok_ctx *ctx, struct tok_key *key,
                  "after writing failed: %s",
                  why);
     }
-out:
+    return rc;
+}
+
+enum pe_rc install_material(struct tok_ctx *ctx, struct tok_key *key,
+                            STACK_OF(X509) * certs,
+                            const struct install_opts *opts,
+                            struct install_result *res)
+{
+    EVP_PKEY *pub = NULL;
+    enum pe_rc rc;
+
+    install_result_clear(res);
+    rc = tok_key_public(key, &pub);
+    if (rc == PE_OK)
+        rc = install_check(pub, certs, opts, res);
+    if (rc == PE_OK)
+        rc = install_checked(ctx, key, res);
     EVP_PKEY_free(pub);
     return rc;
 }

@@ -49,6 +49,19 @@ enum pe_rc install_find_key(struct tok_ctx *ctx, STACK_OF(X509) * certs,
                             const char *what, struct tok_key **pkey);
 
 /*
+ * The two halves of install_material.  install_check verifies certs for
+ * the key whose public key is pub (bundle_verify) into res->leaf and
+ * res->chain; it touches no token, so it may run on a thread of its own.
+ * install_checked writes what install_check passed and proves it (read
+ * back, sign and verify a challenge).
+ */
+enum pe_rc install_check(EVP_PKEY *pub, STACK_OF(X509) * certs,
+                         const struct install_opts *opts,
+                         struct install_result *res);
+enum pe_rc install_checked(struct tok_ctx *ctx, struct tok_key *key,
+                           struct install_result *res);
+
+/*
  * Verify certs for key and, only when that passed, write leaf and chain
  * to the token and prove them (read back, sign and verify a challenge).
  * Fills *res (install_result_clear), also partly on failure.
