@@ -156,10 +156,13 @@ bench_ms() { BENCH_FMT=%.1f bench_calc 'a / 1000' "$1"; }
 bench_yes() { BENCH_FMT=%d bench_calc "$@"; }
 
 # bench_goal TEXT MEASURED MET: one line of the goals; MET is awk's verdict
-# (1 or 0) or "-" when nothing was measured.
+# (1 or 0), 2 when the measure says nothing (a negative overhead: the
+# token's random key generation took longer in the floor's runs than in
+# p11enroll's), or "-" when nothing was measured.
 bench_goal() {
     local v='NOT met'
     [ "$3" = 1 ] && v=met
+    [ "$3" = 2 ] && v='not measured: random keygen (next line)'
     printf '  %-44s %-22s %s\n' "$1" "$2" "$v"
 }
 
@@ -264,7 +267,7 @@ bench_report() {
             "$(bench_yes 'a == 1 && b > 1' "${pins_p[$kt]}" "${pins_m[$kt]}")"
         bench_goal "$kt: overhead above floor < 30 ms" \
             "$(bench_ms "${over[$kt]}") ms" \
-            "$(bench_yes 'a < 30000' "${over[$kt]}")"
+            "$(bench_yes 'a < 0 ? 2 : a < 30000' "${over[$kt]}")"
         bench_goal "$kt: the same, key made beforehand" \
             "$(bench_ms "${over2[$kt]}") ms" \
             "$(bench_yes 'a < 30000' "${over2[$kt]}")"
