@@ -115,6 +115,7 @@ struct enroll_check {
     struct bg *bg;
     bool started, done;
     enum pe_rc rc;
+    char detail[1024]; /* rc's sentence, for enroll_install to report */
 };
 
 void enroll_check_start(struct enroll_check *c, struct tok_key *key,

@@ -120,6 +120,8 @@ void enroll_check_wait(struct enroll_check *c)
     if (!c->started || c->done)
         return;
     c->rc = c->bg != NULL ? bg_wait(c->bg) : check_step(c);
+    if (c->rc != PE_OK)
+        snprintf(c->detail, sizeof(c->detail), "%s", pe_sentence(c->rc));
     c->bg = NULL;
     c->done = true;
     c->buf = NULL; /* borrowed: no longer used */
@@ -158,6 +160,8 @@ enum pe_rc enroll_install(struct tok_ctx *ctx, struct tok_key *key,
     }
     res = &chk->res;
     rc = chk->rc;
+    if (rc != PE_OK && chk != &own) /* checked earlier: its words again */
+        pe_failf(rc, "%s", chk->detail);
     if (rc == PE_OK)
         rc = install_checked(ctx, key, res);
     if (rc == PE_E_VERIFY || rc == PE_E_INPUT) {

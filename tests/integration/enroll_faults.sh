@@ -77,10 +77,12 @@ en_expect_orders 7
 scm_sim_fault '{"type":"other_key"}'
 en_run otherkey en_rest --new --label otherkey
 en_expect_rc 9
+en_expect_err "is for another key, not the token's key."
 en_expect_token 8 7 9
 scm_sim_fault '{"type":"wrong_intermediate"}'
 en_run wrongint en_rest --new --label wrongint
 en_expect_rc 9
+en_expect_err "The chain is incomplete: the certificate of"
 en_expect_token 9 7 9
 en_expect_orders 9
 
