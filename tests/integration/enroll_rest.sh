@@ -80,24 +80,25 @@ en_expect_rc 6
 en_expect_err 'refused client ID "p11e-client": invalid_client'
 en_expect_token 6 6 10
 en_expect_orders 6
+# A new enrollment "bad" with this PIN file, client secret file and --trust
+# file (en_rest fixes all three).
+rest_with() { # PIN-FILE SECRET-FILE TRUST
+    "$P11ENROLL" enroll --module "$FX_MODULE" --token "$FX_URI" \
+        --pin-file "$1" --ca-file "$SCM_SIM_CA_FILE" --trust "$3" \
+        --state-dir "$EN_STATE" --new --endpoint "$SCM_SIM_URL" \
+        --client-id p11e-client --client-secret-file "$2" \
+        --email dev@example.org --label bad
+}
 # both refuse, the CA and the token (the CA login runs while the token is
 # opened): the CA's refusal is the one reported, as if it ran first
 printf '0000\n' >"$EN/badpin"
-en_run badboth "$P11ENROLL" enroll --module "$FX_MODULE" --token "$FX_URI" \
-    --pin-file "$EN/badpin" --ca-file "$SCM_SIM_CA_FILE" \
-    --trust "$SCM_SIM_ROOTS" --state-dir "$EN_STATE" --new \
-    --endpoint "$SCM_SIM_URL" --client-id p11e-client \
-    --client-secret-file "$EN/bad" --email dev@example.org --label bad
+en_run badboth rest_with "$EN/badpin" "$EN/bad" "$SCM_SIM_ROOTS"
 en_expect_rc 6
 en_expect_err 'invalid_client'
 en_expect_token 6 6 10
 # a --trust file that cannot be read: refused before any key is made, not
 # after the certificate was ordered
-en_run badtrust "$P11ENROLL" enroll --module "$FX_MODULE" --token "$FX_URI" \
-    --pin-file "$EN/pin" --ca-file "$SCM_SIM_CA_FILE" \
-    --trust "$EN/no-such-roots.pem" --state-dir "$EN_STATE" --new \
-    --endpoint "$SCM_SIM_URL" --client-id p11e-client \
-    --client-secret-file "$EN/secret" --email dev@example.org --label bad
+en_run badtrust rest_with "$EN/pin" "$EN/secret" "$EN/no-such-roots.pem"
 en_expect_rc 10
 en_expect_err 'no-such-roots.pem": No such file'
 en_expect_token 6 6 10
