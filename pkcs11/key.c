@@ -163,6 +163,26 @@ enum pe_rc tok_fresh_id(struct tok_ctx *ctx, unsigned char *id, size_t idlen)
 
 /* ---- public keys -------------------------------------------------------- */
 
+/* The public key of OpenSSL type ("EC", "RSA") from the parameters in
+ * bld (pushed by the caller, which frees bld); invalid names the error. */
+static enum pe_rc pkey_from_params(const char *type, OSSL_PARAM_BLD *bld,
+                                   const char *invalid, EVP_PKEY **ppub)
+{
+    OSSL_PARAM *prm = OSSL_PARAM_BLD_to_param(bld);
+    EVP_PKEY_CTX *pctx = NULL;
+    enum pe_rc rc = PE_OK;
+
+    if (prm == NULL)
+        return pe_fail_ossl(PE_E_NOMEM, "OSSL_PARAM_BLD");
+    pctx = EVP_PKEY_CTX_new_from_name(NULL, type, NULL);
+    if (pctx == NULL || EVP_PKEY_fromdata_init(pctx) != 1 ||
+        EVP_PKEY_fromdata(pctx, ppub, EVP_PKEY_PUBLIC_KEY, prm) != 1)
+        rc = pe_fail_ossl(PE_E_KEY, invalid);
+    EVP_PKEY_CTX_free(pctx);
+    OSSL_PARAM_free(prm);
+    return rc;
+}
+
 static enum pe_rc ec_public(struct tok_ctx *ctx, CK_OBJECT_HANDLE h,
                             EVP_PKEY **ppub)
 {
@@ -172,8 +192,6 @@ static enum pe_rc ec_public(struct tok_ctx *ctx, CK_OBJECT_HANDLE h,
     ASN1_OBJECT *oid = NULL;
     ASN1_OCTET_STRING *os = NULL;
     OSSL_PARAM_BLD *bld = NULL;
-    OSSL_PARAM *prm = NULL;
-    EVP_PKEY_CTX *pctx = NULL;
     const unsigned char *q;
     size_t ql;
     const char *group;
@@ -212,21 +230,13 @@ static enum pe_rc ec_public(struct tok_ctx *ctx, CK_OBJECT_HANDLE h,
         !OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, group,
                                          0) ||
         !OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, q,
-                                          ql) ||
-        (prm = OSSL_PARAM_BLD_to_param(bld)) == NULL) {
+                                          ql)) {
         rc = pe_fail_ossl(PE_E_NOMEM, "OSSL_PARAM_BLD");
         goto out;
     }
-    pctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
-    if (pctx == NULL || EVP_PKEY_fromdata_init(pctx) != 1 ||
-        EVP_PKEY_fromdata(pctx, ppub, EVP_PKEY_PUBLIC_KEY, prm) != 1) {
-        rc = pe_fail_ossl(PE_E_KEY, "The token's EC public key is invalid");
-        goto out;
-    }
-    rc = PE_OK;
+    rc = pkey_from_params("EC", bld, "The token's EC public key is invalid",
+                          ppub);
 out:
-    EVP_PKEY_CTX_free(pctx);
-    OSSL_PARAM_free(prm);
     OSSL_PARAM_BLD_free(bld);
     ASN1_OCTET_STRING_free(os);
     ASN1_OBJECT_free(oid);
@@ -242,8 +252,6 @@ static enum pe_rc rsa_public(struct tok_ctx *ctx, CK_OBJECT_HANDLE h,
     size_t mlen = 0, elen = 0;
     BIGNUM *n = NULL, *e = NULL;
     OSSL_PARAM_BLD *bld = NULL;
-    OSSL_PARAM *prm = NULL;
-    EVP_PKEY_CTX *pctx = NULL;
     enum pe_rc rc = PE_E_KEY;
     CK_RV rv;
 
@@ -260,21 +268,13 @@ static enum pe_rc rsa_public(struct tok_ctx *ctx, CK_OBJECT_HANDLE h,
     bld = OSSL_PARAM_BLD_new();
     if (n == NULL || e == NULL || bld == NULL ||
         !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, n) ||
-        !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, e) ||
-        (prm = OSSL_PARAM_BLD_to_param(bld)) == NULL) {
+        !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, e)) {
         rc = pe_fail_ossl(PE_E_NOMEM, "OSSL_PARAM_BLD");
         goto out;
     }
-    pctx = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL);
-    if (pctx == NULL || EVP_PKEY_fromdata_init(pctx) != 1 ||
-        EVP_PKEY_fromdata(pctx, ppub, EVP_PKEY_PUBLIC_KEY, prm) != 1) {
-        rc = pe_fail_ossl(PE_E_KEY, "The token's RSA public key is invalid");
-        goto out;
-    }
-    rc = PE_OK;
+    rc = pkey_from_params("RSA", bld, "The token's RSA public key is invalid",
+                          ppub);
 out:
-    EVP_PKEY_CTX_free(pctx);
-    OSSL_PARAM_free(prm);
     OSSL_PARAM_BLD_free(bld);
     BN_free(n);
     BN_free(e);
