@@ -117,8 +117,8 @@ struct ca {
     const struct ca_ops *ops;
     struct ca_config cfg; /* strings borrowed from the caller's config */
     struct http_client *http;
-    void *impl;         /* the protocol's own state */
-    struct bg *prep;    /* ca_prepare_start's thread, until ca_prepare_wait */
+    void *impl;      /* the protocol's own state */
+    struct bg *prep; /* ca_prepare_start's thread, until ca_prepare_wait */
 };
 
 /* A client for cfg->protocol (cfg and its strings must outlive it);

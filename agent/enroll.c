@@ -42,7 +42,7 @@ struct run {
     struct ca_config cfg;
     struct tok_ctx *ctx;
     struct tok_key *key;
-    STACK_OF(X509) * trust; /* --trust, read while the CA login runs */
+    STACK_OF(X509) * trust;    /* --trust, read while the CA login runs */
     struct enroll_check check; /* the download, checked while it is saved */
 };
 
