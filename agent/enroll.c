@@ -44,6 +44,8 @@ struct run {
     struct tok_key *key;
     STACK_OF(X509) * trust;    /* --trust, read while the CA login runs */
     struct enroll_check check; /* the download, checked while it is saved */
+    unsigned char new_id[KEY_ID_LEN]; /* run_key_id's, for run_key */
+    bool id_drawn; /* new_id recorded with keygen "started", no key yet */
 };
 
 /*
@@ -471,15 +473,58 @@ static enum pe_rc generate(struct run *r, const unsigned char *id, size_t idlen)
     spec.label = rec->key_label;
     spec.id = idlen > 0 ? id : NULL;
     spec.idlen = idlen;
-    /* from here on a key with this ID may be ours (a crash mid-keygen) */
-    rc = journal_set(&rec->keygen, "started");
-    if (rc == PE_OK)
-        rc = journal_save(rec);
-    if (rc != PE_OK)
-        return rc;
+    /* from here on a key with this ID may be ours (a crash mid-keygen);
+     * run_key_id may have recorded that already */
+    if (!r->id_drawn) {
+        rc = journal_set(&rec->keygen, "started");
+        if (rc == PE_OK)
+            rc = journal_save(rec);
+        if (rc != PE_OK)
+            return rc;
+    }
     say("Generating a %s key on token \"%s\"...", tok_keytype_name(spec.type),
         tok_token_label(r->ctx));
     return tok_key_generate_ex(r->ctx, &spec, &r->key);
+}
+
+/*
+ * A new key's CKA_ID, drawn and recorded durably with keygen "started"
+ * (run_key's crash rule) while the CA login may still run, so that save's
+ * fsyncs take no time of their own.  Only for a key still to be made on a
+ * token that takes any ID (ykcs11: --slot names it).
+ */
+static enum pe_rc run_key_id(struct run *r)
+{
+    struct journal_rec *rec = r->rec;
+    enum pe_rc rc;
+
+    if (rec->status != JOURNAL_NEW || rec->key_id_hex != NULL ||
+        tok_family(r->ctx) == TOK_FAMILY_YKCS11)
+        return PE_OK;
+    if (RAND_bytes(r->new_id, KEY_ID_LEN) != 1)
+        return pe_fail_ossl(PE_E_INTERNAL, "Random CKA_ID");
+    rc = hex_of(r->new_id, KEY_ID_LEN, &rec->key_id_hex);
+    if (rc == PE_OK)
+        rc = journal_set(&rec->keygen, "started");
+    if (rc == PE_OK)
+        rc = journal_save(rec);
+    if (rc != PE_OK) {
+        journal_set(&rec->key_id_hex, NULL);
+        journal_set(&rec->keygen, NULL);
+        return rc;
+    }
+    r->id_drawn = true;
+    return PE_OK;
+}
+
+/* The CA refused after run_key_id: no key was made, so none is named. */
+static void run_key_id_undo(struct run *r)
+{
+    if (!r->id_drawn)
+        return;
+    journal_set(&r->rec->key_id_hex, NULL);
+    journal_set(&r->rec->keygen, NULL);
+    r->id_drawn = false;
 }
 
 /* The key of rec: found by its recorded CKA_ID, else made with it. */
@@ -494,9 +539,13 @@ static enum pe_rc run_key(struct run *r)
 
     /* choose the CKA_ID first and record it: a crash during keygen then
      * finds the key instead of making another (ykcs11: --slot names it).
-     * It is saved, durably, with keygen "started" (generate) before the
-     * token makes anything. */
-    if (rec->key_id_hex == NULL && tok_family(r->ctx) != TOK_FAMILY_YKCS11) {
+     * It is saved, durably, with keygen "started" before the token makes
+     * anything: by run_key_id while the CA login ran, else by generate. */
+    if (r->id_drawn) {
+        memcpy(id, r->new_id, KEY_ID_LEN);
+        drawn = true;
+    } else if (rec->key_id_hex == NULL &&
+               tok_family(r->ctx) != TOK_FAMILY_YKCS11) {
         if (RAND_bytes(id, KEY_ID_LEN) != 1)
             return pe_fail_ossl(PE_E_INTERNAL, "Random CKA_ID");
         rc = hex_of(id, KEY_ID_LEN, &rec->key_id_hex);
@@ -826,9 +875,13 @@ enum pe_rc enroll_run(struct journal_rec *rec, const struct enroll_opts *o)
         rc = run_token(&r);
     if (rc == PE_OK)
         rc = enroll_load_trust(rec, &r.trust);
+    if (rc == PE_OK)
+        rc = run_key_id(&r);
     prc = ca_prepare_wait(r.ca); /* its failure first, as if it ran first */
-    if (prc != PE_OK)
+    if (prc != PE_OK) {
         rc = prc;
+        run_key_id_undo(&r);
+    }
     if (rc == PE_OK)
         rc = run_key(&r);
     if (rc == PE_OK)
