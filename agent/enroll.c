@@ -534,28 +534,20 @@ static enum pe_rc run_key(struct run *r)
     unsigned char id[64];
     const unsigned char *kid;
     size_t idlen = 0, klen;
-    bool found = false, drawn = false;
-    enum pe_rc rc = PE_OK;
+    bool found = false;
+    enum pe_rc rc;
 
     /* choose the CKA_ID first and record it: a crash during keygen then
      * finds the key instead of making another (ykcs11: --slot names it).
-     * It is saved, durably, with keygen "started" before the token makes
-     * anything: by run_key_id while the CA login ran, else by generate. */
+     * run_key_id saves it, durably, with keygen "started" before the token
+     * makes anything (enroll_run calls it while the CA login runs). */
+    rc = run_key_id(r);
+    if (rc != PE_OK)
+        return rc;
     if (r->id_drawn) {
-        memcpy(id, r->new_id, KEY_ID_LEN);
-        drawn = true;
-    } else if (rec->key_id_hex == NULL &&
-               tok_family(r->ctx) != TOK_FAMILY_YKCS11) {
-        if (RAND_bytes(id, KEY_ID_LEN) != 1)
-            return pe_fail_ossl(PE_E_INTERNAL, "Random CKA_ID");
-        rc = hex_of(id, KEY_ID_LEN, &rec->key_id_hex);
-        if (rc != PE_OK)
-            return rc;
-        drawn = true;
-    }
-    if (drawn) {
         /* drawn just now: no key can have it yet (and keygen refuses an
          * ID in use), so no search for it */
+        memcpy(id, r->new_id, KEY_ID_LEN);
         idlen = KEY_ID_LEN;
     } else if (rec->key_id_hex != NULL) {
         if (tokopt_parse_hex(rec->key_id_hex, id, sizeof(id), &idlen) != PE_OK)

@@ -141,29 +141,23 @@ enum pe_rc enroll_install(struct tok_ctx *ctx, struct tok_key *key,
                           struct journal_rec *rec, STACK_OF(X509) * trust,
                           struct enroll_check *chk, const struct enroll_opts *o)
 {
-    struct enroll_check own = {0};
-    struct install_result *res;
+    struct install_result own = {0}, *res = &own;
+    struct install_opts iopts = {.trust = trust};
     STACK_OF(X509) *certs = NULL;
     enum pe_rc rc;
 
-    if (chk == NULL || !chk->done) { /* e.g. resumed after the download */
-        chk = &own;
+    if (chk != NULL && chk->done) { /* checked while it was saved */
+        res = &chk->res;
+        rc = chk->rc;
+        if (rc != PE_OK) /* its words again, here */
+            pe_failf(rc, "%s", chk->detail);
+        else
+            rc = install_checked(ctx, key, res);
+    } else { /* e.g. resumed after the download */
         rc = load_bundle(rec, &certs);
         if (rc == PE_OK)
-            rc = tok_key_public(key, &own.pub);
-        if (rc == PE_OK) {
-            struct install_opts iopts = {.trust = trust};
-            rc = install_check(own.pub, certs, &iopts, &own.res);
-        }
-        own.rc = rc;
-        own.done = true;
+            rc = install_material(ctx, key, certs, &iopts, &own);
     }
-    res = &chk->res;
-    rc = chk->rc;
-    if (rc != PE_OK && chk != &own) /* checked earlier: its words again */
-        pe_failf(rc, "%s", chk->detail);
-    if (rc == PE_OK)
-        rc = install_checked(ctx, key, res);
     if (rc == PE_E_VERIFY || rc == PE_E_INPUT) {
         /* what came is unusable and nothing was written: the next run
          * downloads it again */
@@ -186,7 +180,7 @@ enum pe_rc enroll_install(struct tok_ctx *ctx, struct tok_key *key,
         say("This token holds only the leaf; the chain is in %s.",
             rec->out_chain ? rec->out_chain : "the journal's .bundle file");
 out:
-    enroll_check_clear(&own);
+    install_result_clear(&own);
     bundle_certs_free(certs);
     return rc;
 }
