@@ -96,6 +96,29 @@ en_run badboth rest_with "$EN/badpin" "$EN/bad" "$SCM_SIM_ROOTS"
 en_expect_rc 6
 en_expect_err 'invalid_client'
 en_expect_token 6 6 10
+# a PIN the person types (here on the PIN pad, through the mock module in
+# front of SoftHSM) is asked for only once the CA let us in: with a wrong
+# client secret the token is opened but never sees a C_Login
+if [ -n "${P11E_MOCK:-}" ] && [ -r "$P11E_MOCK" ]; then
+    : >"$EN/pinpad.log"
+    P11E_MOCK_TOKEN_FLAGS=CKF_PROTECTED_AUTHENTICATION_PATH \
+        P11E_MOCK_PINPAD_PIN=1234 P11E_MOCK_LOG=$EN/pinpad.log \
+        en_run pinpad "$P11ENROLL" enroll --module "$P11E_MOCK" \
+        --token "$FX_URI" --pinpad --ca-file "$SCM_SIM_CA_FILE" \
+        --trust "$SCM_SIM_ROOTS" --state-dir "$EN_STATE" --new \
+        --endpoint "$SCM_SIM_URL" --client-id p11e-client \
+        --client-secret-file "$EN/bad" --email dev@example.org --label bad
+    en_expect_rc 6
+    en_expect_err 'invalid_client'
+    grep -q '^C_OpenSession' "$EN/pinpad.log" ||
+        en_fail "the mock module logged no C_OpenSession"
+    if grep -q '^C_Login' "$EN/pinpad.log"; then
+        en_fail "the PIN pad was asked although the CA refused the login"
+    fi
+    en_expect_token 6 6 10
+else
+    en_fail "P11E_MOCK is not set: the mock module was not built"
+fi
 # a --trust file that cannot be read: refused before any key is made, not
 # after the certificate was ordered
 en_run badtrust rest_with "$EN/pin" "$EN/secret" "$EN/no-such-roots.pem"
