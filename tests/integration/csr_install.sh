@@ -16,27 +16,8 @@ mkdir -p "$W/ca/new"
 printf '%s\n' "$FX_USER_PIN" >"$W/pin"
 TOK=(--token "$FX_URI" --module "$FX_MODULE" --pin-file "$W/pin")
 export P11E_WRONG_PIN=9999
-passed=0 failed=0
-
-ok() { passed=$((passed + 1)); echo "ok   $1"; }
-bad() {
-    failed=$((failed + 1))
-    echo "FAIL $1: $2"
-}
-
-# check NAME RC TEXT -- COMMAND...: exit code and a line of the output.
-check() {
-    local name=$1 want_rc=$2 want_text=$3 out rc
-    shift 4
-    out=$("$@" 2>&1)
-    rc=$?
-    if [ "$rc" -eq "$want_rc" ] && printf '%s' "$out" | grep -qF -- "$want_text"; then
-        ok "$name"
-    else
-        bad "$name" "rc $rc (want $want_rc, text \"$want_text\"), output:"
-        printf '%s\n' "$out" | sed 's/^/    /'
-    fi
-}
+# shellcheck source=tests/lib/check_lib.sh
+. "$P11E_SOURCE_DIR/tests/lib/check_lib.sh"
 
 # Every object on the token, as pkcs11-tool lists it after a login.
 objects() {
@@ -288,5 +269,4 @@ check /install/stdin 0 "(already there)" -- "${I[@]}" - <bundle.pem
 check /install/any_eku 0 "(replaced the old one)" \
     -- "${I[@]}" tls.pem --chain chain.pem --any-eku
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+check_done

@@ -23,27 +23,8 @@ printf '%s\n' "$FX_USER_PIN" >pin
 printf 'p11e-secret-0123456789\n' >secret
 printf 'wrong-secret\n' >badsecret
 export P11E_WRONG_PIN=9999
-passed=0 failed=0
-
-ok() { passed=$((passed + 1)); echo "ok   $1"; }
-bad() {
-    failed=$((failed + 1))
-    echo "FAIL $1: $2"
-}
-
-# check NAME RC TEXT -- COMMAND...: exit code and a line of the output.
-check() {
-    local name=$1 want_rc=$2 want_text=$3 out rc
-    shift 4
-    out=$("$@" 2>&1)
-    rc=$?
-    if [ "$rc" -eq "$want_rc" ] && printf '%s' "$out" | grep -qF -- "$want_text"; then
-        ok "$name"
-    else
-        bad "$name" "rc $rc (want $want_rc, text \"$want_text\"), output:"
-        printf '%s\n' "$out" | sed 's/^/    /'
-    fi
-}
+# shellcheck source=tests/lib/check_lib.sh
+. "$P11E_SOURCE_DIR/tests/lib/check_lib.sh"
 
 tok() { # LABEL: the token options for token LABEL
     printf '%s\n' --token "pkcs11:token=$1" --module "$FX_MODULE"
@@ -226,5 +207,4 @@ check /doctor/help 0 "Usage: p11enroll doctor" -- "${D[@]}" --help
 check /doctor/bad_within 2 "is not a window" -- "${D[@]}" --within soon
 check /doctor/unknown_option 2 "Unknown option" -- "${D[@]}" --frobnicate
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+check_done

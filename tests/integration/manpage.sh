@@ -11,13 +11,8 @@ MAN=$P11E_SOURCE_DIR/contrib/man/p11enroll.1
 COMPLETION=$P11E_SOURCE_DIR/contrib/completion/p11enroll.bash
 W=$(mktemp -d "${TMPDIR:-/tmp}/p11e-man-XXXXXX")
 trap 'rm -rf "$W"' EXIT
-passed=0 failed=0
-
-ok() { passed=$((passed + 1)); echo "ok   $1"; }
-bad() {
-    failed=$((failed + 1))
-    echo "FAIL $1: $2"
-}
+# shellcheck source=tests/lib/check_lib.sh
+. "$P11E_SOURCE_DIR/tests/lib/check_lib.sh"
 
 if ! command -v man >/dev/null || ! command -v groff >/dev/null; then
     if [ -n "${P11E_NO_SKIP:-}" ]; then
@@ -168,5 +163,4 @@ else
     bad /completion/prefix "$offered"
 fi
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+check_done

@@ -5,7 +5,8 @@
 # source it right after `set -u`: a SoftHSM token, scm-sim issuing 1-day
 # certificates (its shortest term) over HTTPS, the PIN and client secret in
 # files in the work folder $W (the current directory), no /etc/p11enroll,
-# and the ok/bad/expect/check helpers that count passed and failed.
+# and the ok/bad/check helpers of tests/lib/check_lib.sh (check's output
+# in last.out) with expect.
 : "${P11ENROLL:?}" "${P11E_SOURCE_DIR:?}"
 # shellcheck source=tests/softhsm/fixture.sh
 . "$P11E_SOURCE_DIR/tests/softhsm/fixture.sh"
@@ -28,30 +29,12 @@ scm_sim_start_config "$W/sim.json"
 export P11ENROLL_CONF_DIR=$W/no-conf # no /etc/p11enroll here
 printf '%s\n' "$FX_USER_PIN" >pin
 printf 'p11e-secret-0123456789\n' >secret
-passed=0 failed=0
-
-ok() { passed=$((passed + 1)); echo "ok   $1"; }
-bad() {
-    failed=$((failed + 1))
-    echo "FAIL $1: $2"
-}
+# shellcheck source=tests/lib/check_lib.sh
+. "$P11E_SOURCE_DIR/tests/lib/check_lib.sh"
+CHECK_OUT=last.out # check's output, for the tests to look into
 # expect NAME CONDITION-COMMAND...: ok when it succeeds
 expect() {
     local name=$1
     shift
     if "$@"; then ok "$name"; else bad "$name" "$*"; fi
-}
-# check NAME RC TEXT -- COMMAND...: exit code and a line of the output.
-check() {
-    local name=$1 want_rc=$2 want_text=$3 out rc
-    shift 4
-    out=$("$@" 2>&1)
-    rc=$?
-    printf '%s\n' "$out" >"last.out"
-    if [ "$rc" -eq "$want_rc" ] && printf '%s' "$out" | grep -qF -- "$want_text"; then
-        ok "$name"
-    else
-        bad "$name" "rc $rc (want $want_rc, text \"$want_text\"), output:"
-        printf '%s\n' "$out" | sed 's/^/    /'
-    fi
 }

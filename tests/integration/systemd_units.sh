@@ -16,13 +16,8 @@ W=$FX_DIR/work
 mkdir -p "$W/units" "$W/credentials" "$W/state"
 cd "$W" || exit 1
 export P11ENROLL_CONF_DIR=$W/no-conf
-passed=0 failed=0
-
-ok() { passed=$((passed + 1)); echo "ok   $1"; }
-bad() {
-    failed=$((failed + 1))
-    echo "FAIL $1: $2"
-}
+# shellcheck source=tests/lib/check_lib.sh
+. "$P11E_SOURCE_DIR/tests/lib/check_lib.sh"
 
 # ---- systemd-analyze verify ---------------------------------------------
 if command -v systemd-analyze >/dev/null; then
@@ -125,5 +120,4 @@ else
     bad /systemd/journal_in_state_directory "$n renewal records in $W/state"
 fi
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+check_done
