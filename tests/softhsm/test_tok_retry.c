@@ -18,19 +18,14 @@ static struct secret_source pin;
 
 static void setup(void)
 {
-    if (getenv("P11E_MOCK") == NULL || getenv("P11E_MOCK")[0] == '\0')
-        SKIP("P11E_MOCK is not set");
     fx_softhsm_begin(&fx);
-    snprintf(logpath, sizeof(logpath), "%.3000s/mock.log", fx.dir);
-    setenv("P11E_MOCK_LOG", logpath, 1);
-    setenv("P11E_MOCK_TARGET", fx.module, 1);
+    tu_mock_begin(&fx, logpath, sizeof(logpath));
     pin = tu_pin_file(&fx, "pin", FX_USER_PIN, pinpath, sizeof(pinpath));
 }
 
 static void teardown(void)
 {
-    unsetenv("P11E_MOCK_FAIL");
-    unsetenv("P11E_MOCK_LOG");
+    tu_mock_end();
     fx_softhsm_end(&fx);
 }
 
@@ -42,17 +37,7 @@ __attribute__((constructor)) static void init(void)
 /* Lines of the mock's log that start with prefix. */
 static int log_count(const char *prefix)
 {
-    char line[512];
-    int n = 0;
-    FILE *f = fopen(logpath, "r");
-
-    if (f == NULL)
-        return 0;
-    while (fgets(line, sizeof(line), f) != NULL)
-        if (strncmp(line, prefix, strlen(prefix)) == 0)
-            n++;
-    fclose(f);
-    return n;
+    return tu_log_count(logpath, prefix);
 }
 
 static enum pe_rc open_with(const char *fail, const char *uri,

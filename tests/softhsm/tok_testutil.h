@@ -152,4 +152,41 @@ static inline size_t tu_count(struct tok_ctx *ctx, enum tok_obj_class cls,
     return n;
 }
 
+/* The failure-injecting module (tests/mock, $P11E_MOCK) in front of fx's
+ * SoftHSM, its call log at logpath (fx->dir/mock.log); skips the test when
+ * the module was not built.  tu_mock_end forgets the mock's settings. */
+static inline void tu_mock_begin(const struct fx_softhsm *fx, char *logpath,
+                                 size_t size)
+{
+    if (getenv("P11E_MOCK") == NULL || getenv("P11E_MOCK")[0] == '\0')
+        SKIP("P11E_MOCK is not set");
+    snprintf(logpath, size, "%.3000s/mock.log", fx->dir);
+    setenv("P11E_MOCK_LOG", logpath, 1);
+    setenv("P11E_MOCK_TARGET", fx->module, 1);
+}
+
+static inline void tu_mock_end(void)
+{
+    unsetenv("P11E_MOCK_FAIL");
+    unsetenv("P11E_MOCK_TOKEN_FLAGS");
+    unsetenv("P11E_MOCK_PINPAD_PIN");
+    unsetenv("P11E_MOCK_LOG");
+}
+
+/* Lines of the mock's log at logpath that start with prefix. */
+static inline int tu_log_count(const char *logpath, const char *prefix)
+{
+    char line[512];
+    int n = 0;
+    FILE *f = fopen(logpath, "r");
+
+    if (f == NULL)
+        return 0;
+    while (fgets(line, sizeof(line), f) != NULL)
+        if (strncmp(line, prefix, strlen(prefix)) == 0)
+            n++;
+    fclose(f);
+    return n;
+}
+
 #endif
