@@ -5,8 +5,8 @@
 # source it right after `set -u`: a SoftHSM token, scm-sim issuing 1-day
 # certificates (its shortest term) over HTTPS, the PIN and client secret in
 # files in the work folder $W (the current directory), no /etc/p11enroll,
-# and the ok/bad/check helpers of tests/lib/check_lib.sh (check's output
-# in last.out) with expect.
+# and the ok/bad/expect/check helpers of tests/lib/check_lib.sh (check's
+# output in last.out).
 : "${P11ENROLL:?}" "${P11E_SOURCE_DIR:?}"
 # shellcheck source=tests/softhsm/fixture.sh
 . "$P11E_SOURCE_DIR/tests/softhsm/fixture.sh"
@@ -32,9 +32,3 @@ printf 'p11e-secret-0123456789\n' >secret
 # shellcheck source=tests/lib/check_lib.sh
 . "$P11E_SOURCE_DIR/tests/lib/check_lib.sh"
 CHECK_OUT=last.out # check's output, for the tests to look into
-# expect NAME CONDITION-COMMAND...: ok when it succeeds
-expect() {
-    local name=$1
-    shift
-    if "$@"; then ok "$name"; else bad "$name" "$*"; fi
-}

@@ -9,19 +9,8 @@ set -u
 # shellcheck source=tests/softhsm/fixture.sh
 . "$P11E_SOURCE_DIR/tests/softhsm/fixture.sh"
 fx_softhsm_begin p11e-test
-fail=0
-pass=0
-check() { # check NAME CMD...
-    local name=$1
-    shift
-    if "$@"; then
-        pass=$((pass + 1))
-        echo "ok   $name"
-    else
-        fail=$((fail + 1))
-        echo "FAIL $name"
-    fi
-}
+# shellcheck source=tests/lib/check_lib.sh
+. "$P11E_SOURCE_DIR/tests/lib/check_lib.sh"
 W=$FX_DIR
 N=20
 echo "$FX_USER_PIN" >"$W/pin"
@@ -33,23 +22,22 @@ for i in $(seq 1 "$N"); do
         >"$W/out-$i.txt" 2>"$W/err-$i.txt" &
     pids+=($!)
 done
-failed=0
+nfailed=0
 for i in $(seq 1 "$N"); do
     if ! wait "${pids[$((i - 1))]}"; then
-        failed=$((failed + 1))
+        nfailed=$((nfailed + 1))
         echo "run $i failed: $(cat "$W/err-$i.txt")"
     fi
 done
-check "/tok/concurrent/no_run_failed" test "$failed" -eq 0
+expect "/tok/concurrent/no_run_failed" test "$nfailed" -eq 0
 ok_csrs=0
 for i in $(seq 1 "$N"); do
     openssl req -in "$W/req-$i.pem" -noout -verify >/dev/null 2>&1 &&
         ok_csrs=$((ok_csrs + 1))
 done
-check "/tok/concurrent/every_csr_verifies" test "$ok_csrs" -eq "$N"
+expect "/tok/concurrent/every_csr_verifies" test "$ok_csrs" -eq "$N"
 keys=$(pkcs11-tool --module "$FX_MODULE" --token-label p11e-test --login \
     --pin "$FX_USER_PIN" --list-objects --type privkey 2>/dev/null |
     grep -c 'label: *conc-')
-check "/tok/concurrent/every_key_on_the_token" test "$keys" -eq "$N"
-echo "$pass passed, $fail failed"
-test "$fail" -eq 0
+expect "/tok/concurrent/every_key_on_the_token" test "$keys" -eq "$N"
+check_done

@@ -4,6 +4,7 @@
 # tests/lib/check_lib.sh - a script test's results, counted.  Source it,
 # then:
 #   ok NAME / bad NAME WHY   one result, printed
+#   expect NAME COMMAND...   ok when COMMAND succeeds
 #   check NAME RC TEXT -- COMMAND...
 #                            COMMAND exits RC and prints (stdout or
 #                            stderr) a line holding TEXT; its output also
@@ -18,6 +19,12 @@ ok() { passed=$((passed + 1)); echo "ok   $1"; }
 bad() {
     failed=$((failed + 1))
     echo "FAIL $1: $2"
+}
+
+expect() {
+    local name=$1
+    shift
+    if "$@"; then ok "$name"; else bad "$name" "$*"; fi
 }
 
 check() {
