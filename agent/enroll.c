@@ -487,6 +487,17 @@ static enum pe_rc generate(struct run *r, const unsigned char *id, size_t idlen)
     return tok_key_generate_ex(r->ctx, &spec, &r->key);
 }
 
+/* No key was made after run_key_id (the CA refused, or the save failed),
+ * so none is named. */
+static void run_key_id_undo(struct run *r)
+{
+    if (!r->id_drawn)
+        return;
+    journal_set(&r->rec->key_id_hex, NULL);
+    journal_set(&r->rec->keygen, NULL);
+    r->id_drawn = false;
+}
+
 /*
  * A new key's CKA_ID, drawn and recorded durably with keygen "started"
  * (run_key's crash rule) while the CA login may still run, so that save's
@@ -503,28 +514,15 @@ static enum pe_rc run_key_id(struct run *r)
         return PE_OK;
     if (RAND_bytes(r->new_id, KEY_ID_LEN) != 1)
         return pe_fail_ossl(PE_E_INTERNAL, "Random CKA_ID");
+    r->id_drawn = true;
     rc = hex_of(r->new_id, KEY_ID_LEN, &rec->key_id_hex);
     if (rc == PE_OK)
         rc = journal_set(&rec->keygen, "started");
     if (rc == PE_OK)
         rc = journal_save(rec);
-    if (rc != PE_OK) {
-        journal_set(&rec->key_id_hex, NULL);
-        journal_set(&rec->keygen, NULL);
-        return rc;
-    }
-    r->id_drawn = true;
-    return PE_OK;
-}
-
-/* The CA refused after run_key_id: no key was made, so none is named. */
-static void run_key_id_undo(struct run *r)
-{
-    if (!r->id_drawn)
-        return;
-    journal_set(&r->rec->key_id_hex, NULL);
-    journal_set(&r->rec->keygen, NULL);
-    r->id_drawn = false;
+    if (rc != PE_OK)
+        run_key_id_undo(r);
+    return rc;
 }
 
 /* The key of rec: found by its recorded CKA_ID, else made with it. */

@@ -109,11 +109,10 @@ struct enroll_check {
     size_t len;
     const char *what;
     STACK_OF(X509) * trust;
-    EVP_PKEY *pub;
-    STACK_OF(X509) * certs;
+    EVP_PKEY *pub; /* set when started */
     struct install_result res;
     struct bg *bg;
-    bool started, done;
+    bool done;
     enum pe_rc rc;
     char detail[1024]; /* rc's sentence, for enroll_install to report */
 };

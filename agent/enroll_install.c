@@ -83,17 +83,18 @@ static enum pe_rc load_bundle(struct journal_rec *rec, STACK_OF(X509) * *pcerts)
 static enum pe_rc check_step(void *arg)
 {
     struct enroll_check *c = arg;
-    struct install_opts iopts = {0};
+    struct install_opts iopts = {.trust = c->trust};
+    STACK_OF(X509) *certs = sk_X509_new_null();
     enum pe_rc rc;
 
-    c->certs = sk_X509_new_null();
-    if (c->certs == NULL)
+    if (certs == NULL)
         return PE_E_NOMEM;
-    rc = bundle_parse(c->buf, c->len, c->what, c->certs);
-    if (rc != PE_OK)
-        return rc;
-    iopts.trust = c->trust;
-    return install_check(c->pub, c->certs, &iopts, &c->res);
+    /* res holds its own references to the leaf and chain it keeps */
+    rc = bundle_parse(c->buf, c->len, c->what, certs);
+    if (rc == PE_OK)
+        rc = install_check(c->pub, certs, &iopts, &c->res);
+    bundle_certs_free(certs);
+    return rc;
 }
 
 void enroll_check_start(struct enroll_check *c, struct tok_key *key,
@@ -111,13 +112,12 @@ void enroll_check_start(struct enroll_check *c, struct tok_key *key,
     c->len = len;
     c->what = what;
     c->trust = trust;
-    c->started = true;
     c->bg = bg_start(check_step, c);
 }
 
 void enroll_check_wait(struct enroll_check *c)
 {
-    if (!c->started || c->done)
+    if (c->pub == NULL || c->done) /* not started, or waited for */
         return;
     c->rc = c->bg != NULL ? bg_wait(c->bg) : check_step(c);
     if (c->rc != PE_OK)
@@ -132,7 +132,6 @@ void enroll_check_clear(struct enroll_check *c)
     if (c->bg != NULL)
         bg_discard(c->bg);
     install_result_clear(&c->res);
-    bundle_certs_free(c->certs);
     EVP_PKEY_free(c->pub);
     memset(c, 0, sizeof(*c));
 }
