@@ -180,7 +180,7 @@ static int write_pem(const char *path, int is_key, void *obj)
             : PEM_write_bio_X509(mem, obj) != 1)
         goto out;
     len = BIO_get_mem_data(mem, &data);
-    rc = util_write_file(path, data, (size_t)len);
+    rc = util_write_file(path, data, (size_t)len, true);
 out:
     BIO_free(mem);
     return rc;
@@ -285,11 +285,11 @@ static int write_trust_files(struct sim_ca *ca, const char *state_dir)
     roots = util_printf("%s%s", a, b);
     path = path_of(ca, "roots.pem");
     if (roots == NULL || path == NULL ||
-        util_write_file(path, roots, strlen(roots)) != 0)
+        util_write_file(path, roots, strlen(roots), true) != 0)
         goto out;
     free(path);
     path = util_printf("%s/tls-ca.pem", state_dir);
-    if (path == NULL || util_write_file(path, tls, strlen(tls)) != 0)
+    if (path == NULL || util_write_file(path, tls, strlen(tls), true) != 0)
         goto out;
     rc = 0;
 out:

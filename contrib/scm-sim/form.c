@@ -90,7 +90,7 @@ static int send_code(struct sim *s, const json_t *form, const char *email,
         (s->cfg->otp_lifetime + 59) / 60, s->base_url,
         config_str(s->cfg, "customerUri"), config_member(form, "uri", ""));
     rc = path != NULL && text != NULL
-             ? util_write_file(path, text, strlen(text))
+             ? util_write_file(path, text, strlen(text), false)
              : -1;
     if (text != NULL)
         OPENSSL_cleanse(text, strlen(text));

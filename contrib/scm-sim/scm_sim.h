@@ -97,8 +97,16 @@ char *util_b64_encode(const unsigned char *in, size_t len);
 /* Read a whole file of at most max bytes, NUL-terminated; NULL on error. */
 char *util_read_file(const char *path, size_t max, size_t *plen);
 
-/* Write data to path atomically (temp file, fsync, rename), mode 0600. */
-int util_write_file(const char *path, const void *data, size_t len);
+/*
+ * Write data to path atomically (temp file, rename), mode 0600.  With sync
+ * the temp file is fsynced first, so the data also outlives a machine crash:
+ * the CA's keys and certificates.  Requests and mails are written without:
+ * they survive the server's own restart or kill (the page cache keeps
+ * them), which is what the tests need, and an fsync per request would be
+ * counted in every client's timings.
+ */
+int util_write_file(const char *path, const void *data, size_t len,
+                    bool sync);
 
 /* mkdir -p with mode 0700; 0 or -1. */
 int util_mkdirs(const char *path);

@@ -92,7 +92,7 @@ int store_save(struct sim *s, const json_t *rec)
     path = record_path(s, id);
     text = json_dumps(rec, JSON_INDENT(1) | JSON_SORT_KEYS);
     if (path != NULL && text != NULL)
-        rc = util_write_file(path, text, strlen(text));
+        rc = util_write_file(path, text, strlen(text), false);
     free(path);
     free(text);
     if (rc != 0)

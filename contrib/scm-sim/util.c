@@ -126,7 +126,8 @@ out:
     return buf;
 }
 
-int util_write_file(const char *path, const void *data, size_t len)
+int util_write_file(const char *path, const void *data, size_t len,
+                    bool sync)
 {
     char tmp[4096];
     int fd = -1, rc = -1;
@@ -147,7 +148,7 @@ int util_write_file(const char *path, const void *data, size_t len)
         p += w;
         len -= (size_t)w;
     }
-    if (fsync(fd) != 0)
+    if (sync && fsync(fd) != 0)
         goto out;
     if (close(fd) != 0) {
         fd = -1;
