@@ -18,12 +18,12 @@ bench_cpu() {
         printf "%d", ((u[1] + s[1]) * 60 + u[2] + s[2]) * 1e6 }' "$1"
 }
 
-# A fresh, empty token with the fixture's label for every run, and an empty
-# state folder $W/state for p11enroll's journal (not timed), so no run pays
-# for the objects or records of the runs before it.
+# A fresh, empty token (in $BENCH_TOKENS) with the fixture's label for every
+# run, and an empty state folder $W/state for p11enroll's journal (not
+# timed), so no run pays for the objects or records of the runs before it.
 bench_fresh_token() {
     rm -rf "$W/state" && mkdir "$W/state" &&
-        rm -rf "${FX_DIR:?}/tokens" && mkdir "$FX_DIR/tokens" &&
+        rm -rf "${BENCH_TOKENS:?}" && mkdir "$BENCH_TOKENS" &&
         softhsm2-util --init-token --free --label "${FX_URI#pkcs11:token=}" \
             --so-pin "$FX_SO_PIN" --pin "$FX_USER_PIN" >/dev/null
 }
@@ -168,6 +168,17 @@ bench_goal() {
 
 # bench_report: the table, from the files in $W and run.sh's fleet_*.
 # shellcheck disable=SC2154 # fleet_* come from run.sh
+# Where SoftHSM keeps the token's files: every object it writes is a file
+# rewritten once per attribute, so the file system shows in every figure.
+bench_store_text() {
+    local fs
+    fs=$(df --output=fstype "$BENCH_TOKENS" 2>/dev/null | tail -n 1)
+    case $fs in
+    tmpfs | ramfs) echo "in memory ($fs, $BENCH_TOKENS)" ;;
+    *) echo "on disk (${fs:-?}, $BENCH_TOKENS)" ;;
+    esac
+}
+
 bench_report() {
     local kt m med lo hi nn fk fs fl tw to rss
     local -A ratio over over2 pins_p pins_m rssmb medp medm
@@ -178,6 +189,7 @@ bench_report() {
     echo "SoftHSM $(softhsm2-util --version 2>/dev/null), scm-sim on" \
         "loopback, issuance delay 0 s; $RUNS alternating runs per method" \
         "and key type; a fresh token for every run"
+    echo "SoftHSM's token files: $(bench_store_text)"
     echo
     printf '%-10s %-10s %10s %10s %10s %5s %10s\n' key method "median ms" \
         "min ms" "max ms" runs "CPU ms"

@@ -5,19 +5,23 @@
 # and a fleet.  Not a test: it prints a table (bench/README.md explains it).
 #
 #   bash bench/run.sh [--runs N] [--fleet N] [--keys "ec-p256 rsa-3072"]
+#                     [--token-store disk|memory]
 #
+# --token-store memory keeps SoftHSM's token files in /dev/shm (tmpfs)
+# instead of next to the rest under $TMPDIR (default disk).
 # Builds what it needs into $P11E_BUILD_DIR (default build-bench, configured
 # as Release on first use): p11enroll, scm-sim, p11e-floor, the mock module.
 set -u
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-RUNS=7 FLEET=50 KEYS="ec-p256 rsa-3072"
+RUNS=7 FLEET=50 KEYS="ec-p256 rsa-3072" STORE=disk
 while [ $# -gt 0 ]; do
     case $1 in
     --runs) RUNS=$2 && shift 2 ;;
     --fleet) FLEET=$2 && shift 2 ;;
     --keys) KEYS=$2 && shift 2 ;;
+    --token-store) STORE=$2 && shift 2 ;;
     *)
-        sed -n '4,10p' "$0" | sed 's/^# \{0,1\}//'
+        sed -n '4,14p' "$0" | sed 's/^# \{0,1\}//'
         exit 2
         ;;
     esac
@@ -53,6 +57,25 @@ export P11ENROLL SCM_SIM P11E_BUILD_DIR=$B P11E_SOURCE_DIR=$top
 . "$top/bench/bench_lib.sh"
 
 fx_softhsm_begin p11e-bench
+BENCH_TOKENS=$FX_DIR/tokens
+case $STORE in
+disk) ;;
+memory)
+    BENCH_TOKENS=$(mktemp -d /dev/shm/p11e-bench-tokens-XXXXXX) || exit 1
+    bench_cleanup() {
+        rm -rf "$BENCH_TOKENS"
+        fx_softhsm_end
+    }
+    trap bench_cleanup EXIT # scm_sim_start keeps it
+    sed -i "s|^directories.tokendir = .*|directories.tokendir = $BENCH_TOKENS|" \
+        "$SOFTHSM2_CONF"
+    ;;
+*)
+    echo "--token-store: disk or memory, not $STORE" >&2
+    exit 2
+    ;;
+esac
+export BENCH_TOKENS
 scm_sim_start || exit 1
 scm_sim_delay 0
 W=$FX_DIR/bench
