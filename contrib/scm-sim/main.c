@@ -464,11 +464,17 @@ static int open_state(struct sim *s, const struct options *o, int *plockfd)
     return 0;
 }
 
+/*
+ * The listening socket is made here, not by libmicrohttpd, so that the port
+ * and base_url are known before the daemon starts any thread that reads
+ * them.
+ */
 static struct MHD_Daemon *start_daemon(struct sim *s, const struct options *o)
 {
     struct sockaddr_in sa;
+    socklen_t salen = sizeof(sa);
     struct MHD_Daemon *d;
-    const union MHD_DaemonInfo *di;
+    int fd, one = 1;
 
     memset(&sa, 0, sizeof(sa));
     sa.sin_family = AF_INET;
@@ -481,23 +487,35 @@ static struct MHD_Daemon *start_daemon(struct sim *s, const struct options *o)
                 o->bind);
         return NULL;
     }
+    fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0 ||
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+        bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
+        listen(fd, 64) != 0 ||
+        getsockname(fd, (struct sockaddr *)&sa, &salen) != 0) {
+        fprintf(stderr, "scm-sim: cannot listen on %s:%ld: %s\n", o->bind,
+                o->port, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return NULL;
+    }
+    s->port = ntohs(sa.sin_port);
+    snprintf(s->base_url, sizeof(s->base_url), "https://%s:%u", o->bind,
+             s->port);
     d = MHD_start_daemon(
         MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
             MHD_USE_TLS | MHD_USE_ERROR_LOG | MHD_USE_POLL,
         0, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_logger,
-        NULL, MHD_OPTION_SOCK_ADDR, &sa, MHD_OPTION_HTTPS_MEM_KEY,
+        NULL, MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_HTTPS_MEM_KEY,
         ca_server_key_pem(s->ca), MHD_OPTION_HTTPS_MEM_CERT,
         ca_server_cert_pem(s->ca), MHD_OPTION_NOTIFY_COMPLETED, on_done, NULL,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)30,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned int)64, MHD_OPTION_END);
     if (d == NULL) {
-        fprintf(stderr, "scm-sim: cannot listen on %s:%ld\n", o->bind, o->port);
+        fprintf(stderr, "scm-sim: cannot serve on %s:%u\n", o->bind, s->port);
+        close(fd);
         return NULL;
     }
-    di = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
-    s->port = di != NULL ? di->port : (unsigned short)o->port;
-    snprintf(s->base_url, sizeof(s->base_url), "https://%s:%u", o->bind,
-             s->port);
     return d;
 }
 

@@ -105,8 +105,7 @@ char *util_read_file(const char *path, size_t max, size_t *plen);
  * them), which is what the tests need, and an fsync per request would be
  * counted in every client's timings.
  */
-int util_write_file(const char *path, const void *data, size_t len,
-                    bool sync);
+int util_write_file(const char *path, const void *data, size_t len, bool sync);
 
 /* mkdir -p with mode 0700; 0 or -1. */
 int util_mkdirs(const char *path);

@@ -126,8 +126,7 @@ out:
     return buf;
 }
 
-int util_write_file(const char *path, const void *data, size_t len,
-                    bool sync)
+int util_write_file(const char *path, const void *data, size_t len, bool sync)
 {
     char tmp[4096];
     int fd = -1, rc = -1;
