@@ -97,7 +97,7 @@ out:
 
 /* After writing: the leaf is found next to its key and reads back equal,
  * and the key signs for the certificate.  Each chain certificate was read
- * back by its handle as it was written (tok_cert_write_chain): listing
+ * back by its handle as it was written (tok_cert_write_all): listing
  * the whole token again would cost three more searches, each of which
  * makes SoftHSM re-read its object files. */
 static enum pe_rc install_post_check(struct tok_ctx *ctx, struct tok_key *key,
@@ -197,11 +197,9 @@ enum pe_rc install_checked(struct tok_ctx *ctx, struct tok_key *key,
     enum pe_rc rc;
 
     /* Checked: now, and only now, the token is written. */
-    rc = tok_cert_write_leaf(ctx, key, res->leaf, &res->cert);
-    if (rc != PE_OK)
-        return rc;
     res->chain_on_token = tok_can_store_chain(ctx);
-    rc = tok_cert_write_chain(ctx, res->chain, &res->written, &res->skipped);
+    rc = tok_cert_write_all(ctx, key, res->leaf, res->chain, &res->cert,
+                            &res->written, &res->skipped);
     if (rc != PE_OK)
         return rc;
     rc = install_post_check(ctx, key, res->leaf);

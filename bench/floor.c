@@ -5,15 +5,18 @@
  * a key pair (tok_key_generate) and makes one signature over a SHA-256
  * digest with it (tok_sign_digest), timing each call alone.  Then it times
  * writing three certificates as p11enroll writes an issued one: a leaf for
- * the key (tok_cert_write_leaf) and two chain certificates
- * (tok_cert_write_chain), all made here with a throwaway software CA key,
- * and removes the key again.  Prints one line of milliseconds per run:
+ * the key and two chain certificates at once (tok_cert_write_all), all
+ * made here with a throwaway software CA key; removes that leaf and times
+ * three new ones written in turn (tok_cert_write_leaf, then
+ * tok_cert_write_chain), and removes the key again.  Prints one line of
+ * milliseconds per run:
  *
  *   open <ms> login <ms>
- *   run <n> keygen <ms> sign <ms> write3 <ms>
+ *   run <n> keygen <ms> sign <ms> write3 <ms> inturn <ms>
  *
  * p11e-floor --token URI --module M --pin-file F --key TYPE [--runs N]
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -107,9 +110,10 @@ out:
     return rc;
 }
 
-/* Leaf for key and two chain certificates, written and timed. */
+/* Leaf for key and two chain certificates, new ones for every n, written
+ * at once or in turn, and timed. */
 static enum pe_rc write3(struct tok_ctx *ctx, struct tok_key *key, int n,
-                         double *pms)
+                         bool at_once, double *pms)
 {
     STACK_OF(X509) *chain = NULL;
     EVP_PKEY *ca = NULL, *pub = NULL;
@@ -145,10 +149,13 @@ static enum pe_rc write3(struct tok_ctx *ctx, struct tok_key *key, int n,
         goto out;
     c2 = NULL;
     t0 = now_ms();
-    rc = tok_cert_write_leaf(ctx, key, leaf, NULL);
-    if (rc != PE_OK)
-        goto out;
-    rc = tok_cert_write_chain(ctx, chain, NULL, NULL);
+    if (at_once) {
+        rc = tok_cert_write_all(ctx, key, leaf, chain, NULL, NULL, NULL);
+    } else {
+        rc = tok_cert_write_leaf(ctx, key, leaf, NULL);
+        if (rc == PE_OK)
+            rc = tok_cert_write_chain(ctx, chain, NULL, NULL);
+    }
     if (rc != PE_OK)
         goto out;
     *pms = now_ms() - t0;
@@ -171,7 +178,9 @@ static enum pe_rc one_run(struct tok_ctx *ctx, enum tok_keytype type, int n)
     unsigned char *sig = NULL;
     struct tok_key *key = NULL;
     size_t siglen = 0;
-    double t0, t1, t2, tw = 0;
+    double t0, t1, t2, tw = 0, tt = 0;
+    const unsigned char *id;
+    size_t idlen;
     char label[32];
     enum pe_rc rc;
 
@@ -187,11 +196,18 @@ static enum pe_rc one_run(struct tok_ctx *ctx, enum tok_keytype type, int n)
     if (rc != PE_OK)
         goto out;
     t2 = now_ms();
-    rc = write3(ctx, key, n, &tw);
+    rc = write3(ctx, key, n, true, &tw);
     if (rc != PE_OK)
         goto out;
-    printf("run %d keygen %.3f sign %.3f write3 %.3f\n", n, t1 - t0, t2 - t1,
-           tw);
+    tok_key_id(key, &id, &idlen);
+    rc = tok_cert_destroy(ctx, id, idlen, NULL);
+    if (rc != PE_OK)
+        goto out;
+    rc = write3(ctx, key, n, false, &tt);
+    if (rc != PE_OK)
+        goto out;
+    printf("run %d keygen %.3f sign %.3f write3 %.3f inturn %.3f\n", n, t1 - t0,
+           t2 - t1, tw, tt);
     fflush(stdout);
     rc = tok_key_destroy(key);
     key = NULL;

@@ -10,8 +10,7 @@
  *   tok_login(ctx, &pin_src, TOK_USER, interactive);
  *   tok_key_generate(ctx, TOK_EC_P256, "code-signing", &key);
  *   tok_key_public(key, &pub);  ...csr_build(..., tok_sign_digest, key...)
- *   tok_cert_write_leaf(ctx, key, leaf, &res);
- *   tok_cert_write_chain(ctx, chain, &nwritten, &nskipped);
+ *   tok_cert_write_all(ctx, key, leaf, chain, &res, &nwritten, &nskipped);
  *   tok_key_free(key); tok_close(ctx);
  *
  * Every function returns an enum pe_rc and records one sentence with
@@ -268,6 +267,19 @@ void tok_cert_result_clear(struct tok_cert_result *res);
  */
 enum pe_rc tok_cert_write_chain(struct tok_ctx *ctx, STACK_OF(X509) * chain,
                                 size_t *pwritten, size_t *pskipped);
+
+/*
+ * Both of the above: the leaf next to its key and the chain, the chain
+ * certificates not on the token yet each written on a session of its own
+ * while the leaf is (where that fails, in turn afterwards).  The same
+ * guarantees as the two calls one after the other.  When the leaf's write
+ * fails, the chain's may have succeeded: those certificates are found and
+ * kept the next time.
+ */
+enum pe_rc tok_cert_write_all(struct tok_ctx *ctx, struct tok_key *key,
+                              X509 *leaf, STACK_OF(X509) * chain,
+                              struct tok_cert_result *res, size_t *pwritten,
+                              size_t *pskipped);
 
 /* The certificate stored with the key's CKA_ID, or *pcert = NULL (PE_OK)
  * when there is none.  Allocates *pcert (X509_free). */

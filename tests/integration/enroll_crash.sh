@@ -110,9 +110,10 @@ en_run resume-d en_resume "$id"
 en_expect_rc 0
 expect_done
 
-# mid-write: the token fails after the leaf is written, before the chain
-# (an RSA key: its chain is not on the token yet); resume writes what is
-# missing, nothing twice
+# mid-write: the token fails after one certificate is written (an RSA key:
+# its chain is not on the token yet, so three are written, the leaf and the
+# two chain certificates at once: which one got there depends on timing);
+# resume writes what is missing, nothing twice
 if [ -n "${P11E_MOCK:-}" ] && [ -r "${P11E_MOCK:-}" ]; then
     P11E_MOCK_TARGET=$FX_MODULE P11E_MOCK_FAIL='C_CreateObject=CKR_DEVICE_MEMORY@2+' \
         en_run midwrite "$P11ENROLL" enroll "${common[@]}" \
@@ -120,7 +121,12 @@ if [ -n "${P11E_MOCK:-}" ] && [ -r "${P11E_MOCK:-}" ]; then
         --client-id p11e-client --client-secret-file "$EN/secret" \
         --email dev@example.org --label midwrite --key-type rsa-3072
     en_expect_rc 7
-    en_expect_token $((n + 1)) $((n + 1)) $((n + 3))
+    case "$(en_keys) $(en_leafs) $(en_certs)" in
+    "$((n + 1)) $n $((n + 3))" | "$((n + 1)) $((n + 1)) $((n + 3))") ;;
+    *) en_fail "mid-write: token holds $(en_keys) keys, $(en_leafs)" \
+        "matching certs, $(en_certs) certs; expected $((n + 1)) keys," \
+        "$n or $((n + 1)) matching, $((n + 3)) certs" ;;
+    esac
     id=$(en_journal_id)
     en_run resume-m en_resume "$id"
     en_expect_rc 0

@@ -278,3 +278,118 @@ TEST("/tok/mock/chain_write_recovers")
     EVP_PKEY_free(k2);
     tok_close(ctx);
 }
+
+/*
+ * tok_cert_write_all writes the chain certificates on sessions of their own
+ * while the leaf is written; wherever that fails they are written in turn.
+ * Each case: a leaf and a two-certificate chain written at once through
+ * the fault spec; whatever failed, the token ends with the leaf next to its
+ * key and each chain certificate once, and the counts say so.
+ */
+struct write_all_case {
+    struct tok_ctx *ctx;
+    struct tok_key *key;
+    X509 *l1, *l2, *root, *inter;
+    EVP_PKEY *ca, *k1, *k2;
+    STACK_OF(X509) * chain;
+};
+
+static void write_all_begin(struct write_all_case *c, const char *fail)
+{
+    memset(c, 0, sizeof(*c));
+    c->ctx = mock_open(fail, NULL);
+    c->key = key_two_leaves(c->ctx, &c->l1, &c->l2, &c->ca);
+    c->k1 = tu_ec_key();
+    c->k2 = tu_ec_key();
+    c->root = tu_cert(c->k1, "Root", NULL, c->k1, 1, 1);
+    c->inter = tu_cert(c->k2, "Inter", c->root, c->k1, 2, 1);
+    c->chain = sk_X509_new_null();
+    sk_X509_push(c->chain, c->inter);
+    sk_X509_push(c->chain, c->root);
+}
+
+static void write_all_end(struct write_all_case *c)
+{
+    sk_X509_free(c->chain);
+    X509_free(c->root);
+    X509_free(c->inter);
+    X509_free(c->l1);
+    X509_free(c->l2);
+    EVP_PKEY_free(c->k1);
+    EVP_PKEY_free(c->k2);
+    EVP_PKEY_free(c->ca);
+    tok_key_free(c->key);
+    tok_close(c->ctx);
+}
+
+/* Write l1 and the chain; expect it all on the token, each once. */
+static void write_all_check(struct write_all_case *c)
+{
+    struct tok_cert_result res;
+    size_t w = 99, s = 99;
+
+    CHECK_INT(tok_cert_write_all(c->ctx, c->key, c->l1, c->chain, &res, &w, &s),
+              PE_OK);
+    CHECK(res.uri != NULL && !res.unchanged && !res.replaced);
+    tok_cert_result_clear(&res);
+    CHECK_INT(w, 2);
+    CHECK_INT(s, 0);
+    check_only_cert(c->ctx, c->key, c->l1);
+    CHECK_INT(tu_count(c->ctx, TOK_OBJ_CERT, NULL, 0), 3);
+}
+
+TEST("/tok/mock/write_all_chain_beside_leaf")
+{
+    struct write_all_case c;
+    size_t w = 99, s = 99;
+
+    write_all_begin(&c, NULL);
+    write_all_check(&c);
+    CHECK_INT(log_count("C_CreateObject"), 3);
+    CHECK_INT(log_count("C_OpenSession"), 3); /* tok_open's and two more */
+    /* renewal: the chain is there; the new leaf replaces the old one, and
+     * no session is opened for a chain certificate */
+    CHECK_INT(tok_cert_write_all(c.ctx, c.key, c.l2, c.chain, NULL, &w, &s),
+              PE_OK);
+    CHECK_INT(w, 0);
+    CHECK_INT(s, 2);
+    check_only_cert(c.ctx, c.key, c.l2);
+    CHECK_INT(tu_count(c.ctx, TOK_OBJ_CERT, NULL, 0), 3);
+    CHECK_INT(log_count("C_OpenSession"), 3);
+    write_all_end(&c);
+}
+
+TEST("/tok/mock/write_all_without_second_session")
+{
+    struct write_all_case c;
+
+    /* a token that allows one session: the chain is written in turn */
+    write_all_begin(&c, "C_OpenSession=CKR_SESSION_COUNT@2+");
+    write_all_check(&c);
+    CHECK_INT(log_count("C_CreateObject"), 3);
+    write_all_end(&c);
+}
+
+TEST("/tok/mock/write_all_transient_failure")
+{
+    struct write_all_case c;
+
+    /* the 2nd write fails once, the leaf's or a chain certificate's:
+     * written again either way, nothing twice */
+    write_all_begin(&c, "C_CreateObject=CKR_GENERAL_ERROR@2");
+    write_all_check(&c);
+    CHECK_INT(log_count("C_CreateObject"), 4);
+    write_all_end(&c);
+}
+
+TEST("/tok/mock/write_all_device_removed_recovers")
+{
+    struct write_all_case c;
+
+    /* pulled during the 2nd write and plugged in again: every session
+     * fails until the re-plug, then what is missing is written */
+    write_all_begin(&c, "C_CreateObject=CKR_DEVICE_REMOVED@2");
+    write_all_check(&c);
+    CHECK_INT(log_count("C_Finalize"), 1);
+    write_all_end(&c);
+}
