@@ -237,7 +237,8 @@ bench_report() {
             "signature $(bench_ms "$fs") ms (medians, p11e-floor)"
         echo "           the token also spends: C_Initialize+login" \
             "$(bench_ms "$to") ms, leaf + 2 chain certificates written" \
-            "$(bench_ms "$tw") ms;"
+            "$(bench_ms "$tw") ms (at once, as p11enroll does; in turn" \
+            "$(bench_ms "$(bench_med "floor-inturn-$kt")") ms);"
         echo "           p11enroll beyond all of the token's work:" \
             "$(bench_ms "$(bench_calc 'a - b - c - d' "${over[$kt]}" "$tw" \
                 "$to" "$fs")") ms"

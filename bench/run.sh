@@ -176,6 +176,7 @@ for kt in $KEYS; do
     awk '/^run/ { print $4 * 1000 }' "floor-$kt.out" >"floor-keygen-$kt"
     awk '/^run/ { print $6 * 1000 }' "floor-$kt.out" >"floor-sign-$kt"
     awk '/^run/ { print $8 * 1000 }' "floor-$kt.out" >"floor-write3-$kt"
+    awk '/^run/ { print $10 * 1000 }' "floor-$kt.out" >"floor-inturn-$kt"
     awk '/^open/ { print ($2 + $4) * 1000 }' "floor-$kt.out" >"floor-open-$kt"
 done
 
