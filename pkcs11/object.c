@@ -310,6 +310,15 @@ static void cn_label(X509 *x, char *buf, size_t size)
         snprintf(buf, size, "CA certificate");
 }
 
+static void der_list_free(struct der *v, CK_ULONG n)
+{
+    CK_ULONG i;
+
+    for (i = 0; v != NULL && i < n; i++)
+        free(v[i].p);
+    free(v);
+}
+
 /* The values of every certificate on the token (one search). */
 static enum pe_rc token_cert_values(struct tok_ctx *ctx, struct der **pv,
                                     CK_ULONG *pn)
@@ -340,14 +349,31 @@ static enum pe_rc token_cert_values(struct tok_ctx *ctx, struct der **pv,
     }
     free(h);
     if (rv != CKR_OK) {
-        for (i = 0; v != NULL && i < n; i++)
-            free(v[i].p);
-        free(v);
+        der_list_free(v, n);
         return tok_ckfail(ctx, rv, "Looking for chain certificates");
     }
     *pv = v;
     *pn = n;
     return PE_OK;
+}
+
+/* Whether chain certificate i (DER val) is there already: earlier in the
+ * chain, or among the token's certificates have[nhave]. */
+static bool chain_cert_present(STACK_OF(X509) * chain, int i,
+                               const struct der *val, const struct der *have,
+                               CK_ULONG nhave)
+{
+    X509 *x = sk_X509_value(chain, i);
+    CK_ULONG j;
+    int k;
+
+    for (k = 0; k < i; k++)
+        if (X509_cmp(sk_X509_value(chain, k), x) == 0)
+            return true;
+    for (j = 0; j < nhave; j++)
+        if (have[j].len == val->len && memcmp(have[j].p, val->p, val->len) == 0)
+            return true;
+    return false;
 }
 
 /*
@@ -361,14 +387,13 @@ static enum pe_rc chain_once(struct tok_ctx *ctx, STACK_OF(X509) * chain,
                              size_t *pwritten, size_t *pskipped)
 {
     struct der *have = NULL, val = {NULL, 0};
-    CK_ULONG nhave = 0, j;
+    CK_ULONG nhave = 0;
     CK_OBJECT_HANDLE h;
     unsigned char id[16];
     char label[128];
-    bool present;
     enum pe_rc rc;
     CK_RV rv;
-    int i, k;
+    int i;
 
     rc = token_cert_values(ctx, &have, &nhave);
     for (i = 0; rc == PE_OK && chain != NULL && i < sk_X509_num(chain); i++) {
@@ -377,13 +402,7 @@ static enum pe_rc chain_once(struct tok_ctx *ctx, STACK_OF(X509) * chain,
         rc = cert_der(x, &val);
         if (rc != PE_OK)
             break;
-        present = false;
-        for (k = 0; k < i && !present; k++) /* twice in the chain */
-            present = X509_cmp(sk_X509_value(chain, k), x) == 0;
-        for (j = 0; j < nhave && !present; j++)
-            present = have[j].len == val.len &&
-                      memcmp(have[j].p, val.p, val.len) == 0;
-        if (present) {
+        if (chain_cert_present(chain, i, &val, have, nhave)) {
             (*pskipped)++;
         } else if (RAND_bytes(id, sizeof(id)) != 1) {
             rc = pe_fail_ossl(PE_E_INTERNAL, "RAND_bytes");
@@ -404,9 +423,7 @@ static enum pe_rc chain_once(struct tok_ctx *ctx, STACK_OF(X509) * chain,
         OPENSSL_free(val.p);
         val.p = NULL;
     }
-    for (j = 0; have != NULL && j < nhave; j++)
-        free(have[j].p);
-    free(have);
+    der_list_free(have, nhave);
     return rc;
 }
 
@@ -568,9 +585,8 @@ static void chain_par_start(struct tok_ctx *ctx, STACK_OF(X509) * chain,
                             struct chain_par *par)
 {
     struct der *have = NULL, val = {NULL, 0};
-    CK_ULONG nhave = 0, k;
-    bool present;
-    int i, m;
+    CK_ULONG nhave = 0;
+    int i;
 
     memset(par, 0, sizeof(*par));
     if (chain == NULL || sk_X509_num(chain) == 0 ||
@@ -588,13 +604,7 @@ static void chain_par_start(struct tok_ctx *ctx, STACK_OF(X509) * chain,
             par->all = false;
             break;
         }
-        present = false;
-        for (m = 0; m < i && !present; m++) /* twice in the chain */
-            present = X509_cmp(sk_X509_value(chain, m), x) == 0;
-        for (k = 0; k < nhave && !present; k++)
-            present = have[k].len == val.len &&
-                      memcmp(have[k].p, val.p, val.len) == 0;
-        if (present) {
+        if (chain_cert_present(chain, i, &val, have, nhave)) {
             par->present++;
             OPENSSL_free(val.p);
         } else if (!chain_job_start(ctx, par, x, &val)) {
@@ -602,9 +612,7 @@ static void chain_par_start(struct tok_ctx *ctx, STACK_OF(X509) * chain,
         }
         val.p = NULL;
     }
-    for (k = 0; have != NULL && k < nhave; k++)
-        free(have[k].p);
-    free(have);
+    der_list_free(have, nhave);
 }
 
 /* Wait for the jobs and close their sessions; again is a no-op. */
