@@ -166,9 +166,11 @@ static enum pe_rc create_cert(struct tok_ctx *ctx, X509 *x,
 /*
  * One attempt, safe to repeat after a recovery: find the key's certificates;
  * write the new one unless it is there; read it back; remove the others.
+ * *pcreated: an earlier attempt wrote it (found again: written, not kept).
  */
 static enum pe_rc leaf_once(struct tok_ctx *ctx, struct tok_key *key, X509 *x,
-                            const struct der *val, struct tok_cert_result *res)
+                            const struct der *val, struct tok_cert_result *res,
+                            bool *pcreated)
 {
     CK_OBJECT_HANDLE *h = NULL, hnew = CK_INVALID_HANDLE;
     CK_ULONG n = 0, i, nold = 0;
@@ -200,7 +202,7 @@ static enum pe_rc leaf_once(struct tok_ctx *ctx, struct tok_key *key, X509 *x,
         nold++;
     }
     if (hnew != CK_INVALID_HANDLE && nold == 0) {
-        res->unchanged = !res->replaced;
+        res->unchanged = !res->replaced && !*pcreated;
         rc = PE_OK;
         goto out;
     }
@@ -209,6 +211,7 @@ static enum pe_rc leaf_once(struct tok_ctx *ctx, struct tok_key *key, X509 *x,
                          &hnew);
         if (rc != PE_OK)
             goto out;
+        *pcreated = true;
         if (!value_equals(ctx, hnew, val, &rv)) {
             if (rv != CKR_OK) {
                 rc = tok_ckfail(ctx, rv, "Reading the new certificate back");
@@ -258,6 +261,7 @@ static enum pe_rc leaf_write(struct tok_ctx *ctx, struct tok_key *key,
     struct tok_cert_result res = {NULL, false, false};
     struct tok_backoff b = {0, 0};
     struct der val = {NULL, 0};
+    bool created = false;
     enum pe_rc rc;
 
     if (pres != NULL)
@@ -266,13 +270,13 @@ static enum pe_rc leaf_write(struct tok_ctx *ctx, struct tok_key *key,
     if (rc != PE_OK)
         return rc;
     tok_op_begin(ctx);
-    rc = leaf_once(ctx, key, leaf, &val, &res);
+    rc = leaf_once(ctx, key, leaf, &val, &res, &created);
     if (par != NULL)
         chain_par_join(ctx, par);
     while (rc != PE_OK && tok_retry_transient(ctx, &b))
-        rc = leaf_once(ctx, key, leaf, &val, &res);
+        rc = leaf_once(ctx, key, leaf, &val, &res, &created);
     if (rc != PE_OK && tok_recover_once(ctx))
-        rc = leaf_once(ctx, key, leaf, &val, &res);
+        rc = leaf_once(ctx, key, leaf, &val, &res, &created);
     OPENSSL_free(val.p);
     if (rc != PE_OK)
         return rc;
