@@ -166,8 +166,6 @@ bench_goal() {
     printf '  %-44s %-22s %s\n' "$1" "$2" "$v"
 }
 
-# bench_report: the table, from the files in $W and run.sh's fleet_*.
-# shellcheck disable=SC2154 # fleet_* come from run.sh
 # Where SoftHSM keeps the token's files: every object it writes is a file
 # rewritten once per attribute, so the file system shows in every figure.
 bench_store_text() {
@@ -179,6 +177,8 @@ bench_store_text() {
     esac
 }
 
+# bench_report: the table, from the files in $W and run.sh's fleet_*.
+# shellcheck disable=SC2154 # fleet_* come from run.sh
 bench_report() {
     local kt m med lo hi nn fk fs fl tw to rss
     local -A ratio over over2 pins_p pins_m rssmb medp medm
