@@ -478,7 +478,7 @@ out:
  * thread, a failed write) is written in turn afterwards by
  * tok_cert_write_chain, with its retries and recovery.  SoftHSM rewrites
  * an object's file once per attribute: on ext4 a leaf and two chain
- * certificates took 20 ms one after the other, 10 ms at once
+ * certificates took 15-20 ms one after the other, 9-10 ms at once
  * (bench/p11e-floor); a network HSM pays a round trip per object.
  */
 #define CHAIN_PAR_MAX 4

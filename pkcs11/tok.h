@@ -17,7 +17,9 @@
  * pe_failf() on failure.  Objects are found again by CKA_ID after a
  * network HSM dropped (re-initialise, re-find, re-login, retry once), so
  * struct tok_key stays valid across such a recovery.  Not thread-safe:
- * one tok_ctx per thread.  Never fork after tok_open.
+ * one tok_ctx per thread (tok_cert_write_all's own threads each use a
+ * session of their own and are joined before it returns).  Never fork
+ * after tok_open.
  */
 #ifndef P11E_TOK_H
 #define P11E_TOK_H
