@@ -60,15 +60,16 @@ enum pe_rc tok_keytype_parse(const char *name, enum tok_keytype *ptype)
 
 /* ---- attribute helpers ------------------------------------------------- */
 
-CK_RV tok_attr_get(struct tok_ctx *ctx, CK_OBJECT_HANDLE h,
-                   CK_ATTRIBUTE_TYPE type, unsigned char **pval, size_t *plen)
+CK_RV tok_attr_get_in(CK_FUNCTION_LIST *fl, CK_SESSION_HANDLE sess,
+                      CK_OBJECT_HANDLE h, CK_ATTRIBUTE_TYPE type,
+                      unsigned char **pval, size_t *plen)
 {
     CK_ATTRIBUTE a = {type, NULL, 0};
     CK_RV rv;
 
     *pval = NULL;
     *plen = 0;
-    rv = ctx->fl->C_GetAttributeValue(ctx->sess, h, &a, 1);
+    rv = fl->C_GetAttributeValue(sess, h, &a, 1);
     if (rv != CKR_OK)
         return rv;
     if (a.ulValueLen == CK_UNAVAILABLE_INFORMATION)
@@ -80,7 +81,7 @@ CK_RV tok_attr_get(struct tok_ctx *ctx, CK_OBJECT_HANDLE h,
     a.pValue = malloc(a.ulValueLen);
     if (a.pValue == NULL)
         return CKR_HOST_MEMORY;
-    rv = ctx->fl->C_GetAttributeValue(ctx->sess, h, &a, 1);
+    rv = fl->C_GetAttributeValue(sess, h, &a, 1);
     if (rv != CKR_OK) {
         free(a.pValue);
         return rv;
@@ -88,6 +89,12 @@ CK_RV tok_attr_get(struct tok_ctx *ctx, CK_OBJECT_HANDLE h,
     *pval = a.pValue;
     *plen = a.ulValueLen;
     return CKR_OK;
+}
+
+CK_RV tok_attr_get(struct tok_ctx *ctx, CK_OBJECT_HANDLE h,
+                   CK_ATTRIBUTE_TYPE type, unsigned char **pval, size_t *plen)
+{
+    return tok_attr_get_in(ctx->fl, ctx->sess, h, type, pval, plen);
 }
 
 CK_RV tok_attr_bool(struct tok_ctx *ctx, CK_OBJECT_HANDLE h,

@@ -61,17 +61,24 @@ static CK_RV find_certs(struct tok_ctx *ctx, const unsigned char *id,
     return tok_find(ctx, t, id != NULL ? 3 : 2, out, MAX_CERTS, pn);
 }
 
-static bool value_equals(struct tok_ctx *ctx, CK_OBJECT_HANDLE h,
-                         const struct der *d, CK_RV *prv)
+/* Whether object h on session sess holds the value d (*prv: the read's). */
+static bool value_equals_in(CK_FUNCTION_LIST *fl, CK_SESSION_HANDLE sess,
+                            CK_OBJECT_HANDLE h, const struct der *d, CK_RV *prv)
 {
     unsigned char *v = NULL;
     size_t len = 0;
     bool eq;
 
-    *prv = tok_attr_get(ctx, h, CKA_VALUE, &v, &len);
+    *prv = tok_attr_get_in(fl, sess, h, CKA_VALUE, &v, &len);
     eq = *prv == CKR_OK && len == d->len && memcmp(v, d->p, len) == 0;
     free(v);
     return eq;
+}
+
+static bool value_equals(struct tok_ctx *ctx, CK_OBJECT_HANDLE h,
+                         const struct der *d, CK_RV *prv)
+{
+    return value_equals_in(ctx->fl, ctx->sess, h, d, prv);
 }
 
 /* A certificate object's template; t points into the struct itself. */
@@ -509,27 +516,12 @@ static void *chain_job_run(void *arg)
 {
     struct chain_job *j = arg;
     CK_OBJECT_HANDLE h = CK_INVALID_HANDLE;
-    CK_ATTRIBUTE a = {CKA_VALUE, NULL, 0};
-    unsigned char *back = NULL;
 
     j->rv = j->fl->C_CreateObject(j->sess, j->tmpl.t, j->tmpl.n, &h);
     log_debug(LOG_CAT_PKCS11, "C_CreateObject (chain certificate): %s",
               ckr_name(j->rv));
-    if (j->rv != CKR_OK)
-        return NULL;
-    j->rv = j->fl->C_GetAttributeValue(j->sess, h, &a, 1);
-    if (j->rv != CKR_OK || a.ulValueLen != j->val.len)
-        return NULL; /* a different length: not the same */
-    back = malloc(j->val.len);
-    if (back == NULL) {
-        j->rv = CKR_HOST_MEMORY;
-        return NULL;
-    }
-    a.pValue = back;
-    j->rv = j->fl->C_GetAttributeValue(j->sess, h, &a, 1);
-    j->same = j->rv == CKR_OK && a.ulValueLen == j->val.len &&
-              memcmp(back, j->val.p, j->val.len) == 0;
-    free(back);
+    if (j->rv == CKR_OK)
+        j->same = value_equals_in(j->fl, j->sess, h, &j->val, &j->rv);
     return NULL;
 }
 

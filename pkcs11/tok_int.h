@@ -137,6 +137,10 @@ void tok_copy_padded(char *dst, size_t dstsize, const CK_UTF8CHAR *src,
  * Returns the CK_RV. */
 CK_RV tok_attr_get(struct tok_ctx *ctx, CK_OBJECT_HANDLE h,
                    CK_ATTRIBUTE_TYPE type, unsigned char **pval, size_t *plen);
+/* The same on a given session (no ctx: safe on another thread). */
+CK_RV tok_attr_get_in(CK_FUNCTION_LIST *fl, CK_SESSION_HANDLE sess,
+                      CK_OBJECT_HANDLE h, CK_ATTRIBUTE_TYPE type,
+                      unsigned char **pval, size_t *plen);
 /* Read a CK_BBOOL/CK_ULONG attribute; returns the CK_RV. */
 CK_RV tok_attr_bool(struct tok_ctx *ctx, CK_OBJECT_HANDLE h,
                     CK_ATTRIBUTE_TYPE type, bool *pval);
