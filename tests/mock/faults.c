@@ -50,10 +50,12 @@
  *
  * P11E_MOCK_LOG=FILE
  *   Appends one line per call: "C_Name [details] [note] CKR_NAME", e.g.
- *   "C_Login user=1 pin=*** CKR_OK", "C_CreateObject class=1 [injected]
- *   CKR_DEVICE_REMOVED".  Notes: [injected] a P11E_MOCK_FAIL entry fired,
- *   [removed] the device is pulled, [ykcs11] a ykcs11 rule answered.
- *   PIN and key bytes are never written.
+ *   "C_Login user=1 pin=*** CKR_OK", "C_CreateObject class=1 token=1
+ *   [injected] CKR_DEVICE_REMOVED".  Notes: [injected] a P11E_MOCK_FAIL
+ *   entry fired, [removed] the device is pulled, [ykcs11] a ykcs11 rule
+ *   answered.  C_CreateObject, C_CopyObject and C_DestroyObject say
+ *   token=1 for a token object, token=0 for a session object (-1: the
+ *   module did not tell).  PIN and key bytes are never written.
  */
 #include "mock.h"
 

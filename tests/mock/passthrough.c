@@ -301,13 +301,35 @@ static unsigned long attr_ulong(const CK_ATTRIBUTE *tmpl, CK_ULONG n,
     return def;
 }
 
+/* CKA_TOKEN in tmpl: 1 or 0, or def when absent. */
+static int attr_token(const CK_ATTRIBUTE *tmpl, CK_ULONG n, int def)
+{
+    for (CK_ULONG i = 0; tmpl != NULL && i < n; i++)
+        if (tmpl[i].type == CKA_TOKEN && tmpl[i].pValue != NULL &&
+            tmpl[i].ulValueLen == sizeof(CK_BBOOL))
+            return *(const CK_BBOOL *)tmpl[i].pValue ? 1 : 0;
+    return def;
+}
+
+/* Object o's CKA_TOKEN as the real module tells it, -1 if it does not. */
+static int object_token(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE o)
+{
+    CK_BBOOL v = CK_FALSE;
+    CK_ATTRIBUTE a = {CKA_TOKEN, &v, sizeof(v)};
+
+    if (T == NULL || T->C_GetAttributeValue(h, o, &a, 1) != CKR_OK)
+        return -1;
+    return v ? 1 : 0;
+}
+
 static CK_RV m_C_CreateObject(CK_SESSION_HANDLE h, CK_ATTRIBUTE *tmpl,
                               CK_ULONG n, CK_OBJECT_HANDLE *ph)
 {
     struct mock_call c;
 
     call_start(&c, "C_CreateObject");
-    call_detail(&c, "class=%lu", attr_ulong(tmpl, n, CKA_CLASS, ~0UL));
+    call_detail(&c, "class=%lu token=%d", attr_ulong(tmpl, n, CKA_CLASS, ~0UL),
+                attr_token(tmpl, n, 0));
     if (!call_check(&c)) {
         if (!yk_create_object(&c, h, tmpl, n, ph))
             c.rv = T ? T->C_CreateObject(h, tmpl, n, ph) : NOT_INIT;
@@ -321,7 +343,9 @@ static CK_RV m_C_CopyObject(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE o,
 {
     struct mock_call c;
 
-    if (!call_begin(&c, "C_CopyObject") && !yk_unsupported(&c))
+    call_start(&c, "C_CopyObject");
+    call_detail(&c, "token=%d", attr_token(tmpl, n, object_token(h, o)));
+    if (!call_check(&c) && !yk_unsupported(&c))
         c.rv = T ? T->C_CopyObject(h, o, tmpl, n, ph) : NOT_INIT;
     return call_end(&c);
 }
@@ -330,7 +354,9 @@ static CK_RV m_C_DestroyObject(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE obj)
 {
     struct mock_call c;
 
-    if (!call_begin(&c, "C_DestroyObject") && !yk_destroy_object(&c, h, obj))
+    call_start(&c, "C_DestroyObject");
+    call_detail(&c, "token=%d", object_token(h, obj));
+    if (!call_check(&c) && !yk_destroy_object(&c, h, obj))
         c.rv = T ? T->C_DestroyObject(h, obj) : NOT_INIT;
     return call_end(&c);
 }
