@@ -89,6 +89,8 @@ struct cert_tmpl {
     CK_ULONG cat;
     CK_ATTRIBUTE t[12];
     CK_ULONG n;
+    CK_ULONG token; /* t[token] is CKA_TOKEN */
+    bool stage;     /* made in the session, then copied (quirks.c) */
     struct der subj, iss;
     unsigned char *serial;
 };
@@ -128,6 +130,7 @@ static enum pe_rc cert_tmpl_init(const struct tok_ctx *ctx, struct cert_tmpl *c,
     slen = i2d_ASN1_INTEGER(X509_get_serialNumber(x), &c->serial);
     c->t[n++] = (CK_ATTRIBUTE){CKA_CLASS, &c->cls, sizeof(c->cls)};
     c->t[n++] = (CK_ATTRIBUTE){CKA_CERTIFICATE_TYPE, &c->ct, sizeof(c->ct)};
+    c->token = n;
     c->t[n++] = (CK_ATTRIBUTE){CKA_TOKEN, &c->yes, sizeof(c->yes)};
     c->t[n++] = (CK_ATTRIBUTE){CKA_PRIVATE, &c->no, sizeof(c->no)};
     c->t[n++] = (CK_ATTRIBUTE){CKA_ID, (void *)(uintptr_t)id, idlen};
@@ -146,7 +149,53 @@ static enum pe_rc cert_tmpl_init(const struct tok_ctx *ctx, struct cert_tmpl *c,
             (CK_ATTRIBUTE){CKA_CERTIFICATE_CATEGORY, &c->cat, sizeof(c->cat)};
     c->t[n++] = (CK_ATTRIBUTE){CKA_VALUE, val->p, val->len};
     c->n = n;
+    c->stage = q->stage_objects;
     return PE_OK;
+}
+
+/* What a token says when it cannot make or copy the session object: the
+ * write is then made directly. */
+static bool stage_refused(CK_RV rv)
+{
+    return rv == CKR_FUNCTION_NOT_SUPPORTED || rv == CKR_ACTION_PROHIBITED ||
+           rv == CKR_ATTRIBUTE_READ_ONLY || rv == CKR_ATTRIBUTE_TYPE_INVALID ||
+           rv == CKR_ATTRIBUTE_VALUE_INVALID || rv == CKR_TEMPLATE_INCONSISTENT;
+}
+
+/*
+ * Create the token object of c on sess.  Where c->stage, it is made as a
+ * session object and C_CopyObject puts it on the token whole, in one
+ * write of the token's file instead of one per attribute (quirks.c,
+ * SoftHSM); the session object is destroyed either way, and a process
+ * that dies in between leaves nothing (session objects end with the
+ * session).  A token that refuses either step gets the object directly.
+ * Safe on any thread, as long as sess is used by none other.
+ */
+static CK_RV create_object(CK_FUNCTION_LIST *fl, CK_SESSION_HANDLE sess,
+                           struct cert_tmpl *c, CK_OBJECT_HANDLE *ph)
+{
+    CK_ATTRIBUTE copy = {CKA_TOKEN, &c->yes, sizeof(c->yes)};
+    CK_OBJECT_HANDLE hs = CK_INVALID_HANDLE;
+    CK_RV rv;
+
+    if (c->stage) {
+        c->t[c->token].pValue = &c->no;
+        rv = fl->C_CreateObject(sess, c->t, c->n, &hs);
+        c->t[c->token].pValue = &c->yes;
+        log_debug(LOG_CAT_PKCS11, "C_CreateObject (session certificate): %s",
+                  ckr_name(rv));
+        if (rv == CKR_OK) {
+            rv = fl->C_CopyObject(sess, hs, &copy, 1, ph);
+            log_debug(LOG_CAT_PKCS11, "C_CopyObject (to the token): %s",
+                      ckr_name(rv));
+            (void)fl->C_DestroyObject(sess, hs);
+        }
+        if (!stage_refused(rv))
+            return rv;
+    }
+    rv = fl->C_CreateObject(sess, c->t, c->n, ph);
+    log_debug(LOG_CAT_PKCS11, "C_CreateObject (certificate): %s", ckr_name(rv));
+    return rv;
 }
 
 /* Create a certificate object; *ph is the new handle. */
@@ -162,8 +211,7 @@ static enum pe_rc create_cert(struct tok_ctx *ctx, X509 *x,
     rc = cert_tmpl_init(ctx, &c, x, val, id, idlen, label, authority);
     if (rc != PE_OK)
         return rc;
-    rv = ctx->fl->C_CreateObject(ctx->sess, c.t, c.n, ph);
-    log_debug(LOG_CAT_PKCS11, "C_CreateObject (certificate): %s", ckr_name(rv));
+    rv = create_object(ctx->fl, ctx->sess, &c, ph);
     if (rv != CKR_OK)
         rc = tok_ckfail(ctx, rv, "Writing the certificate");
     cert_tmpl_clear(&c);
@@ -517,9 +565,7 @@ static void *chain_job_run(void *arg)
     struct chain_job *j = arg;
     CK_OBJECT_HANDLE h = CK_INVALID_HANDLE;
 
-    j->rv = j->fl->C_CreateObject(j->sess, j->tmpl.t, j->tmpl.n, &h);
-    log_debug(LOG_CAT_PKCS11, "C_CreateObject (chain certificate): %s",
-              ckr_name(j->rv));
+    j->rv = create_object(j->fl, j->sess, &j->tmpl, &h);
     if (j->rv == CKR_OK)
         j->same = value_equals_in(j->fl, j->sess, h, &j->val, &j->rv);
     return NULL;

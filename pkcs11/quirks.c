@@ -15,7 +15,7 @@ static const struct {
     const char *name;
     struct tok_quirks q;
 } families[] = {
-    /* SoftHSM, Luna, nShield: the whole template is accepted */
+    /* Luna, nShield: the whole template is accepted */
     {TOK_FAMILY_GENERIC,
      "generic",
      {.so_for_keygen = false,
@@ -55,6 +55,22 @@ static const struct {
       .cert_category = true,
       .chain_storage = true,
       .cert_extra_attrs = true}},
+    /* SoftHSM 2 (file store): the whole template is accepted.  Its
+     * C_CreateObject sets a token object's attributes one at a time and
+     * rewrites the object's file for each, about 25 times for a
+     * certificate; C_CopyObject writes the copy in one transaction.  So a
+     * certificate is made as a session object and copied to the token:
+     * 2.7 ms instead of 9.1 ms for a leaf and two chain certificates on
+     * ext4 (bench/p11e-floor, 2026-12-01) */
+    {TOK_FAMILY_SOFTHSM,
+     "softhsm",
+     {.so_for_keygen = false,
+      .minimal_templates = false,
+      .piv_ids = false,
+      .cert_category = true,
+      .chain_storage = true,
+      .cert_extra_attrs = true,
+      .stage_objects = true}},
 };
 
 #define NFAMILIES (sizeof(families) / sizeof(families[0]))
@@ -91,7 +107,7 @@ enum pe_rc tok_family_parse(const char *name, enum tok_family *pfamily)
     }
     return pe_failf(PE_E_USAGE,
                     "Unknown token family \"%s\"; use generic, ykcs11, "
-                    "cloudhsm or p11kit-remote.",
+                    "cloudhsm, p11kit-remote or softhsm.",
                     name);
 }
 
@@ -140,5 +156,9 @@ enum tok_family tok_detect_family(const char *module_name, const CK_INFO *minfo,
         (minfo != NULL &&
          has(minfo->manufacturerID, sizeof(minfo->manufacturerID), "Amazon")))
         return TOK_FAMILY_CLOUDHSM;
+    if ((module_name != NULL && strstr(module_name, "softhsm") != NULL) ||
+        (tinfo != NULL &&
+         has(tinfo->manufacturerID, sizeof(tinfo->manufacturerID), "SoftHSM")))
+        return TOK_FAMILY_SOFTHSM;
     return TOK_FAMILY_GENERIC;
 }

@@ -110,17 +110,18 @@ void tok_token_list_free(struct tok_token_list *list);
 /* ---- quirks ------------------------------------------------------------ */
 
 enum tok_family {
-    TOK_FAMILY_GENERIC = 0,   /* SoftHSM, Luna, nShield, ... */
+    TOK_FAMILY_GENERIC = 0,   /* Luna, nShield, ... */
     TOK_FAMILY_YKCS11,        /* whitelisted templates, SO login, CKA_ID 1-25 */
     TOK_FAMILY_CLOUDHSM,      /* no certificate category, RW sessions only */
     TOK_FAMILY_P11KIT_REMOTE, /* p11-kit-client.so: hash locally */
+    TOK_FAMILY_SOFTHSM,       /* certificates copied to the token whole */
 };
 
 /* Detected at tok_open from module and token info. */
 enum tok_family tok_family(const struct tok_ctx *ctx);
 /* Override the detected family (call right after tok_open). */
 void tok_set_family(struct tok_ctx *ctx, enum tok_family family);
-/* "generic", "ykcs11", "cloudhsm", "p11kit-remote". */
+/* "generic", "ykcs11", "cloudhsm", "p11kit-remote", "softhsm". */
 const char *tok_family_name(enum tok_family family);
 /* Parse a family name; PE_E_USAGE if unknown. */
 enum pe_rc tok_family_parse(const char *name, enum tok_family *pfamily);

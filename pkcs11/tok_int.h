@@ -176,6 +176,8 @@ struct tok_quirks {
     bool cert_category;     /* CKA_CERTIFICATE_CATEGORY may be set */
     bool chain_storage;     /* chain certificates can be stored */
     bool cert_extra_attrs;  /* ISSUER/SERIAL accepted on certificates */
+    bool stage_objects;     /* certificates made in the session and copied
+                               to the token whole (object.c) */
 };
 
 const struct tok_quirks *tok_quirks(const struct tok_ctx *ctx);

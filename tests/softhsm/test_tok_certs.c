@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Certificates: leaf write and replace, chain, read back, listing. */
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -152,6 +154,105 @@ TEST("/tok/cert/leaf_attributes")
     free(v);
     X509_free(leaf);
     tok_key_free(key);
+}
+
+/* Certificates in ctx's session with CKA_TOKEN false: what a staged
+ * write would leave behind if it forgot its session object. */
+static size_t session_certs(void)
+{
+    CK_OBJECT_CLASS cls = CKO_CERTIFICATE;
+    CK_BBOOL no = CK_FALSE;
+    CK_ATTRIBUTE t[] = {{CKA_CLASS, &cls, sizeof(cls)},
+                        {CKA_TOKEN, &no, sizeof(no)}};
+    CK_OBJECT_HANDLE h[4];
+    CK_ULONG n = 99;
+
+    CHECK_INT(tok_find(ctx, t, 2, h, 4, &n), CKR_OK);
+    return n;
+}
+
+/* The attributes a signing tool or a later run reads, of the token's one
+ * certificate with CKA_ID id, as "type=hex;" pairs in one string. */
+static void cert_attrs(const unsigned char *id, size_t idlen, char *out,
+                       size_t size)
+{
+    static const CK_ATTRIBUTE_TYPE types[] = {
+        CKA_CLASS,         CKA_TOKEN,
+        CKA_PRIVATE,       CKA_LABEL,
+        CKA_MODIFIABLE,    CKA_COPYABLE,
+        CKA_DESTROYABLE,   CKA_CERTIFICATE_TYPE,
+        CKA_TRUSTED,       CKA_CERTIFICATE_CATEGORY,
+        CKA_SUBJECT,       CKA_ISSUER,
+        CKA_SERIAL_NUMBER, CKA_VALUE,
+        CKA_START_DATE,    CKA_END_DATE};
+    CK_OBJECT_CLASS cls = CKO_CERTIFICATE;
+    CK_ATTRIBUTE t[] = {{CKA_CLASS, &cls, sizeof(cls)},
+                        {CKA_ID, (void *)(uintptr_t)id, idlen}};
+    CK_OBJECT_HANDLE h;
+    CK_ULONG n = 0;
+    size_t i, j, o = 0;
+
+    CHECK_INT(tok_find(ctx, t, 2, &h, 1, &n), CKR_OK);
+    CHECK_INT(n, 1);
+    out[0] = '\0';
+    for (i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+        unsigned char *v = NULL;
+        size_t len = 0;
+
+        CHECK_INT(tok_attr_get(ctx, h, types[i], &v, &len), CKR_OK);
+        o += (size_t)snprintf(out + o, size - o, "%lx=", types[i]);
+        for (j = 0; j < len && o + 3 < size; j++)
+            o += (size_t)snprintf(out + o, size - o, "%02x", v[j]);
+        o += (size_t)snprintf(out + o, size - o, ";");
+        free(v);
+        CHECK(o < size);
+    }
+}
+
+/*
+ * SoftHSM's certificates are made in the session and copied to the token
+ * (quirks.c).  The token ends with the same objects either way, no
+ * session object is left over, and a new session of a new context (what
+ * a signing tool opens) finds them.
+ */
+TEST("/tok/cert/staged_write_matches_direct_write")
+{
+    static char staged[8192], direct[8192];
+    STACK_OF(X509) *chain = sk_X509_new_null();
+    struct tok_key *key;
+    X509 *leaf = NULL;
+    size_t w = 9, s = 9;
+
+    sk_X509_push(chain, inter);
+    sk_X509_push(chain, root);
+    CHECK_INT(tok_family(ctx), TOK_FAMILY_SOFTHSM);
+    key = key_and_leaf("signer", 12, &leaf);
+    CHECK_INT(tok_cert_write_all(ctx, key, leaf, chain, NULL, &w, &s), PE_OK);
+    CHECK_INT(w, 2);
+    CHECK_INT(session_certs(), 0);
+    cert_attrs(key->id, key->idlen, staged, sizeof(staged));
+    CHECK_INT(tok_cert_destroy(ctx, key->id, key->idlen, &w), PE_OK);
+    CHECK_INT(w, 1);
+
+    tok_set_family(ctx, TOK_FAMILY_GENERIC);
+    CHECK_INT(tok_cert_write_leaf(ctx, key, leaf, NULL), PE_OK);
+    cert_attrs(key->id, key->idlen, direct, sizeof(direct));
+    CHECK_STR(staged, direct);
+    CHECK_CONTAINS(staged, "1=01;"); /* CKA_TOKEN true */
+
+    /* and staged again, seen from a context of its own */
+    CHECK_INT(tok_cert_destroy(ctx, key->id, key->idlen, &w), PE_OK);
+    tok_set_family(ctx, TOK_FAMILY_SOFTHSM);
+    CHECK_INT(tok_cert_write_leaf(ctx, key, leaf, NULL), PE_OK);
+    tok_close(ctx);
+    ctx = tu_open_login(&fx, pinpath, sizeof(pinpath));
+    CHECK_INT(session_certs(), 0);
+    cert_attrs(key->id, key->idlen, staged, sizeof(staged));
+    CHECK_STR(staged, direct);
+    CHECK_INT(tu_count(ctx, TOK_OBJ_CERT, NULL, 0), 3);
+    X509_free(leaf);
+    tok_key_free(key);
+    sk_X509_free(chain);
 }
 
 TEST("/tok/cert/chain_written_once")

@@ -222,18 +222,73 @@ TEST("/tok/mock/device_removed_mid_write_recovers")
     tok_close(ctx);
 }
 
+/* The 2nd write reaches the token but its answer is lost: found again,
+ * not written twice.  Direct writes (C_CreateObject), as most tokens. */
 TEST("/tok/mock/write_answer_lost_leaves_one_certificate")
 {
     struct tok_ctx *ctx =
         mock_open("C_CreateObject=CKR_DEVICE_REMOVED@2!after", NULL);
     X509 *l1, *l2;
     EVP_PKEY *ca;
-    struct tok_key *key = key_two_leaves(ctx, &l1, &l2, &ca);
+    struct tok_key *key;
 
+    tok_set_family(ctx, TOK_FAMILY_GENERIC);
+    key = key_two_leaves(ctx, &l1, &l2, &ca);
     CHECK_INT(tok_cert_write_leaf(ctx, key, l1, NULL), PE_OK);
     CHECK_INT(tok_cert_write_leaf(ctx, key, l2, NULL), PE_OK);
     check_only_cert(ctx, key, l2);
     CHECK_INT(log_count("C_CreateObject"), 2);
+    CHECK_INT(log_count("C_CopyObject"), 0);
+    X509_free(l1);
+    X509_free(l2);
+    EVP_PKEY_free(ca);
+    tok_key_free(key);
+    tok_close(ctx);
+}
+
+/* The same for SoftHSM's staged writes, where the C_CopyObject puts the
+ * certificate on the token. */
+TEST("/tok/mock/staged_write_answer_lost_leaves_one_certificate")
+{
+    struct tok_ctx *ctx =
+        mock_open("C_CopyObject=CKR_DEVICE_REMOVED@2!after", NULL);
+    X509 *l1, *l2;
+    EVP_PKEY *ca;
+    struct tok_key *key = key_two_leaves(ctx, &l1, &l2, &ca);
+
+    CHECK_INT(tok_family(ctx), TOK_FAMILY_SOFTHSM);
+    CHECK_INT(tok_cert_write_leaf(ctx, key, l1, NULL), PE_OK);
+    CHECK_INT(tok_cert_write_leaf(ctx, key, l2, NULL), PE_OK);
+    check_only_cert(ctx, key, l2);
+    CHECK_INT(log_count("C_CreateObject"), 2);
+    CHECK_INT(log_count("C_CopyObject"), 2);
+    X509_free(l1);
+    X509_free(l2);
+    EVP_PKEY_free(ca);
+    tok_key_free(key);
+    tok_close(ctx);
+}
+
+/* Pulled during the staged write's copy, and never back in this run: the
+ * old certificate stays, and nothing half-made is on the token. */
+TEST("/tok/mock/staged_copy_fails_keeps_old_certificate")
+{
+    struct tok_ctx *ctx = mock_open("C_CopyObject=CKR_DEVICE_REMOVED@2+", NULL);
+    X509 *l1, *l2;
+    EVP_PKEY *ca;
+    struct tok_key *key = key_two_leaves(ctx, &l1, &l2, &ca);
+
+    CHECK_INT(tok_cert_write_leaf(ctx, key, l1, NULL), PE_OK);
+    CHECK_INT(tok_cert_write_leaf(ctx, key, l2, NULL), PE_E_TOKEN);
+    CHECK_CONTAINS(pe_detail(), "CKR_DEVICE_REMOVED");
+    unsetenv("P11E_MOCK_FAIL");
+    tok_close(ctx);
+    ctx = mock_open(NULL, NULL);
+    CHECK_INT(tok_login(ctx, &pin, TOK_USER, false), PE_OK);
+    tok_key_free(key);
+    CHECK_INT(tok_key_find_by_public(ctx, X509_get0_pubkey(l1), &key), PE_OK);
+    check_only_cert(ctx, key, l1);
+    CHECK_INT(tu_count(ctx, TOK_OBJ_CERT, NULL, 0), 1);
     X509_free(l1);
     X509_free(l2);
     EVP_PKEY_free(ca);
@@ -346,6 +401,10 @@ TEST("/tok/mock/write_all_chain_beside_leaf")
     write_all_begin(&c, NULL);
     write_all_check(&c);
     CHECK_INT(log_count("C_CreateObject"), 3);
+    /* SoftHSM: made in the session, copied to the token (quirks.c) */
+    CHECK_INT(log_count("C_CreateObject class=1 token=0"), 3);
+    CHECK_INT(log_count("C_CopyObject token=1"), 3);
+    CHECK_INT(log_count("C_DestroyObject token=0"), 3);
     CHECK_INT(log_count("C_OpenSession"), 3); /* tok_open's and two more */
     /* renewal: the chain is there; the new leaf replaces the old one, and
      * no session is opened for a chain certificate */
@@ -391,5 +450,31 @@ TEST("/tok/mock/write_all_device_removed_recovers")
     write_all_begin(&c, "C_CreateObject=CKR_DEVICE_REMOVED@2");
     write_all_check(&c);
     CHECK_INT(log_count("C_Finalize"), 1);
+    write_all_end(&c);
+}
+
+TEST("/tok/mock/write_all_device_removed_during_copy_recovers")
+{
+    struct write_all_case c;
+
+    /* the same, pulled while a staged certificate is copied to the token */
+    write_all_begin(&c, "C_CopyObject=CKR_DEVICE_REMOVED@2");
+    write_all_check(&c);
+    CHECK_INT(log_count("C_Finalize"), 1);
+    write_all_end(&c);
+}
+
+TEST("/tok/mock/write_all_copy_refused_writes_directly")
+{
+    struct write_all_case c;
+
+    /* a token that will not copy (--token-family softhsm on another
+     * module): every certificate is then created on the token directly */
+    write_all_begin(&c, "C_CopyObject=CKR_FUNCTION_NOT_SUPPORTED");
+    write_all_check(&c);
+    CHECK_INT(log_count("C_CopyObject"), 3);
+    CHECK_INT(log_count("C_CreateObject"), 6);
+    CHECK_INT(log_count("C_DestroyObject token=0"), 3); /* session objects */
+    CHECK_INT(log_count("C_DestroyObject"), 3);
     write_all_end(&c);
 }

@@ -18,7 +18,7 @@ TEST("/tok/open/by_label")
     CHECK_CONTAINS(tok_token_uri(ctx), "serial=");
     CHECK(strlen(tok_token_serial(ctx)) > 0);
     CHECK(tok_token_flags(ctx) & TOK_F_LOGIN_REQUIRED);
-    CHECK_INT(tok_family(ctx), TOK_FAMILY_GENERIC);
+    CHECK_INT(tok_family(ctx), TOK_FAMILY_SOFTHSM);
     tok_close(ctx);
     fx_softhsm_end(&fx);
 }
@@ -244,6 +244,8 @@ TEST("/tok/family/names")
     CHECK_INT(tok_family_parse("ykcs11", &f), PE_OK);
     CHECK_INT(f, TOK_FAMILY_YKCS11);
     CHECK_STR(tok_family_name(TOK_FAMILY_P11KIT_REMOTE), "p11kit-remote");
+    CHECK_INT(tok_family_parse("softhsm", &f), PE_OK);
+    CHECK_INT(f, TOK_FAMILY_SOFTHSM);
     CHECK_INT(tok_family_parse("luna", &f), PE_E_USAGE);
     CHECK_INT(tok_keytype_parse("rsa-3072", &t), PE_OK);
     CHECK_INT(t, TOK_RSA_3072);
