@@ -166,8 +166,9 @@ bench_goal() {
     printf '  %-44s %-22s %s\n' "$1" "$2" "$v"
 }
 
-# Where SoftHSM keeps the token's files: every object it writes is a file
-# rewritten once per attribute, so the file system shows in every figure.
+# Where SoftHSM keeps the token's files: every object it generates (the
+# keys) is a file rewritten once per attribute, so the file system shows in
+# every figure, the floor first.
 bench_store_text() {
     local fs
     fs=$(df --output=fstype "$BENCH_TOKENS" 2>/dev/null | tail -n 1)
