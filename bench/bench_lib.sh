@@ -156,9 +156,10 @@ bench_ms() { BENCH_FMT=%.1f bench_calc 'a / 1000' "$1"; }
 bench_yes() { BENCH_FMT=%d bench_calc "$@"; }
 
 # bench_goal TEXT MEASURED MET: one line of the goals; MET is awk's verdict
-# (1 or 0), 2 when the measure says nothing (a negative overhead: the
-# token's random key generation took longer in the floor's runs than in
-# p11enroll's), or "-" when nothing was measured.
+# (1 or 0), 2 when the measure says nothing (the overhead of an RSA key
+# made during the run: the token's random prime search takes 0.2-1.7 s, so
+# the floor's median keygen and p11enroll's differ by hundreds of ms, either
+# way), or "-" when nothing was measured.
 bench_goal() {
     local v='NOT met'
     [ "$3" = 1 ] && v=met
@@ -181,7 +182,7 @@ bench_store_text() {
 # bench_report: the table, from the files in $W and run.sh's fleet_*.
 # shellcheck disable=SC2154 # fleet_* come from run.sh
 bench_report() {
-    local kt m med lo hi nn fk fs fl tw to rss
+    local kt m med lo hi nn fk fs fl tw to rss random
     local -A ratio over over2 pins_p pins_m rssmb medp medm
     local row='%-10s %8s %8s %8s %8s %8s %8s %8s %8s %7s\n'
     echo
@@ -279,9 +280,11 @@ bench_report() {
         bench_goal "$kt: 1 PIN entry vs several" \
             "${pins_p[$kt]} vs ${pins_m[$kt]}" \
             "$(bench_yes 'a == 1 && b > 1' "${pins_p[$kt]}" "${pins_m[$kt]}")"
+        random=0
+        case $kt in rsa-*) random=1 ;; esac
         bench_goal "$kt: overhead above floor < 30 ms" \
             "$(bench_ms "${over[$kt]}") ms" \
-            "$(bench_yes 'a < 0 ? 2 : a < 30000' "${over[$kt]}")"
+            "$(bench_yes 'b ? 2 : a < 30000' "${over[$kt]}" "$random")"
         bench_goal "$kt: the same, key made beforehand" \
             "$(bench_ms "${over2[$kt]}") ms" \
             "$(bench_yes 'a < 30000' "${over2[$kt]}")"
