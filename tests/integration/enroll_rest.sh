@@ -126,6 +126,16 @@ en_expect_rc 10
 en_expect_err 'no-such-roots.pem": No such file'
 en_expect_token 6 6 10
 en_expect_orders 6
+# the token refuses the PIN and the --trust file cannot be read either: the
+# PIN's refusal is the one reported (the token comes first)
+en_run badpintrust rest_with "$EN/badpin" "$EN/secret" "$EN/no-such-roots.pem"
+en_expect_rc 8
+en_expect_err 'PIN'
+if grep -q 'no-such-roots' "$EN/badpintrust.err"; then
+    en_fail "badpintrust: the roots' failure hid the PIN's"
+fi
+en_expect_token 6 6 10
+en_expect_orders 6
 
 # 6. a server whose certificate is not trusted (no --ca-file)
 en_run untrusted "$P11ENROLL" enroll --module "$FX_MODULE" --token "$FX_URI" \

@@ -55,4 +55,14 @@ en_expect_orders 2
 en_run badslot yk --new --slot f9
 en_expect_rc 2
 en_expect_err "--slot must be 9a, 9c, 9d, 9e"
+# no --slot: on a YubiKey a key's CKA_ID is its PIV slot, so none is drawn;
+# the run stops with a usage error before any key or order, and keeps no
+# record
+records=$(find "$EN_STATE" -name '*.json' | wc -l)
+en_run noslot yk --new
+en_expect_rc 2
+en_expect_err "name the slot"
+en_expect_orders 2
+[ "$(find "$EN_STATE" -name '*.json' | wc -l)" -eq "$records" ] ||
+    en_fail "noslot: a record was kept"
 echo "enroll_ykcs11: all passed"
