@@ -52,7 +52,7 @@ _p11enroll() {
         return 0
         ;;
     --token-family)
-        mapfile -t COMPREPLY < <(compgen -W "generic ykcs11 cloudhsm p11kit-remote" -- "$cur")
+        mapfile -t COMPREPLY < <(compgen -W "generic ykcs11 cloudhsm p11kit-remote softhsm" -- "$cur")
         return 0
         ;;
     --format)
