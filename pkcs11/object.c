@@ -164,8 +164,8 @@ static bool stage_refused(CK_RV rv)
 
 /*
  * Create the token object of c on sess.  Where c->stage, it is made as a
- * session object and C_CopyObject puts it on the token whole, in one
- * write of the token's file instead of one per attribute (quirks.c,
+ * session object and C_CopyObject puts it on the token whole, in a few
+ * writes of the object's file instead of one per attribute (quirks.c,
  * SoftHSM); the session object is destroyed either way, and a process
  * that dies in between leaves nothing (session objects end with the
  * session).  A token that refuses either step gets the object directly.
@@ -533,9 +533,9 @@ out:
  * thread, a failed write) is written in turn afterwards by
  * tok_cert_write_chain, with its retries and recovery.  A network HSM
  * pays a round trip per object.  On SoftHSM on ext4 (bench/p11e-floor)
- * a leaf and two chain certificates took 15-20 ms one after the other
- * and 9-10 ms at once when each was created on the token (a rewrite of
- * the object's file per attribute), and 2.0-2.3 against 1.5-2.0 ms
+ * a leaf and two chain certificates took 12-19 ms one after the other
+ * and 7.6-9.0 ms at once when each was created on the token (a rewrite
+ * of the object's file per attribute), and 2.0-3.2 against 1.5-2.1 ms
  * since they are copied there whole (create_object).
  */
 #define CHAIN_PAR_MAX 4

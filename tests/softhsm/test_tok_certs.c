@@ -238,7 +238,7 @@ TEST("/tok/cert/staged_write_matches_direct_write")
     CHECK_INT(tok_cert_write_leaf(ctx, key, leaf, NULL), PE_OK);
     cert_attrs(key->id, key->idlen, direct, sizeof(direct));
     CHECK_STR(staged, direct);
-    CHECK_CONTAINS(staged, "1=01;"); /* CKA_TOKEN true */
+    CHECK_CONTAINS(staged, ";1=01;"); /* CKA_TOKEN true */
 
     /* and staged again, seen from a context of its own */
     CHECK_INT(tok_cert_destroy(ctx, key->id, key->idlen, &w), PE_OK);
