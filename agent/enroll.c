@@ -532,7 +532,7 @@ static enum pe_rc run_key(struct run *r)
     unsigned char id[64];
     const unsigned char *kid;
     size_t idlen = 0, klen;
-    bool found = false;
+    bool found = false, recorded;
     enum pe_rc rc;
 
     /* choose the CKA_ID first and record it: a crash during keygen then
@@ -542,6 +542,7 @@ static enum pe_rc run_key(struct run *r)
     rc = run_key_id(r);
     if (rc != PE_OK)
         return rc;
+    recorded = rec->key_id_hex != NULL;
     if (r->id_drawn) {
         /* drawn just now: no key can have it yet (and keygen refuses an
          * ID in use), so no search for it */
@@ -566,9 +567,13 @@ static enum pe_rc run_key(struct run *r)
         rc = journal_set(&rec->token_uri, tok_token_uri(r->ctx));
     if (rc == PE_OK)
         rc = journal_set(&rec->key_uri, tok_key_uri(r->key));
-    if (rc == PE_OK)
-        rc = journal_step(rec, JOURNAL_KEY_GENERATED, NULL);
-    return rc;
+    if (rc != PE_OK)
+        return rc;
+    /* a key whose ID the record held before needs no save of its own: a
+     * crash before the next one (submitting) finds it again by that ID */
+    if (recorded)
+        return journal_mark(rec, JOURNAL_KEY_GENERATED);
+    return journal_step(rec, JOURNAL_KEY_GENERATED, NULL);
 }
 
 static enum pe_rc token_sign(void *ctx, int md_nid, const unsigned char *digest,

@@ -327,10 +327,12 @@ out:
  * durable state before them leads resume to the same place (the key is
  * found by its ID, the CSR rebuilt, the request polled and downloaded
  * again; the bundle file itself is written durably).  This saves one of
- * the two fsyncs for more than half the saves of an enrollment.  Two steps
- * are not saved on their own at all (journal_mark): CSR built and issued,
- * each followed at once by a save (submitting, downloaded) or, on a
- * failure, by the error note's.
+ * the two fsyncs for more than half the saves of an enrollment.  Three
+ * steps are not saved on their own at all (journal_mark): key generated
+ * when the record held the key's ID before (enroll.c run_key; a crash then
+ * finds the key by it), CSR built and issued, each followed at once by a
+ * save (submitting, submitting, downloaded) or, on a failure, by the error
+ * note's.
  */
 static bool save_needs_durable(const struct journal_rec *rec)
 {
