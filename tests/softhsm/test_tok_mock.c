@@ -441,27 +441,28 @@ TEST("/tok/mock/write_all_transient_failure")
     write_all_end(&c);
 }
 
-TEST("/tok/mock/write_all_device_removed_recovers")
+/* Pulled as fail says and plugged in again: every session fails until the
+ * re-plug (one re-initialisation), then what is missing is written. */
+static void write_all_replugged(const char *fail)
 {
     struct write_all_case c;
 
-    /* pulled during the 2nd write and plugged in again: every session
-     * fails until the re-plug, then what is missing is written */
-    write_all_begin(&c, "C_CreateObject=CKR_DEVICE_REMOVED@2");
+    write_all_begin(&c, fail);
     write_all_check(&c);
     CHECK_INT(log_count("C_Finalize"), 1);
     write_all_end(&c);
 }
 
+TEST("/tok/mock/write_all_device_removed_recovers")
+{
+    /* during the 2nd write */
+    write_all_replugged("C_CreateObject=CKR_DEVICE_REMOVED@2");
+}
+
 TEST("/tok/mock/write_all_device_removed_during_copy_recovers")
 {
-    struct write_all_case c;
-
-    /* the same, pulled while a staged certificate is copied to the token */
-    write_all_begin(&c, "C_CopyObject=CKR_DEVICE_REMOVED@2");
-    write_all_check(&c);
-    CHECK_INT(log_count("C_Finalize"), 1);
-    write_all_end(&c);
+    /* while a staged certificate is copied to the token */
+    write_all_replugged("C_CopyObject=CKR_DEVICE_REMOVED@2");
 }
 
 TEST("/tok/mock/write_all_copy_refused_writes_directly")
