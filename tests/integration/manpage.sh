@@ -3,7 +3,7 @@
 # contrib/man/p11enroll.1 renders with `man -l` without a warning, and names
 # every command, every option each command's --help lists, every config key
 # (enroll's long options), every environment variable the code reads and
-# every exit code of agent/rc.h; contrib/completion/p11enroll.bash offers
+# every exit code of common/rc.h; contrib/completion/p11enroll.bash offers
 # every command and every option of each command's --help.
 set -u
 : "${P11ENROLL:?}" "${P11E_SOURCE_DIR:?}"
@@ -110,7 +110,7 @@ done
 sed -n '/^EXIT STATUS$/,/^EXAMPLES$/p' "$W/man.txt" >"$W/exit.txt"
 missing=0
 mapfile -t codes < <(sed -n 's/^ *PE_EXIT_[A-Z_]* = \([0-9]*\),.*/\1/p' \
-    "$P11E_SOURCE_DIR/agent/rc.h")
+    "$P11E_SOURCE_DIR/common/rc.h")
 for code in "${codes[@]}"; do
     if ! grep -qE "^ {7}$code( |\$)" "$W/exit.txt"; then
         bad "/man/exit_code $code" "not in EXIT STATUS"
