@@ -20,6 +20,7 @@ enum fault_type {
     FAULT_MALFORMED_JSON,
     /* download phase: on a successful certificate download */
     FAULT_TRUNCATED_PEM,
+    FAULT_NOT_COLLECTED, /* 404 -103 although the status says Issued */
     /* enroll phase: marks the request at submission */
     FAULT_OTHER_KEY,
     FAULT_WRONG_INTERMEDIATE,

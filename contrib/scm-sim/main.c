@@ -198,6 +198,24 @@ static void truncate_download(struct sim_reply *rp)
     rp->note = "fault=truncated_pem";
 }
 
+/* A download fault in place of the certificate just made ready. */
+static void download_fault(struct sim_reply *rp, const struct fault_hit *hit)
+{
+    if (hit->type == FAULT_TRUNCATED_PEM) {
+        truncate_download(rp);
+        return;
+    }
+    /* an SCM whose status call runs ahead of its download */
+    free(rp->body);
+    rp->body = NULL;
+    rp->len = 0;
+    rp->pem = false;
+    reply_error(rp, 404, -103,
+                "Certificate has not been collected yet: "
+                "the request is still being processed");
+    rp->note = "fault=not_collected";
+}
+
 static enum MHD_Result send_reply(struct MHD_Connection *c,
                                   struct sim_reply *rp)
 {
@@ -273,7 +291,7 @@ static enum MHD_Result handle(struct sim *s, struct MHD_Connection *c,
         route(s, &rq, &rp);
         if (rp.pem && rp.status == 200 &&
             faults_take(s->faults, PHASE_DOWNLOAD, method, url, &hit))
-            truncate_download(&rp);
+            download_fault(&rp, &hit);
         pthread_mutex_unlock(&s->lock);
     }
     sim_log("%s %s%s%s -> %u%s%s", meth, path, fmt[0] ? "?format=" : "", fmt,
