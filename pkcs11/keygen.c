@@ -282,3 +282,34 @@ enum pe_rc tok_key_destroy(struct tok_key *key)
     tok_key_free(key);
     return rc;
 }
+
+enum pe_rc tok_key_remove_half(struct tok_ctx *ctx, const unsigned char *id,
+                               size_t idlen, unsigned *premoved)
+{
+    CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
+    CK_ATTRIBUTE t[] = {{CKA_CLASS, &cls, sizeof(cls)},
+                        {CKA_ID, (void *)(uintptr_t)id, idlen}};
+    CK_OBJECT_HANDLE h[8];
+    CK_ULONG n = 0;
+    CK_RV rv;
+
+    *premoved = 0;
+    tok_op_begin(ctx);
+    rv = tok_find(ctx, t, 2, h, 8, &n);
+    if (rv != CKR_OK)
+        return tok_ckfail(ctx, rv, "Looking for the private key");
+    if (n > 0)
+        return PE_OK; /* a whole pair, or at least its private half */
+    cls = CKO_PUBLIC_KEY;
+    rv = tok_find(ctx, t, 2, h, 8, &n);
+    if (rv != CKR_OK)
+        return tok_ckfail(ctx, rv, "Looking for the public key");
+    if (n == 0)
+        return PE_OK;
+    ctx->last_rv = CKR_OK;
+    destroy_id(ctx, id, idlen, CKO_PUBLIC_KEY);
+    if (ctx->last_rv != CKR_OK)
+        return tok_ckfail(ctx, ctx->last_rv, "Removing the lone public key");
+    *premoved = (unsigned)n;
+    return PE_OK;
+}

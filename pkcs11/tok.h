@@ -230,6 +230,15 @@ void tok_key_free(struct tok_key *key);
  * the token, then free key.  Only when the user asked for it. */
 enum pe_rc tok_key_destroy(struct tok_key *key);
 
+/*
+ * The public half of a pair whose key generation was cut short: when no
+ * private key has this CKA_ID, remove the public keys that have it
+ * (*premoved: how many).  Only for an ID the caller drew itself for a key
+ * it was making, so nothing it removes belongs to anyone else.
+ */
+enum pe_rc tok_key_remove_half(struct tok_ctx *ctx, const unsigned char *id,
+                               size_t idlen, unsigned *premoved);
+
 /* ---- signing ----------------------------------------------------------- */
 
 /*
