@@ -6,6 +6,7 @@
 #include "ca.h"
 
 #include <ctype.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,7 +16,7 @@
 #include <jansson.h>
 #include <openssl/evp.h>
 
-#include "bg.h"
+#include "interrupt.h"
 #include "log.h"
 
 const char *ca_protocol_name(enum ca_protocol p)
@@ -62,41 +63,26 @@ fail:
     return rc;
 }
 
-static enum pe_rc prepare_step(void *arg)
+void ca_set_deadline(struct ca *ca, time_t deadline)
 {
-    struct ca *ca = arg;
-
-    return ca->ops->prepare(ca);
+    ca->deadline = deadline;
 }
 
-enum pe_rc ca_prepare_start(struct ca *ca)
+/* Seconds left before ca's deadline (LONG_MAX without one). */
+static long ca_time_left(const struct ca *ca)
 {
-    if (ca->ops->prepare == NULL)
-        return PE_OK;
-    if (!ca->ops->prepare_quiet || ca->prep != NULL)
-        return ca->ops->prepare(ca);
-    ca->prep = bg_start(prepare_step, ca);
-    if (ca->prep == NULL)
-        return ca->ops->prepare(ca); /* no thread: the same, in turn */
-    return PE_OK;
-}
+    struct timespec ts;
 
-enum pe_rc ca_prepare_wait(struct ca *ca)
-{
-    struct bg *bg = ca != NULL ? ca->prep : NULL;
-
-    if (bg == NULL)
-        return PE_OK;
-    ca->prep = NULL;
-    return bg_wait(bg);
+    if (ca->deadline == 0)
+        return LONG_MAX;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long)(ca->deadline - ts.tv_sec);
 }
 
 void ca_free(struct ca *ca)
 {
     if (ca == NULL)
         return;
-    bg_discard(ca->prep); /* the caller failed first: its detail stays */
-    ca->prep = NULL;
     if (ca->ops != NULL && ca->ops->free != NULL)
         ca->ops->free(ca);
     http_client_free(ca->http);
@@ -391,14 +377,6 @@ bool ca_id_valid(const char *id)
     return true;
 }
 
-static void ca_sleep(long secs)
-{
-    struct timespec ts = {secs, 0};
-
-    while (nanosleep(&ts, &ts) != 0)
-        ;
-}
-
 enum pe_rc ca_http(struct ca *ca, const struct http_request *req,
                    bool idempotent, struct http_response *presp)
 {
@@ -425,8 +403,11 @@ enum pe_rc ca_http(struct ca *ca, const struct http_request *req,
         }
         if (wait > CA_HTTP_WAIT_MAX)
             wait = CA_HTTP_WAIT_MAX;
+        if (wait > ca_time_left(ca))
+            return rc; /* past the deadline: this answer stands */
         say("The CA is busy or unreachable; trying again in %ld s.", wait);
-        ca_sleep(wait);
+        if (interrupt_sleep(wait) != PE_OK)
+            return PE_E_INTERRUPTED;
     }
     return rc;
 }

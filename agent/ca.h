@@ -7,8 +7,7 @@
  * ca_ops.  The enrollment flow only sees this file:
  *
  *   ca_new(&cfg, &ca);
- *   ca_prepare_start(ca);                 log in, show terms (before keygen;
- *   ca_prepare_wait(ca);                  REST: beside the token's opening)
+ *   ca->ops->prepare(ca);                 log in, show terms (before keygen)
  *   ca->ops->submit(ca, &req, &id);       CSR in, request id out
  *   ca->ops->poll(ca, id, &st);           pending / issued / rejected
  *   ca->ops->download(ca, id, &buf, &n);  the bundle as the CA sends it
@@ -21,6 +20,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <time.h>
 
 #include <jansson.h>
 
@@ -95,9 +95,6 @@ struct ca_ops {
     const char *name;
     /* Authenticate and check terms before anything is made (optional). */
     enum pe_rc (*prepare)(struct ca *ca);
-    /* prepare asks the person nothing (no code, no terms), so it may run
-     * on a thread of its own while the token is opened */
-    bool prepare_quiet;
     /* Submit; a new request id string in *pid (free()). */
     enum pe_rc (*submit)(struct ca *ca, const struct ca_request *req,
                          char **pid);
@@ -111,36 +108,27 @@ struct ca_ops {
     void (*free)(struct ca *ca);
 };
 
-struct bg; /* a prepare running on its own thread (bg.h) */
-
 struct ca {
     const struct ca_ops *ops;
     struct ca_config cfg; /* strings borrowed from the caller's config */
     struct http_client *http;
     void *impl;      /* the protocol's own state */
-    struct bg *prep; /* ca_prepare_start's thread, until ca_prepare_wait */
+    time_t deadline; /* CLOCK_MONOTONIC; 0: none (ca_set_deadline) */
 };
 
 /* A client for cfg->protocol (cfg and its strings must outlive it);
  * allocates *pca (ca_free). */
 enum pe_rc ca_new(const struct ca_config *cfg, struct ca **pca);
 
-/* Free; NULL is a no-op.  Waits for a prepare still running. */
+/* Free; NULL is a no-op. */
 void ca_free(struct ca *ca);
 
 /*
- * Begin ops->prepare.  One that asks the person nothing (prepare_quiet)
- * runs on a thread of its own, so logging in to the CA (a TLS handshake
- * and two round trips, more against a CA far away) overlaps with opening
- * the token; its result comes from ca_prepare_wait, and nothing else may
- * use ca until then.  Any other prepare runs here and now.
+ * After deadline (CLOCK_MONOTONIC seconds) ca makes no more retries and
+ * sleeps no more: each call it is asked for is tried once, so a run
+ * returns within its --wait plus one HTTP timeout whatever the CA does.
  */
-enum pe_rc ca_prepare_start(struct ca *ca);
-
-/* The result of the prepare begun by ca_prepare_start, waiting for it if
- * it still runs, with its detail (pe_detail) when it failed; PE_OK when
- * none is running. */
-enum pe_rc ca_prepare_wait(struct ca *ca);
+void ca_set_deadline(struct ca *ca, time_t deadline);
 
 /* ---- shared helpers for the ca_<protocol>.c files --------------------- */
 
@@ -207,8 +195,9 @@ enum pe_rc ca_b64(const unsigned char *data, size_t len, char **pb64);
 /*
  * http_do with retries: up to CA_HTTP_TRIES on 429/502/503/504 (honouring
  * Retry-After, at most CA_HTTP_WAIT_MAX s) and, when idempotent, on
- * connection failures; says so on the terminal.  The last answer or
- * failure is returned as http_do does.
+ * connection failures; says so on the terminal.  No wait goes past the
+ * deadline (ca_set_deadline).  The last answer or failure is returned as
+ * http_do does; PE_E_INTERRUPTED when a signal stopped a wait.
  */
 enum pe_rc ca_http(struct ca *ca, const struct http_request *req,
                    bool idempotent, struct http_response *presp);

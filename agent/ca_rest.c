@@ -446,7 +446,6 @@ static void rest_free(struct ca *ca)
 static const struct ca_ops rest_ops = {
     .name = "rest",
     .prepare = rest_prepare,
-    .prepare_quiet = true, /* client credentials: no person involved */
     .submit = rest_submit,
     .poll = rest_poll,
     .download = rest_download,

@@ -41,6 +41,10 @@ enum pe_rc cmd_enroll(int argc, char **argv);
 /* p11enroll resume [ID]: continue a recorded enrollment (cmd_resume.c). */
 enum pe_rc cmd_resume(int argc, char **argv);
 
+/* p11enroll forget ID: drop a recorded enrollment, and with --remove-key
+ * the key it made (cmd_forget.c). */
+enum pe_rc cmd_forget(int argc, char **argv);
+
 /* p11enroll status [ID]: the recorded enrollments (cmd_status.c). */
 enum pe_rc cmd_status(int argc, char **argv);
 

@@ -58,6 +58,17 @@ enum pe_rc cmd_enroll(int argc, char **argv)
         rc = enroll_state_dir(&o, &dir);
     if (rc != PE_OK)
         goto out;
+    if (!o.fresh && enroll_find_installed(dir, &o, id, sizeof(id))) {
+        rc = journal_open(dir, id, &rec);
+        if (rc == PE_OK)
+            rc = pe_failf(PE_E_USAGE,
+                          "Enrollment %s put certificate \"%s\" (valid until "
+                          "%s) on this token for this CA and identity "
+                          "already; give --new to order another.",
+                          rec->id, rec->cert_subject ? rec->cert_subject : "?",
+                          rec->cert_expires ? rec->cert_expires : "?");
+        goto out;
+    }
     if (!o.fresh && enroll_find_unfinished(dir, &o, id, sizeof(id))) {
         rc = journal_open(dir, id, &rec);
         if (rc != PE_OK)
@@ -69,7 +80,7 @@ enum pe_rc cmd_enroll(int argc, char **argv)
         rc = journal_create(dir, &rec);
         if (rc != PE_OK)
             goto out;
-        /* saved by enroll_run once the CA login is on its way */
+        /* saved by enroll_run once the token and the CA let us in */
         rc = enroll_fill_record(&o, rec);
         if (rc != PE_OK) {
             journal_remove(rec);
@@ -78,10 +89,9 @@ enum pe_rc cmd_enroll(int argc, char **argv)
         }
     }
     rc = enroll_run(rec, &o);
-    /* refused before a key was even chosen (CA login, terms, token, PIN):
-     * nothing to continue, so no record is kept */
-    if (rc != PE_OK && rec->status == JOURNAL_NEW && rec->key_id_hex == NULL &&
-        rec->request_id == NULL) {
+    /* stopped before a key could be made (CA login, terms, token, PIN, an
+     * interruption): nothing to continue, so no record is kept */
+    if (rc != PE_OK && rec->status == JOURNAL_NEW && rec->keygen == NULL) {
         journal_remove(rec);
         rec = NULL;
     }

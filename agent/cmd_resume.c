@@ -32,9 +32,9 @@ static enum pe_rc only_unfinished(const char *dir, char *id, size_t idsz)
         }
     journal_list_free(list);
     if (n == 0)
-        return pe_failf(PE_E_STATE,
-                        "There is no unfinished enrollment in "
-                        "%s.",
+        return pe_failf(PE_E_USAGE,
+                        "There is no unfinished enrollment in %s to resume "
+                        "(p11enroll status lists them all).",
                         dir);
     if (n > 1)
         return pe_failf(PE_E_USAGE,
@@ -56,13 +56,6 @@ enum pe_rc cmd_resume(int argc, char **argv)
     rc = enroll_parse_args(ENROLL_VERB_RESUME, argc, argv, &o, &first, &help);
     if (rc != PE_OK || help)
         goto out;
-    if (o.endpoint != NULL || o.form != NULL || o.key_id != NULL ||
-        o.key_type != NULL || o.slot != NULL) {
-        rc = pe_failf(PE_E_USAGE, "resume continues the recorded "
-                                  "enrollment; its CA and key cannot be "
-                                  "changed.");
-        goto out;
-    }
     rc = enroll_state_dir(&o, &dir);
     if (rc != PE_OK)
         goto out;

@@ -15,7 +15,6 @@
 
 #include <openssl/x509.h>
 
-#include "bg.h"
 #include "ca.h"
 #include "install.h"
 #include "journal.h"
@@ -41,6 +40,7 @@ struct enroll_opts {
     long wait_s; /* -1: not given */
     long poll_first, poll_max, http_timeout;
     bool accept_eula, no_wait, json, remove_key, fresh, force;
+    bool yes, dry_run; /* forget: consent, and only say what would go */
     /* private: storage for specs built from options */
     char secret_buf[4200];
     bool secret_from_conf, parsing_conf;
@@ -49,7 +49,7 @@ struct enroll_opts {
     size_t nowned;
 };
 
-enum enroll_verb { ENROLL_VERB_ENROLL, ENROLL_VERB_RESUME };
+enum enroll_verb { ENROLL_VERB_ENROLL, ENROLL_VERB_RESUME, ENROLL_VERB_FORGET };
 
 /*
  * Parse argv of verb (config files first, then the options; the options
@@ -62,18 +62,43 @@ enum pe_rc enroll_parse_args(enum enroll_verb verb, int argc, char **argv,
 /* Free what enroll_parse_args allocated. */
 void enroll_opts_free(struct enroll_opts *o);
 
+/* ---- enroll_settings.c: options and records --------------------------- */
+
 /* Fill a new record from the options (token, key, CA, request fields). */
 enum pe_rc enroll_fill_record(const struct enroll_opts *o,
                               struct journal_rec *rec);
+
+/*
+ * The one place where settings are resolved for an existing record: what
+ * the command line and the config files give now replaces what rec holds
+ * (and is saved with the next step), where rec's state still allows it:
+ * the CA's URL only before anything was submitted, the key only before
+ * one was made, the request's names only before it was submitted (a CSR
+ * built already is built again).  PE_E_USAGE names what cannot change.
+ */
+enum pe_rc enroll_apply_options(const struct enroll_opts *o,
+                                struct journal_rec *rec);
 
 /* An unfinished record of dir for the same token, CA and identity as o
  * (its id into id), for a rerun of `enroll` to continue; false if none. */
 bool enroll_find_unfinished(const char *dir, const struct enroll_opts *o,
                             char *id, size_t idsz);
 
-/* Run rec from its step to the end (or to pending); the outcome is in
+/* An installed record of dir for the same token, CA and identity as o
+ * whose certificate has not expired (its id into id); false if none. */
+bool enroll_find_installed(const char *dir, const struct enroll_opts *o,
+                           char *id, size_t idsz);
+
+/* ---- enroll.c: the driver --------------------------------------------- */
+
+/* Run rec from its state to the end (or to pending); the outcome is in
  * rec and printed (summary or --json). */
 enum pe_rc enroll_run(struct journal_rec *rec, const struct enroll_opts *o);
+
+/* The command that moves an unfinished or stopped rec on, e.g.
+ * "p11enroll resume ID" (into buf). */
+const char *enroll_next_command(const struct journal_rec *rec, char *buf,
+                                size_t size);
 
 /* The state folder: --state-dir or the default (*pdir, free()). */
 enum pe_rc enroll_state_dir(const struct enroll_opts *o, char **pdir);
@@ -97,43 +122,15 @@ enum pe_rc enroll_load_trust(const struct journal_rec *rec,
                              STACK_OF(X509) * *ptrust);
 
 /*
- * A downloaded bundle parsed and verified (install_check) on a thread of
- * its own while the bundle and the record are saved: the check needs the
- * processor, the saves the disk.  enroll_check_start borrows buf, what
- * names it and trust until enroll_check_wait; done and rc are then the
- * check's result, res what it verified (not done: enroll_install checks
- * in turn).
- */
-struct enroll_check {
-    const unsigned char *buf;
-    size_t len;
-    const char *what;
-    STACK_OF(X509) * trust;
-    EVP_PKEY *pub; /* set when started */
-    struct install_result res;
-    struct bg *bg;
-    bool done;
-    enum pe_rc rc;
-    char detail[1024]; /* rc's sentence, for enroll_install to report */
-};
-
-void enroll_check_start(struct enroll_check *c, struct tok_key *key,
-                        STACK_OF(X509) * trust, const unsigned char *buf,
-                        size_t len, const char *what);
-void enroll_check_wait(struct enroll_check *c);
-void enroll_check_clear(struct enroll_check *c);
-
-/*
- * The downloaded bundle of rec: parse, find the leaf for key, verify as
- * `install` does (against trust, from enroll_load_trust) unless chk holds
- * that check done already (enroll_check_wait; NULL: none), write leaf and
- * chain, read back and prove the key signs for it, write --out-cert and
- * --out-chain.  Records the certificate in rec.  PE_E_VERIFY/PE_E_INPUT:
- * nothing was written.
+ * The downloaded bundle of rec (saved beside the record): parse, find the
+ * leaf for key, verify as `install` does (against trust, from
+ * enroll_load_trust), write leaf and chain, read back and prove the key
+ * signs for it, write --out-cert and --out-chain.  Records the
+ * certificate in rec (not saved).  PE_E_VERIFY/PE_E_INPUT: nothing was
+ * written.
  */
 enum pe_rc enroll_install(struct tok_ctx *ctx, struct tok_key *key,
                           struct journal_rec *rec, STACK_OF(X509) * trust,
-                          struct enroll_check *chk,
                           const struct enroll_opts *o);
 
 /* The human summary (stderr) or --json (stdout) of a record. */

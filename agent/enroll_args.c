@@ -73,7 +73,9 @@ enum {
     O_NEW,
     O_HELP,
     O_SLOT,
-    O_FORCE
+    O_FORCE,
+    O_YES,
+    O_DRY_RUN
 };
 
 static const struct option longopts[] = {
@@ -125,18 +127,33 @@ static const struct option longopts[] = {
     {"json", no_argument, NULL, O_JSON},
     {"remove-key", no_argument, NULL, O_REMOVE_KEY},
     {"new", no_argument, NULL, O_NEW},
+    {"yes", no_argument, NULL, O_YES},
+    {"dry-run", no_argument, NULL, O_DRY_RUN},
     {"help", no_argument, NULL, O_HELP},
     {NULL, 0, NULL, 0},
 };
 
 static void enroll_usage(enum enroll_verb verb, FILE *f)
 {
+    if (verb == ENROLL_VERB_FORGET) {
+        fprintf(f, "Usage: p11enroll forget ID [--remove-key] [--yes] "
+                   "[--dry-run] [TOKEN OPTIONS]\n\n"
+                   "Removes the record of an enrollment.  --remove-key also "
+                   "removes its key\nfrom the token, only when p11enroll made "
+                   "it and no certificate was\nissued for it; that needs "
+                   "--yes, or a yes on the terminal.  --dry-run\nsays what "
+                   "would be removed and changes nothing.\n\n");
+        tokopt_usage(f, true);
+        return;
+    }
     if (verb == ENROLL_VERB_RESUME)
         fprintf(f, "Usage: p11enroll resume [ID] [OPTIONS]\n\n"
                    "Continues a recorded enrollment (default: the one "
-                   "unfinished) from\nthe step it reached.  --remove-key "
-                   "removes the key of a rejected one.\nSecrets, PINs, "
-                   "--wait, --ca-file and the like may be given again.\n\n");
+                   "unfinished) from\nthe step it reached.  Options given "
+                   "now replace what the record holds\nand are saved: "
+                   "secrets, PINs, --trust, --ca-file, --wait, and, before\n"
+                   "the request was submitted, --endpoint or --form and the "
+                   "names.\n\n");
     else
         fprintf(f,
                 "Usage: p11enroll enroll [TOKEN OPTIONS] (--endpoint URL "
@@ -175,6 +192,8 @@ static void enroll_usage(enum enroll_verb verb, FILE *f)
             "/etc/p11enroll/*.conf)\n"
             "  --new                start a new enrollment even if one is "
             "unfinished\n"
+            "                       or a valid certificate was enrolled "
+            "already\n"
             "YubiKey (ykcs11; log in with --so-pin-* = management key):\n"
             "  --slot 9a|9c|9d|9e|82..95  the PIV slot of the new key; its\n"
             "                       attestation is sent with the request\n"
@@ -383,6 +402,12 @@ static enum pe_rc set_opt(struct enroll_opts *o, int c, const char *arg)
     case O_REMOVE_KEY:
         o->remove_key = true;
         break;
+    case O_YES:
+        o->yes = true;
+        break;
+    case O_DRY_RUN:
+        o->dry_run = true;
+        break;
     case O_NEW:
         o->fresh = true;
         break;
@@ -457,6 +482,11 @@ static enum pe_rc conf_line(struct enroll_opts *o, const char *file, int ln,
         strcmp(key, "help") == 0)
         return pe_failf(PE_E_CONFIG, "%s:%d: unknown key \"%.60s\".", file, ln,
                         key);
+    /* consent to remove a key is given each time, never once for all */
+    if (strcmp(key, "yes") == 0 || strcmp(key, "dry-run") == 0)
+        return pe_failf(PE_E_CONFIG,
+                        "%s:%d: %s is given on the command line only.", file,
+                        ln, key);
     if (lo->has_arg == no_argument) {
         if (strcmp(val, "yes") == 0 || strcmp(val, "true") == 0 ||
             strcmp(val, "1") == 0 || strcmp(val, "on") == 0)
@@ -627,6 +657,9 @@ enum pe_rc enroll_parse_args(enum enroll_verb verb, int argc, char **argv,
                         o->merged[optind]);
     if (verb == ENROLL_VERB_RESUME && margc - optind > 1)
         return pe_failf(PE_E_USAGE, "resume takes at most one ID.");
+    if (verb == ENROLL_VERB_FORGET && margc - optind != 1)
+        return pe_failf(PE_E_USAGE, "forget takes one enrollment ID (see "
+                                    "p11enroll status).");
     if (o->endpoint != NULL && o->form != NULL)
         return pe_failf(PE_E_USAGE, "Give --endpoint or --form, not both.");
     if (o->no_wait && o->wait_s >= 0)

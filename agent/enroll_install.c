@@ -79,100 +79,27 @@ static enum pe_rc load_bundle(struct journal_rec *rec, STACK_OF(X509) * *pcerts)
     return rc;
 }
 
-/* Parse and verify (no token, no journal: it may run on its own thread). */
-static enum pe_rc check_step(void *arg)
-{
-    struct enroll_check *c = arg;
-    struct install_opts iopts = {.trust = c->trust};
-    STACK_OF(X509) *certs = sk_X509_new_null();
-    enum pe_rc rc;
-
-    if (certs == NULL)
-        return PE_E_NOMEM;
-    /* res holds its own references to the leaf and chain it keeps */
-    rc = bundle_parse(c->buf, c->len, c->what, certs);
-    if (rc == PE_OK)
-        rc = install_check(c->pub, certs, &iopts, &c->res);
-    bundle_certs_free(certs);
-    return rc;
-}
-
-void enroll_check_start(struct enroll_check *c, struct tok_key *key,
-                        STACK_OF(X509) * trust, const unsigned char *buf,
-                        size_t len, const char *what)
-{
-    memset(c, 0, sizeof(*c));
-    /* the token, on this thread; when it fails, enroll_install checks
-     * (and reports) in turn */
-    if (tok_key_public(key, &c->pub) != PE_OK) {
-        pe_clear();
-        return;
-    }
-    c->buf = buf;
-    c->len = len;
-    c->what = what;
-    c->trust = trust;
-    c->bg = bg_start(check_step, c);
-}
-
-void enroll_check_wait(struct enroll_check *c)
-{
-    if (c->pub == NULL || c->done) /* not started, or waited for */
-        return;
-    c->rc = c->bg != NULL ? bg_wait(c->bg) : check_step(c);
-    if (c->rc != PE_OK)
-        snprintf(c->detail, sizeof(c->detail), "%s", pe_sentence(c->rc));
-    c->bg = NULL;
-    c->done = true;
-    c->buf = NULL; /* borrowed: no longer used */
-}
-
-void enroll_check_clear(struct enroll_check *c)
-{
-    if (c->bg != NULL)
-        bg_discard(c->bg);
-    install_result_clear(&c->res);
-    EVP_PKEY_free(c->pub);
-    memset(c, 0, sizeof(*c));
-}
-
 enum pe_rc enroll_install(struct tok_ctx *ctx, struct tok_key *key,
                           struct journal_rec *rec, STACK_OF(X509) * trust,
-                          struct enroll_check *chk, const struct enroll_opts *o)
+                          const struct enroll_opts *o)
 {
     struct install_result own = {0}, *res = &own;
     struct install_opts iopts = {.trust = trust};
     STACK_OF(X509) *certs = NULL;
     enum pe_rc rc;
 
-    if (chk != NULL && chk->done) { /* checked while it was saved */
-        res = &chk->res;
-        rc = chk->rc;
-        if (rc != PE_OK) /* its words again, here */
-            pe_failf(rc, "%s", chk->detail);
-        else
-            rc = install_checked(ctx, key, res);
-    } else { /* e.g. resumed after the download */
-        rc = load_bundle(rec, &certs);
-        if (rc == PE_OK)
-            rc = install_material(ctx, key, certs, &iopts, &own);
-    }
-    if (rc == PE_E_VERIFY || rc == PE_E_INPUT) {
-        /* what came is unusable and nothing was written: the next run
-         * downloads it again */
-        journal_step(rec, JOURNAL_ISSUED, pe_sentence(rc));
-        goto out;
-    }
+    rc = load_bundle(rec, &certs);
     if (rc == PE_OK)
-        rc = install_write_files(rec->out_cert, rec->out_chain, res);
+        rc = install_material(ctx, key, certs, &iopts, &own);
+    if (rc != PE_OK)
+        goto out;
+    rc = install_write_files(rec->out_cert, rec->out_chain, res);
     if (rc == PE_OK)
         rc = note_cert(rec, res->leaf);
     if (rc == PE_OK)
         rc = journal_set(&rec->cert_uri, res->cert.uri);
     if (rc == PE_OK)
         rc = journal_set(&rec->key_uri, tok_key_uri(key));
-    if (rc == PE_OK)
-        rc = journal_step(rec, JOURNAL_INSTALLED, NULL);
     if (rc == PE_OK && !o->json)
         install_summary(res);
     if (rc == PE_OK && !res->chain_on_token)

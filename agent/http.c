@@ -15,6 +15,7 @@
 #include <curl/curl.h>
 #include <openssl/crypto.h>
 
+#include "interrupt.h"
 #include "log.h"
 
 #define CONNECT_TIMEOUT_DEFAULT 20L
@@ -185,6 +186,8 @@ static enum pe_rc map_curl(CURLcode cc, const char *errbuf, const char *url,
     case CURLE_OPERATION_TIMEDOUT:
         return pe_failf(PE_E_CA_UNREACHABLE, "%s did not answer in time: %s.",
                         url, why);
+    case CURLE_ABORTED_BY_CALLBACK:
+        return PE_E_INTERRUPTED; /* stop_transfer */
     default:
         return pe_failf(PE_E_CA_UNREACHABLE, "Cannot reach %s: %s.", url, why);
     }
@@ -279,6 +282,18 @@ out:
     return rc;
 }
 
+/* A transfer ends early once Ctrl-C or SIGTERM arrived. */
+static int stop_transfer(void *arg, curl_off_t dltotal, curl_off_t dlnow,
+                         curl_off_t ultotal, curl_off_t ulnow)
+{
+    (void)arg;
+    (void)dltotal;
+    (void)dlnow;
+    (void)ultotal;
+    (void)ulnow;
+    return interrupt_pending() ? 1 : 0;
+}
+
 static enum pe_rc set_options(struct http_client *c,
                               const struct http_request *req,
                               struct curl_slist *headers, struct sink *s,
@@ -309,6 +324,8 @@ static enum pe_rc set_options(struct http_client *c,
     OPT(CURLOPT_ERRORBUFFER, errbuf);
     OPT(CURLOPT_WRITEFUNCTION, sink_write);
     OPT(CURLOPT_WRITEDATA, s);
+    OPT(CURLOPT_XFERINFOFUNCTION, stop_transfer);
+    OPT(CURLOPT_NOPROGRESS, 0L);
     OPT(CURLOPT_HTTPHEADER, headers);
     if (strcmp(req->method, "POST") == 0) {
         OPT(CURLOPT_POST, 1L);

@@ -36,6 +36,7 @@ static const char *const status_names[JOURNAL_STATUS_COUNT] = {
     [JOURNAL_DOWNLOADED] = "downloaded",
     [JOURNAL_INSTALLED] = "installed",
     [JOURNAL_REJECTED] = "rejected",
+    [JOURNAL_ABANDONED] = "abandoned",
 };
 
 /* The string fields, by JSON name and offset. */
@@ -60,6 +61,10 @@ static const struct {
     F("clientId", client_id),
     F("email", email),
     F("format", format),
+    F("tokenUrl", token_url),
+    F("hsmType", hsm_type),
+    F("attestationFile", attestation_file),
+    F("attestationCmd", attestation_cmd),
     F("caFile", ca_file),
     F("trust", trust),
     F("pinSource", pin_source),
@@ -115,7 +120,8 @@ enum pe_rc journal_status_parse(const char *name, enum journal_status *ps)
 
 bool journal_status_final(enum journal_status s)
 {
-    return s == JOURNAL_INSTALLED || s == JOURNAL_REJECTED;
+    return s == JOURNAL_INSTALLED || s == JOURNAL_REJECTED ||
+           s == JOURNAL_ABANDONED;
 }
 
 enum pe_rc journal_default_dir(char **pdir)
@@ -308,46 +314,6 @@ out:
     return rc;
 }
 
-/*
- * How durable a save must be.  Every save is atomic (a temporary file,
- * its data fsync'ed, renamed over the record), so after a crash the record
- * is always one whole state, never a torn or empty one.  Only the saves
- * that precede or record something the token or the CA cannot take back
- * also fsync the directory, so the rename itself has reached the disk
- * before we go on:
- *   - new with keygen "started" (and the drawn CKA_ID): before
- *     C_GenerateKeyPair; a crash then finds the key by its ID instead of
- *     making a second one;
- *   - submitting: before the request is sent; a crash then asks the CA
- *     instead of ordering twice;
- *   - the first "submitted" (the CA's request ID): the order is known;
- *   - installed, rejected and every final state: the end of the story.
- * The others (key generated, CSR built, the CA's status word, issued,
- * downloaded, an error note) can be lost to a power cut without harm: the
- * durable state before them leads resume to the same place (the key is
- * found by its ID, the CSR rebuilt, the request polled and downloaded
- * again; the bundle file itself is written durably).  This saves one of
- * the two fsyncs for more than half the saves of an enrollment.  Three
- * steps are not saved on their own at all (journal_mark): key generated
- * when the record held the key's ID before (enroll.c run_key; a crash then
- * finds the key by it), CSR built and issued, each followed at once by a
- * save (submitting, submitting, downloaded) or, on a failure, by the error
- * note's.
- */
-static bool save_needs_durable(const struct journal_rec *rec)
-{
-    switch (rec->status) {
-    case JOURNAL_NEW:
-        return rec->keygen != NULL;
-    case JOURNAL_SUBMITTING:
-        return true;
-    case JOURNAL_SUBMITTED:
-        return rec->ca_status == NULL;
-    default:
-        return journal_status_final(rec->status);
-    }
-}
-
 enum pe_rc journal_save(struct journal_rec *rec)
 {
     char *text = NULL, *path = NULL;
@@ -358,9 +324,7 @@ enum pe_rc journal_save(struct journal_rec *rec)
     if (rc == PE_OK)
         rc = journal_path(rec, ".json", &path);
     if (rc == PE_OK)
-        rc = save_needs_durable(rec)
-                 ? fileio_write_atomic(path, text, strlen(text), 0600)
-                 : fileio_write_ordered(path, text, strlen(text), 0600);
+        rc = fileio_write_atomic(path, text, strlen(text), 0600);
     if (rc == PE_OK) {
         rec->saved = true;
         log_debug(LOG_CAT_JOURNAL, "journal %s: %s", rec->id,
@@ -380,12 +344,6 @@ enum pe_rc journal_step(struct journal_rec *rec, enum journal_status status,
         return rc;
     rec->status = status;
     return journal_save(rec);
-}
-
-enum pe_rc journal_mark(struct journal_rec *rec, enum journal_status status)
-{
-    rec->status = status;
-    return journal_set(&rec->last_error, NULL);
 }
 
 /* Take the exclusive lock of id in dir (rec->lock_fd). */
@@ -431,8 +389,7 @@ enum pe_rc journal_create(const char *dir, struct journal_rec **prec)
     rc = fileio_mkdirs(dir, 0700);
     if (rc != PE_OK)
         return rc;
-    /* the kernel's: the id is no secret, and OpenSSL's generator is then
-     * set up by the CA login, on its own thread (ca_prepare_start) */
+    /* the kernel's: the id is no secret */
     if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd) &&
         RAND_bytes(rnd, sizeof(rnd)) != 1)
         return pe_fail_ossl(PE_E_INTERNAL, "Random bytes for a journal id");

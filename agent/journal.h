@@ -18,7 +18,12 @@
 
 #include "rc.h"
 
-/* The steps, in order; rejected and installed are final. */
+/*
+ * The states of an enrollment, in order (docs/state-machine.md draws the
+ * table and what a crash in each leaves).  Installed, rejected and
+ * abandoned are final; the others move only forward along the table in
+ * agent/enroll.c, except where that table names a way back.
+ */
 enum journal_status {
     JOURNAL_NEW = 0,       /* key id chosen, key not made yet */
     JOURNAL_KEY_GENERATED, /* the key is on the token */
@@ -29,6 +34,7 @@ enum journal_status {
     JOURNAL_DOWNLOADED,    /* bundle saved beside the record */
     JOURNAL_INSTALLED,     /* certificate and chain on the token, checked */
     JOURNAL_REJECTED,      /* the CA declined it (final) */
+    JOURNAL_ABANDONED,     /* being forgotten (`forget`); final */
     JOURNAL_STATUS_COUNT
 };
 
@@ -41,7 +47,9 @@ struct journal_rec {
     /* the CA */
     char *key_origin; /* "generated" (by us) or "reused" (--key-id) */
     char *keygen;     /* "started" once key generation was attempted */
-    char *protocol, *url, *client_id, *email, *format;
+    char *protocol, *url, *client_id, *email, *format, *token_url;
+    /* how the key's origin is proven at submission */
+    char *hsm_type, *attestation_file, *attestation_cmd;
     /* where to find things again on resume (paths and source specs such
      * as "file:/etc/p11enroll/secret", never the secrets) */
     char *ca_file, *trust, *pin_source, *so_pin_source, *secret_source,
@@ -66,7 +74,7 @@ const char *journal_status_name(enum journal_status s);
 /* Parse a status name; PE_E_STATE if unknown. */
 enum pe_rc journal_status_parse(const char *name, enum journal_status *ps);
 
-/* true for installed and rejected. */
+/* true for installed, rejected and abandoned. */
 bool journal_status_final(enum journal_status s);
 
 /*
@@ -89,17 +97,13 @@ enum pe_rc journal_create(const char *dir, struct journal_rec **prec);
 enum pe_rc journal_open(const char *dir, const char *id,
                         struct journal_rec **prec);
 
-/* Write rec atomically (updated = now). */
+/* Write rec atomically and durably (updated = now): once this returns,
+ * a crash or power cut finds the record as saved. */
 enum pe_rc journal_save(struct journal_rec *rec);
 
 /* Set status and last_error (NULL clears it), then save. */
 enum pe_rc journal_step(struct journal_rec *rec, enum journal_status status,
                         const char *last_error);
-
-/* Set status and clear last_error without saving: for a step whose save
- * the next step's makes (each save costs an fsync), when losing it to a
- * crash leads resume to the same place. */
-enum pe_rc journal_mark(struct journal_rec *rec, enum journal_status status);
 
 /* Replace the string *field with a copy of value (NULL clears it). */
 enum pe_rc journal_set(char **field, const char *value);

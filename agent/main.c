@@ -18,6 +18,7 @@ const struct cmd pe_commands[] = {
     {"list", cmd_list, "list the keys and certificates on a token"},
     {"enroll", cmd_enroll, "enroll a key on the token at SCM, end to end"},
     {"resume", cmd_resume, "continue a recorded enrollment"},
+    {"forget", cmd_forget, "drop a recorded enrollment (and its key)"},
     {"status", cmd_status, "list the recorded enrollments"},
     {"doctor", cmd_doctor, "check token, PIN, certificates and CA before use"},
     {"renew", cmd_renew, "renew the certificates that expire soon"},

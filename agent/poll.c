@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <time.h>
 
+#include "interrupt.h"
 #include "log.h"
 
 #define FIRST_DEFAULT   2
@@ -51,13 +52,17 @@ static time_t now_mono(void)
     return ts.tv_sec;
 }
 
+long poll_seconds_left(const struct poll_opts *o)
+{
+    return (long)(o->deadline - now_mono());
+}
+
 enum pe_rc poll_until_done(struct ca *ca, const char *id,
                            const struct poll_opts *o, poll_note_fn note,
                            void *arg, struct ca_status *st)
 {
     time_t start = now_mono();
     long delay = 0, elapsed, left;
-    struct timespec ts;
     char el[32];
     enum pe_rc rc;
 
@@ -77,7 +82,7 @@ enum pe_rc poll_until_done(struct ca *ca, const char *id,
             return pe_failf(
                 PE_E_REJECTED, "The CA rejected request %s (status %s)%s%s.",
                 id, st->word, st->reason[0] != '\0' ? ": " : "", st->reason);
-        left = o->wait_s - elapsed;
+        left = poll_seconds_left(o);
         if (left <= 0) {
             say("Request %s: %s (waited %s).", id, st->word,
                 poll_elapsed_str(elapsed, el, sizeof(el)));
@@ -88,9 +93,8 @@ enum pe_rc poll_until_done(struct ca *ca, const char *id,
             delay = left;
         say("Request %s: %s, waited %s; asking again in %ld s.", id, st->word,
             poll_elapsed_str(elapsed, el, sizeof(el)), delay);
-        ts.tv_sec = delay;
-        ts.tv_nsec = 0;
-        while (nanosleep(&ts, &ts) != 0)
-            ;
+        rc = interrupt_sleep(delay);
+        if (rc != PE_OK)
+            return rc;
     }
 }

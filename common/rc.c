@@ -60,6 +60,8 @@ static const struct {
     [PE_E_STATE] = {"PE_E_STATE", "The enrollment journal is not usable.",
                     PE_EXIT_IO},
     [PE_E_NOMEM] = {"PE_E_NOMEM", "Out of memory.", PE_EXIT_INTERNAL},
+    [PE_E_INTERRUPTED] = {"PE_E_INTERRUPTED", "Interrupted.",
+                          PE_EXIT_INTERRUPTED},
     [PE_E_INTERNAL] = {"PE_E_INTERNAL", "Internal error.", PE_EXIT_INTERNAL},
 };
 

@@ -46,6 +46,9 @@ enum pe_rc {
     PE_E_IO,    /* reading or writing a local file */
     PE_E_STATE, /* the journal is damaged or an order conflicts */
 
+    /* the person stopped the run (Ctrl-C, SIGTERM) */
+    PE_E_INTERRUPTED,
+
     PE_E_NOMEM,
     PE_E_INTERNAL,
 
@@ -65,6 +68,7 @@ enum pe_exit {
     PE_EXIT_PIN = 8,
     PE_EXIT_VERIFY = 9,
     PE_EXIT_IO = 10,
+    PE_EXIT_INTERRUPTED = 130, /* as a shell reports a Ctrl-C */
 };
 
 /* Static, generic one-sentence message for rc (never NULL). */

@@ -12,6 +12,7 @@
 
 #include <openssl/crypto.h>
 
+#include "interrupt.h"
 #include "log.h"
 
 enum pe_rc secret_source_parse(const char *spec, struct secret_source *psrc)
@@ -105,6 +106,10 @@ static enum pe_rc read_line_fd(int fd, char *buf, size_t *plen,
 
     for (;;) {
         n = read(fd, &c, 1);
+        if (n < 0 && errno == EINTR && interrupt_pending()) {
+            OPENSSL_cleanse(buf, len);
+            return PE_E_INTERRUPTED;
+        }
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0)

@@ -17,22 +17,65 @@ expect_done() {
     en_expect_orders "$n"
 }
 
-# killed at each step, finished by a rerun of the same command.  The key
-# generated is not saved on its own: the record still says "new", with the
-# key's ID drawn and saved before keygen, and the rerun finds that key.
-for step in key-generated submitting submitted downloaded; do
+# killed in each state of the table (docs/state-machine.md), right after
+# the record reached it, and finished by a rerun of the same command
+for step in key-generated csr-built submitting submitted issued downloaded; do
     P11ENROLL_TEST_CRASH=$step en_run "crash-$step" en_rest --label "$step"
     en_expect_rc 137
     id=$(en_journal_id)
-    want=$step
-    [ "$step" = key-generated ] && want=new
-    [ "$(en_journal_status "$id")" = "$want" ] ||
+    [ "$(en_journal_status "$id")" = "$step" ] ||
         en_fail "$step: journal says $(en_journal_status "$id")"
     en_run "rerun-$step" en_rest --label "$step"
     en_expect_rc 0
     en_expect_err "Continuing enrollment $id"
     expect_done
 done
+
+# killed after the last save: the enrollment is finished, and `resume`
+# says so; a rerun of enroll refuses to order a second certificate
+P11ENROLL_TEST_CRASH=installed en_run crash-installed en_rest --label inst
+en_expect_rc 137
+id=$(en_journal_id)
+[ "$(en_journal_status "$id")" = installed ] || en_fail "installed: not saved"
+en_run resume-installed en_resume "$id"
+en_expect_rc 0
+en_expect_err "is finished already"
+expect_done
+
+# killed with the key's ID saved and the key not made yet ("new", keygen
+# started): the rerun makes the key under that ID
+P11ENROLL_TEST_CRASH=keygen en_run crash-keygen en_rest --label keygen
+en_expect_rc 137
+id=$(en_journal_id)
+[ "$(en_journal_status "$id")" = new ] || en_fail "keygen: not new"
+en_run rerun-keygen en_rest --label keygen
+en_expect_rc 0
+en_expect_err "Continuing enrollment $id"
+expect_done
+
+# killed during key generation, leaving only the public half under the
+# drawn ID (made here with pkcs11-tool, as a token would keep it): the
+# half is removed and the key made again, never "already has an object"
+P11ENROLL_TEST_CRASH=keygen en_run crash-half en_rest --label half
+en_expect_rc 137
+id=$(en_journal_id)
+kid=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["keyId"])' \
+    "$EN_STATE/$id.json")
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 \
+    -out "$EN/half.key" 2>/dev/null
+openssl pkey -in "$EN/half.key" -pubout -outform DER -out "$EN/half.pub"
+pkcs11-tool --module "$FX_MODULE" --token-label p11e-test --login \
+    --pin "$FX_USER_PIN" --write-object "$EN/half.pub" --type pubkey \
+    --id "$kid" --label half >/dev/null 2>&1 || en_fail "cannot plant the half"
+en_run rerun-half en_resume "$id"
+en_expect_rc 0
+en_expect_err "Removed the public half of key $kid"
+expect_done
+pkcs11-tool --module "$FX_MODULE" --token-label p11e-test --login \
+    --pin "$FX_USER_PIN" --list-objects --type pubkey 2>/dev/null |
+    grep -c "ID:.*$kid" >"$EN/half.count" || true
+[ "$(cat "$EN/half.count")" = 1 ] ||
+    en_fail "half: $(cat "$EN/half.count") public keys with ID $kid, expected 1"
 
 # killed at a step, finished by `resume` without an ID (the only one)
 P11ENROLL_TEST_CRASH=submitted en_run crash-r en_rest --label resumed

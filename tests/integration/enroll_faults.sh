@@ -96,11 +96,25 @@ id=$(en_journal_id)
 en_expect_token 10 7 9
 en_run rejected2 en_resume "$id"
 en_expect_rc 4
-en_expect_err "--remove-key"
-en_run rejected3 en_resume "$id" --remove-key
+en_expect_err "p11enroll forget $id --remove-key"
+# without consent (no terminal, no --yes) nothing goes; --dry-run says what
+# would; --yes removes the key and the record
+en_run rejected3 "$P11ENROLL" forget "$id" --remove-key --state-dir "$EN_STATE" \
+    --pin-file "$EN/pin"
+en_expect_rc 2
+en_expect_err "needs --yes"
+en_expect_token 10 7 9
+en_run rejected4 "$P11ENROLL" forget "$id" --remove-key --dry-run \
+    --state-dir "$EN_STATE" --pin-file "$EN/pin"
+en_expect_rc 0
+en_expect_err "Would forget enrollment $id"
+en_expect_token 10 7 9
+en_run rejected5 "$P11ENROLL" forget "$id" --remove-key --yes \
+    --state-dir "$EN_STATE" --pin-file "$EN/pin"
 en_expect_rc 0
 en_expect_err "Removed key"
 en_expect_token 9 7 9
+[ ! -e "$EN_STATE/$id.json" ] || en_fail "forget kept the record"
 
 # an access token that expires while waiting is renewed
 scm_sim_admin POST /admin/config '{"tokenLifetime": 1, "issuanceDelay": 4}' \

@@ -1,0 +1,457 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * enroll_settings.c - settings resolved in one place: the command line
+ * over the config files (enroll_args.c merges those two) over the journal
+ * record.  A new record is filled from the options; an existing one takes
+ * what is given now, where its state still allows it, so that a `resume`,
+ * a rerun or a renewal can correct a wrong URL, trust file or key type
+ * instead of being stuck with it.
+ */
+#include "enroll.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+
+#define DEFAULT_LABEL "p11enroll"
+
+enum pe_rc enroll_state_dir(const struct enroll_opts *o, char **pdir)
+{
+    if (o->state_dir != NULL) {
+        *pdir = strdup(o->state_dir);
+        return *pdir != NULL ? PE_OK : PE_E_NOMEM;
+    }
+    return journal_default_dir(pdir);
+}
+
+/* "/CN=a/O=b" from the single subject options ('/' escaped). */
+static enum pe_rc subject_dn(const struct enroll_opts *o, char **pdn)
+{
+    const char *names[] = {"CN", "O", "OU", "C", "L", "ST"};
+    const char *vals[] = {o->cn, o->o, o->ou, o->c, o->l, o->st};
+    char buf[2048], *p = buf;
+    const char *s;
+    size_t i, left = sizeof(buf);
+    int n;
+
+    *pdn = NULL;
+    if (o->subject != NULL) {
+        *pdn = strdup(o->subject);
+        return *pdn != NULL ? PE_OK : PE_E_NOMEM;
+    }
+    buf[0] = '\0';
+    for (i = 0; i < 6; i++) {
+        if (vals[i] == NULL)
+            continue;
+        n = snprintf(p, left, "/%s=", names[i]);
+        if (n < 0 || (size_t)n >= left)
+            return pe_failf(PE_E_USAGE, "The subject is too long.");
+        p += n;
+        left -= (size_t)n;
+        for (s = vals[i]; *s != '\0'; s++) {
+            if (left < 3)
+                return pe_failf(PE_E_USAGE, "The subject is too long.");
+            if (*s == '/' || *s == '\\') {
+                *p++ = '\\';
+                left--;
+            }
+            *p++ = *s;
+            left--;
+        }
+        *p = '\0';
+    }
+    if (buf[0] == '\0')
+        return PE_OK; /* decided later from the names */
+    *pdn = strdup(buf);
+    return *pdn != NULL ? PE_OK : PE_E_NOMEM;
+}
+
+/* path into *pfield, made absolute against the working directory when
+ * relative, so a later resume or renew from elsewhere finds the file;
+ * prefix ("file:" or "") goes in front.  NULL clears the field. */
+static enum pe_rc set_path(char **pfield, const char *prefix, const char *path)
+{
+    char cwd[4096], buf[8300];
+
+    if (path == NULL || path[0] == '/' || path[0] == '\0') {
+        if (path == NULL)
+            return journal_set(pfield, NULL);
+        snprintf(buf, sizeof(buf), "%s%s", prefix, path);
+        return journal_set(pfield, buf);
+    }
+    if (getcwd(cwd, sizeof(cwd)) == NULL)
+        return pe_failf(PE_E_IO,
+                        "Cannot tell the working directory to "
+                        "record \"%s\".",
+                        path);
+    if (snprintf(buf, sizeof(buf), "%s%s/%s", prefix, cwd, path) >=
+        (int)sizeof(buf))
+        return pe_failf(PE_E_IO, "The path \"%s\" is too long.", path);
+    return journal_set(pfield, buf);
+}
+
+/* "file:P" or "env:V" of a PIN source into *pfield; others are not kept
+ * (an fd is gone, a prompt asks again). */
+static enum pe_rc remember_source(const struct secret_source *src,
+                                  char **pfield)
+{
+    char spec[4200];
+
+    if (src->kind == SECRET_FILE)
+        return set_path(pfield, "file:", src->arg);
+    if (src->kind != SECRET_ENV)
+        return PE_OK;
+    snprintf(spec, sizeof(spec), "env:%s", src->arg);
+    return journal_set(pfield, spec);
+}
+
+/* Replace *pfield with val when val is given and differs; *pchanged set. */
+static enum pe_rc take(char **pfield, const char *val, bool *pchanged)
+{
+    if (val == NULL || (*pfield != NULL && strcmp(*pfield, val) == 0))
+        return PE_OK;
+    *pchanged = true;
+    return journal_set(pfield, val);
+}
+
+/* A path option, made absolute, into *pfield when given. */
+static enum pe_rc take_path(char **pfield, const char *path, bool *pchanged)
+{
+    char *old = NULL;
+    enum pe_rc rc;
+
+    if (path == NULL)
+        return PE_OK;
+    if (*pfield != NULL) {
+        old = strdup(*pfield);
+        if (old == NULL)
+            return PE_E_NOMEM;
+    }
+    rc = set_path(pfield, "", path);
+    if (rc == PE_OK && (old == NULL || strcmp(old, *pfield) != 0))
+        *pchanged = true;
+    free(old);
+    return rc;
+}
+
+/* The token's module: a p11-kit name as given, a file by absolute path. */
+static enum pe_rc take_module(struct journal_rec *rec, const char *module)
+{
+    bool changed = false;
+
+    if (module != NULL && strchr(module, '/') == NULL)
+        return take(&rec->module, module, &changed);
+    return take_path(&rec->module, module, &changed);
+}
+
+/* Where the secrets come from: only sources that can be read again later
+ * are remembered (an fd is gone, a prompt asks again). */
+static enum pe_rc take_sources(const struct enroll_opts *o,
+                               struct journal_rec *rec)
+{
+    enum pe_rc rc = PE_OK;
+
+    if (o->secret_spec != NULL && strncmp(o->secret_spec, "file:", 5) == 0)
+        rc = set_path(&rec->secret_source, "file:", o->secret_spec + 5);
+    else if (o->secret_spec != NULL && strncmp(o->secret_spec, "fd:", 3) != 0)
+        rc = journal_set(&rec->secret_source, o->secret_spec);
+    if (rc == PE_OK)
+        rc = remember_source(&o->tok.pin, &rec->pin_source);
+    if (rc == PE_OK)
+        rc = remember_source(&o->tok.so_pin, &rec->so_pin_source);
+    return rc;
+}
+
+/* What may change in any state that is not final: how to reach things,
+ * never what was ordered. */
+static enum pe_rc take_access(const struct enroll_opts *o,
+                              struct journal_rec *rec)
+{
+    bool changed = false;
+    enum pe_rc rc;
+
+    rc = take_module(rec, o->tok.module);
+    if (rc == PE_OK)
+        rc = take(&rec->client_id, o->form == NULL ? o->client_id : NULL,
+                  &changed);
+    if (rc == PE_OK)
+        rc = take(&rec->token_url, o->token_url, &changed);
+    if (rc == PE_OK)
+        rc = take(&rec->format, o->format, &changed);
+    if (rc == PE_OK)
+        rc = take_path(&rec->ca_file, o->ca_file, &changed);
+    if (rc == PE_OK)
+        rc = take_path(&rec->trust, o->trust, &changed);
+    if (rc == PE_OK)
+        rc = take_path(&rec->out_cert, o->out_cert, &changed);
+    if (rc == PE_OK)
+        rc = take_path(&rec->out_chain, o->out_chain, &changed);
+    if (rc == PE_OK)
+        rc = take(&rec->hsm_type, o->hsm_type, &changed);
+    if (rc == PE_OK)
+        rc = take(&rec->attestation_cmd, o->attestation_cmd, &changed);
+    if (rc == PE_OK)
+        rc = take_path(&rec->attestation_file, o->attestation_file, &changed);
+    if (rc == PE_OK && o->attestation_file != NULL)
+        rc = journal_set(&rec->attestation_cmd, NULL);
+    if (rc == PE_OK && o->attestation_cmd != NULL)
+        rc = journal_set(&rec->attestation_file, NULL);
+    if (rc == PE_OK)
+        rc = take_sources(o, rec);
+    return rc;
+}
+
+/* The request's own fields; *pchanged when one of them changed. */
+static enum pe_rc take_request(const struct enroll_opts *o,
+                               struct journal_rec *rec, bool *pchanged)
+{
+    char *dn = NULL;
+    enum pe_rc rc;
+
+    rc = take(&rec->email, o->email, pchanged);
+    if (rc == PE_OK)
+        rc = take(&rec->first_name, o->first_name, pchanged);
+    if (rc == PE_OK)
+        rc = take(&rec->last_name, o->last_name, pchanged);
+    if (rc == PE_OK)
+        rc = take(&rec->title, o->title, pchanged);
+    if (rc == PE_OK)
+        rc = take(&rec->san_email, o->san_email, pchanged);
+    if (rc == PE_OK)
+        rc = subject_dn(o, &dn);
+    if (rc == PE_OK)
+        rc = take(&rec->subject, dn, pchanged);
+    if (rc == PE_OK && o->term > 0 && o->term != rec->term) {
+        rec->term = o->term;
+        *pchanged = true;
+    }
+    free(dn);
+    return rc;
+}
+
+/* The CA: only while nothing can have reached it. */
+static enum pe_rc take_ca(const struct enroll_opts *o, struct journal_rec *rec)
+{
+    const char *url = o->form != NULL ? o->form : o->endpoint;
+    const char *proto = o->form != NULL ? "form" : "rest";
+    bool changed = false;
+    enum pe_rc rc;
+
+    if (url == NULL ||
+        (rec->url != NULL && strcmp(rec->url, url) == 0 &&
+         rec->protocol != NULL && strcmp(rec->protocol, proto) == 0))
+        return PE_OK;
+    if (rec->status >= JOURNAL_SUBMITTING)
+        return pe_failf(PE_E_USAGE,
+                        "Enrollment %s was submitted to %s already; its CA "
+                        "cannot change now (forget it with: p11enroll forget "
+                        "%s, and enroll again).",
+                        rec->id, rec->url ? rec->url : "?", rec->id);
+    rc = take(&rec->url, url, &changed);
+    if (rc == PE_OK)
+        rc = take(&rec->protocol, proto, &changed);
+    if (rc == PE_OK && o->form != NULL)
+        rc = journal_set(&rec->client_id, NULL);
+    return rc;
+}
+
+/* The key (--key-type, --key-id, --slot): only while none was made. */
+static enum pe_rc take_key(const struct enroll_opts *o, struct journal_rec *rec)
+{
+    bool made = rec->status > JOURNAL_NEW || rec->keygen != NULL;
+    const char *want;
+    char *slot_id = NULL;
+    enum pe_rc rc = PE_OK;
+
+    if (o->key_id == NULL && o->slot == NULL) {
+        if (o->key_type == NULL ||
+            (rec->key_type != NULL && strcmp(rec->key_type, o->key_type) == 0))
+            return PE_OK;
+        /* step_key checks a key made before a crash against the type */
+        if (rec->status > JOURNAL_NEW)
+            return pe_failf(PE_E_USAGE,
+                            "Enrollment %s has its key already; to make a "
+                            "%s key instead, forget it (p11enroll forget %s "
+                            "--remove-key) and enroll again.",
+                            rec->id, o->key_type, rec->id);
+        return journal_set(&rec->key_type, o->key_type);
+    }
+    if (o->slot != NULL)
+        rc = enroll_slot_key_id(o->slot, &slot_id);
+    if (rc != PE_OK)
+        return rc;
+    want = o->key_id != NULL ? o->key_id : slot_id;
+    if (made && strcmp(rec->key_id_hex ? rec->key_id_hex : "", want) != 0)
+        rc = pe_failf(PE_E_USAGE,
+                      "Enrollment %s may have made its key already; its key "
+                      "cannot change now (forget it with: p11enroll forget "
+                      "%s --remove-key, and enroll again).",
+                      rec->id, rec->id);
+    if (rc == PE_OK)
+        rc = journal_set(&rec->key_id_hex, want);
+    if (rc == PE_OK)
+        rc = journal_set(&rec->key_origin,
+                         o->key_id != NULL ? "reused" : "generated");
+    if (rc == PE_OK && o->key_id != NULL)
+        rc = journal_set(&rec->key_type, NULL);
+    free(slot_id);
+    return rc;
+}
+
+enum pe_rc enroll_fill_record(const struct enroll_opts *o,
+                              struct journal_rec *rec)
+{
+    bool changed = false;
+    enum pe_rc rc;
+
+    rc = journal_set(&rec->token_uri, o->tok.token);
+    if (rc == PE_OK)
+        rc = journal_set(&rec->key_origin,
+                         o->key_id != NULL ? "reused" : "generated");
+    if (rc == PE_OK && o->key_id == NULL)
+        rc = journal_set(&rec->key_type,
+                         o->key_type != NULL ? o->key_type : "ec-p256");
+    if (rc == PE_OK)
+        rc = journal_set(&rec->key_label,
+                         o->label != NULL ? o->label : DEFAULT_LABEL);
+    if (rc == PE_OK)
+        rc = take_key(o, rec);
+    if (rc == PE_OK)
+        rc = take_ca(o, rec);
+    if (rc == PE_OK)
+        rc = take_access(o, rec);
+    if (rc == PE_OK)
+        rc = take_request(o, rec, &changed);
+    return rc;
+}
+
+enum pe_rc enroll_apply_options(const struct enroll_opts *o,
+                                struct journal_rec *rec)
+{
+    bool changed = false;
+    enum pe_rc rc;
+
+    if (journal_status_final(rec->status))
+        return PE_OK;
+    if (o->tok.token != NULL && rec->token_uri != NULL &&
+        strcmp(o->tok.token, rec->token_uri) != 0 && rec->status > JOURNAL_NEW)
+        return pe_failf(PE_E_USAGE,
+                        "The key of enrollment %s is on token %s; it cannot "
+                        "move to another token.",
+                        rec->id, rec->token_uri);
+    rc = take(&rec->token_uri, o->tok.token, &changed);
+    if (rc == PE_OK)
+        rc = take_key(o, rec);
+    if (rc == PE_OK)
+        rc = take_ca(o, rec);
+    if (rc == PE_OK)
+        rc = take_access(o, rec);
+    if (rc != PE_OK)
+        return rc;
+    rc = take_request(o, rec, &changed);
+    if (rc != PE_OK || !changed)
+        return rc;
+    if (rec->status >= JOURNAL_SUBMITTING)
+        return pe_failf(PE_E_USAGE,
+                        "Enrollment %s was submitted already; its names and "
+                        "e-mail cannot change now.",
+                        rec->id);
+    if (rec->status == JOURNAL_CSR_BUILT) {
+        /* the request it holds has the old names: build it again */
+        say("The request's names changed; its CSR is built again.");
+        rec->status = JOURNAL_KEY_GENERATED;
+        rc = journal_set(&rec->csr_b64, NULL);
+    }
+    return rc;
+}
+
+/* rec is for the same token, CA and identity as o. */
+static bool same_order(const struct journal_rec *r, const struct enroll_opts *o)
+{
+    const char *url = o->form != NULL ? o->form : o->endpoint;
+
+    if (r->url == NULL || url == NULL || strcmp(r->url, url) != 0)
+        return false;
+    /* no --token: any token (the record then names the one used) */
+    if (o->tok.token != NULL &&
+        (r->token_uri == NULL || strcmp(o->tok.token, r->token_uri) != 0))
+        return false;
+    if ((o->email != NULL && r->email != NULL &&
+         strcmp(o->email, r->email) != 0) ||
+        (o->form == NULL && o->client_id != NULL && r->client_id != NULL &&
+         strcmp(o->client_id, r->client_id) != 0))
+        return false;
+    /* a key asked for by another label or type is another order */
+    if (o->label != NULL &&
+        (r->key_label == NULL || strcmp(o->label, r->key_label) != 0))
+        return false;
+    if (o->key_type != NULL && r->key_type != NULL &&
+        strcmp(o->key_type, r->key_type) != 0)
+        return false;
+    return o->key_id == NULL ||
+           (r->key_id_hex != NULL && strcmp(o->key_id, r->key_id_hex) == 0);
+}
+
+/* The newest record of dir for o's order that want accepts (its id). */
+static bool find_order(const char *dir, const struct enroll_opts *o,
+                       bool (*want)(const struct journal_rec *r), char *id,
+                       size_t idsz)
+{
+    struct journal_list *list = NULL;
+    bool found = false;
+    size_t i;
+
+    if (journal_list(dir, &list) != PE_OK)
+        return false;
+    for (i = list->n; i-- > 0 && !found;) {
+        if (!want(list->v[i]) || !same_order(list->v[i], o))
+            continue;
+        snprintf(id, idsz, "%s", list->v[i]->id);
+        found = true;
+    }
+    journal_list_free(list);
+    return found;
+}
+
+static bool unfinished(const struct journal_rec *r)
+{
+    return !journal_status_final(r->status);
+}
+
+/* The journal's expiry ("2027-12-05 04:11:04 UTC", or RFC 3339) as time_t;
+ * 0 when it cannot be read. */
+static time_t expiry_of(const char *s)
+{
+    struct tm tm;
+
+    memset(&tm, 0, sizeof(tm));
+    if (s == NULL ||
+        sscanf(s, "%4d-%2d-%2d%*1[ T]%2d:%2d:%2d", &tm.tm_year, &tm.tm_mon,
+               &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec) != 6)
+        return 0;
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    return timegm(&tm);
+}
+
+static bool installed_valid(const struct journal_rec *r)
+{
+    return r->status == JOURNAL_INSTALLED &&
+           expiry_of(r->cert_expires) > time(NULL);
+}
+
+bool enroll_find_unfinished(const char *dir, const struct enroll_opts *o,
+                            char *id, size_t idsz)
+{
+    return find_order(dir, o, unfinished, id, idsz);
+}
+
+bool enroll_find_installed(const char *dir, const struct enroll_opts *o,
+                           char *id, size_t idsz)
+{
+    return find_order(dir, o, installed_valid, id, idsz);
+}

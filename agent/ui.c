@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * ui.c - the questions of ui.h.
+ */
+#include "ui.h"
+
+#include <stdio.h>
+
+#include "enroll.h"
+#include "log.h"
+
+enum pe_rc ui_get_code(void *arg, const char *email, struct secret **pcode)
+{
+    const struct enroll_opts *o = arg;
+    struct secret_source src = {SECRET_NONE, NULL, NULL};
+    char prompt[300];
+    enum pe_rc rc;
+
+    if (o->otp_file != NULL) {
+        src.kind = SECRET_FILE;
+        src.arg = o->otp_file;
+    } else if (secret_can_prompt()) {
+        snprintf(prompt, sizeof(prompt), "One-time code from the e-mail to %s",
+                 email);
+        src.kind = SECRET_PROMPT;
+        src.prompt = prompt;
+    } else {
+        return pe_failf(PE_E_USAGE,
+                        "The one-time code sent to %s is needed: "
+                        "give --otp-file, or run on a terminal.",
+                        email);
+    }
+    rc = secret_read(&src, false, pcode);
+    if (rc == PE_E_PIN_SOURCE)
+        rc = pe_failf(PE_E_USAGE, "The one-time code could not be read: %s",
+                      pe_detail());
+    return rc;
+}
+
+bool ui_ask_yes(const char *question)
+{
+    char line[16];
+
+    if (!secret_can_prompt())
+        return false;
+    fprintf(stderr, "%s [y/N] ", question);
+    fflush(stderr);
+    if (fgets(line, sizeof(line), stdin) == NULL)
+        return false;
+    return line[0] == 'y' || line[0] == 'Y';
+}
+
+enum pe_rc ui_accept_terms(void *arg, const struct ca_terms *t)
+{
+    const struct enroll_opts *o = arg;
+    size_t i;
+
+    /* a term the form does not offer is refused before a key is made */
+    for (i = 0; o->term > 0 && i < t->nterms && t->terms[i] != o->term; i++)
+        ;
+    if (o->term > 0 && t->nterms > 0 && i == t->nterms)
+        return pe_failf(PE_E_USAGE,
+                        "The form does not offer a term of %ld days (it "
+                        "offers %ld%s).",
+                        o->term, t->terms[0],
+                        t->nterms > 1 ? " and others" : "");
+
+    say("Organization: %s", t->organization ? t->organization : "-");
+    say("Department:   %s", t->department ? t->department : "-");
+    if (t->profile != NULL)
+        say("Profile:      %s", t->profile);
+    say("Term:         %ld days", o->term > 0 ? o->term : t->default_term);
+    if (t->eula_text != NULL && t->eula_text[0] != '\0' && !o->accept_eula)
+        say("\n%s\n", t->eula_text);
+    if (o->accept_eula) {
+        say("EULA%s%s accepted (--accept-eula).", t->eula_id ? " " : "",
+            t->eula_id ? t->eula_id : "");
+        return PE_OK;
+    }
+    if (ui_ask_yes("Do you accept the EULA above?"))
+        return PE_OK;
+    return pe_failf(PE_E_USAGE, "The EULA was not accepted, so nothing was "
+                                "made or submitted; read it and pass "
+                                "--accept-eula to accept it.");
+}
