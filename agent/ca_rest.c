@@ -44,7 +44,21 @@ static void rest_drop_token(struct rest *r)
     r->token_expires = 0;
 }
 
-/* Learn the token URL from a 401 (resp) or by asking for one. */
+/* The endpoint answered 404 at url: not the base URL of an endpoint. */
+static enum pe_rc rest_not_api(struct ca *ca, const char *url)
+{
+    return pe_failf(PE_E_CONFIG,
+                    "%s answers 404: %s is not the base URL of a REST "
+                    "enrollment endpoint.  Give --endpoint as "
+                    "https://<customer>.enroll.<region>.sectigo.com, without "
+                    "a path (docs/PROTOCOL.md).",
+                    url, ca->cfg.url);
+}
+
+/* Learn the token URL from a 401 (resp) or by asking for one.  The
+ * asking also proves that the endpoint serves the API: an API path given
+ * as the endpoint answers 404 there.  A token URL the user configured is
+ * never replaced. */
 static enum pe_rc rest_discover(struct ca *ca, const struct http_response *r401)
 {
     struct rest *r = R(ca);
@@ -62,7 +76,15 @@ static enum pe_rc rest_discover(struct ca *ca, const struct http_response *r401)
         rc = ca_http(ca, &req, true, &resp);
         if (rc != PE_OK)
             goto out;
+        if (resp.status == 404) {
+            rc = rest_not_api(ca, url);
+            goto out;
+        }
         r401 = &resp;
+    }
+    if (ca->cfg.token_url != NULL) {
+        rc = PE_OK;
+        goto out;
     }
     rc = http_auth_param(r401->www_authenticate, "authorization_uri", &uri);
     if (rc != PE_OK)
@@ -256,9 +278,17 @@ static enum pe_rc rest_fail(const struct http_response *p, const char *what,
                     desc, code, p->status);
 }
 
+/* Before a key is made: the endpoint is checked (rest_discover) and an
+ * access token taken. */
 static enum pe_rc rest_prepare(struct ca *ca)
 {
-    return rest_ensure_token(ca);
+    enum pe_rc rc = PE_OK;
+
+    if (ca->cfg.token_url != NULL)
+        rc = rest_discover(ca, NULL);
+    if (rc == PE_OK)
+        rc = rest_ensure_token(ca);
+    return rc;
 }
 
 /* The JSON text of the enroll body for rq (free()). */
@@ -350,6 +380,11 @@ static enum pe_rc rest_submit(struct ca *ca, const struct ca_request *rq,
     rc = rest_call(ca, &req, false, &resp);
     if (rc != PE_OK)
         goto out;
+    if (resp.status == 404) {
+        /* the API answers a refusal with 400 and an SCM error code */
+        rc = rest_not_api(ca, url);
+        goto out;
+    }
     if (resp.status < 200 || resp.status > 299) {
         rc = rest_fail(&resp, "the enrollment", PE_E_REJECTED);
         goto out;

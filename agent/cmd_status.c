@@ -11,6 +11,7 @@
 #include <jansson.h>
 
 #include "cmd.h"
+#include "enroll.h"
 #include "journal.h"
 #include "jsonout.h"
 #include "log.h"
@@ -24,13 +25,16 @@ static void usage(FILE *f)
 
 static void print_one(const struct journal_rec *r, bool full)
 {
-    char when[32];
+    char when[32], next[160];
     struct tm tm;
 
     gmtime_r(&r->created, &tm);
     strftime(when, sizeof(when), "%Y-%m-%d %H:%M", &tm);
     printf("%-27s %-13s %-16s %s %s\n", r->id, journal_status_name(r->status),
            r->request_id ? r->request_id : "-", when, r->url ? r->url : "-");
+    /* every record that is not done says how it moves on */
+    if (r->status != JOURNAL_INSTALLED)
+        printf("  next: %s\n", enroll_next_command(r, next, sizeof(next)));
     if (!full)
         return;
     printf("  protocol   %s\n", r->protocol ? r->protocol : "-");
@@ -51,7 +55,7 @@ static void print_one(const struct journal_rec *r, bool full)
 static enum pe_rc print_json(struct journal_list *list)
 {
     json_t *arr = json_array(), *one;
-    char *text;
+    char *text, text_next[160];
     size_t i;
 
     if (arr == NULL)
@@ -61,8 +65,12 @@ static enum pe_rc print_json(struct journal_list *list)
             continue;
         one = json_loads(text, 0, NULL);
         free(text);
-        if (one != NULL)
+        if (one != NULL) {
             json_object_del(one, "csr");
+            json_object_set_new(one, "next_command",
+                                json_string(enroll_next_command(
+                                    list->v[i], text_next, sizeof(text_next))));
+        }
         json_array_append_new(arr, one);
     }
     one = json_pack("{s:o}", "enrollments", arr);

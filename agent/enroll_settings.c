@@ -241,6 +241,13 @@ static enum pe_rc take_ca(const struct enroll_opts *o, struct journal_rec *rec)
     bool changed = false;
     enum pe_rc rc;
 
+    /* the paths of the API are ours to add (docs/PROTOCOL.md) */
+    if (o->endpoint != NULL && strstr(o->endpoint, "/api/v1") != NULL)
+        return pe_failf(PE_E_USAGE,
+                        "--endpoint is the endpoint's base URL, e.g. "
+                        "https://<customer>.enroll.<region>.sectigo.com, "
+                        "without /api/v1/...: \"%s\".",
+                        o->endpoint);
     if (url == NULL ||
         (rec->url != NULL && strcmp(rec->url, url) == 0 &&
          rec->protocol != NULL && strcmp(rec->protocol, proto) == 0))
