@@ -139,6 +139,8 @@ enum pe_rc cmd_forget(int argc, char **argv)
         }
     }
     rc = journal_step(rec, JOURNAL_ABANDONED, "being forgotten");
+    if (rc == PE_OK)
+        enroll_crash_point("abandoned");
     if (rc == PE_OK && o.remove_key)
         rc = remove_key(rec, &o);
     if (rc != PE_OK)

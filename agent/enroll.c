@@ -35,11 +35,10 @@
 
 #define DEFAULT_WAIT 600
 
-void enroll_crash_point(const struct journal_rec *rec, const char *where)
+void enroll_crash_point(const char *where)
 {
     const char *at = getenv("P11ENROLL_TEST_CRASH");
 
-    (void)rec;
     if (at != NULL && strcmp(at, where) == 0)
         raise(SIGKILL);
 }
@@ -200,7 +199,7 @@ static enum pe_rc drive(struct run *r)
         rc = journal_step(rec, (enum journal_status)(from + 1), NULL);
         if (rc != PE_OK)
             return rc;
-        enroll_crash_point(rec, journal_status_name(rec->status));
+        enroll_crash_point(journal_status_name(rec->status));
     }
     return PE_OK;
 }
@@ -246,7 +245,7 @@ enum pe_rc enroll_run(struct journal_rec *rec, const struct enroll_opts *o)
 out:
     if (rc != PE_OK)
         rc = stopped(rec, rc);
-    enroll_report(rec, o->json, rc);
+    enroll_report(rec, o, rc);
     run_free(&r);
     return rc;
 }

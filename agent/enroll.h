@@ -22,6 +22,8 @@
 #include "tok.h"
 #include "tokopt.h"
 
+enum enroll_verb { ENROLL_VERB_ENROLL, ENROLL_VERB_RESUME, ENROLL_VERB_FORGET };
+
 /* Everything the command line and the config files may say. */
 struct enroll_opts {
     struct tokopt tok;
@@ -41,6 +43,7 @@ struct enroll_opts {
     long poll_first, poll_max, http_timeout;
     bool accept_eula, no_wait, json, remove_key, fresh, force;
     bool yes, dry_run; /* forget: consent, and only say what would go */
+    enum enroll_verb verb; /* the command that parsed these options */
     /* private: storage for specs built from options */
     char secret_buf[4200];
     bool secret_from_conf, parsing_conf;
@@ -48,8 +51,6 @@ struct enroll_opts {
     char **owned;  /* strings made from config lines */
     size_t nowned;
 };
-
-enum enroll_verb { ENROLL_VERB_ENROLL, ENROLL_VERB_RESUME, ENROLL_VERB_FORGET };
 
 /*
  * Parse argv of verb (config files first, then the options; the options
@@ -95,6 +96,11 @@ bool enroll_find_installed(const char *dir, const struct enroll_opts *o,
  * rec and printed (summary or --json). */
 enum pe_rc enroll_run(struct journal_rec *rec, const struct enroll_opts *o);
 
+/* Test hook: P11ENROLL_TEST_CRASH=where kills the process (SIGKILL, as
+ * kill -9 would) here; where is a state's name (right after the record
+ * reached it) or "keygen" (the ID saved, the key not made yet). */
+void enroll_crash_point(const char *where);
+
 /* The command that moves an unfinished or stopped rec on, e.g.
  * "p11enroll resume ID" (into buf). */
 const char *enroll_next_command(const struct journal_rec *rec, char *buf,
@@ -133,7 +139,9 @@ enum pe_rc enroll_install(struct tok_ctx *ctx, struct tok_key *key,
                           struct journal_rec *rec, STACK_OF(X509) * trust,
                           const struct enroll_opts *o);
 
-/* The human summary (stderr) or --json (stdout) of a record. */
-void enroll_report(const struct journal_rec *rec, bool json, enum pe_rc rc);
+/* The human summary (stderr) or, with o->json, the JSON result of o's
+ * command (stdout) of a record. */
+void enroll_report(const struct journal_rec *rec, const struct enroll_opts *o,
+                   enum pe_rc rc);
 
 #endif

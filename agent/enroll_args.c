@@ -618,6 +618,7 @@ enum pe_rc enroll_parse_args(enum enroll_verb verb, int argc, char **argv,
     int c, margc = 0;
 
     memset(o, 0, sizeof(*o));
+    o->verb = verb;
     tokopt_init(&o->tok);
     o->wait_s = -1;
     *phelp = false;

@@ -113,7 +113,8 @@ out:
 
 /* The --json report: the journal record's outcome in the p11enroll/1
  * envelope (docs/json-schema.md); the error member carries rc. */
-static void report_json(const struct journal_rec *rec, enum pe_rc rc)
+static void report_json(const struct journal_rec *rec, const char *command,
+                        enum pe_rc rc)
 {
     json_t *j, *files;
 
@@ -145,14 +146,16 @@ static void report_json(const struct journal_rec *rec, enum pe_rc rc)
             json_array_append_new(files, json_string(rec->out_chain));
         json_object_set_new(j, "files", files);
     }
-    jsonout_print("enroll", j, rc);
+    jsonout_print(command, j, rc);
     fflush(stdout);
 }
 
-void enroll_report(const struct journal_rec *rec, bool json, enum pe_rc rc)
+void enroll_report(const struct journal_rec *rec, const struct enroll_opts *o,
+                   enum pe_rc rc)
 {
-    if (json) {
-        report_json(rec, rc);
+    if (o->json) {
+        report_json(rec, o->verb == ENROLL_VERB_RESUME ? "resume" : "enroll",
+                    rc);
         return;
     }
     if (rc == PE_PENDING) {

@@ -57,9 +57,4 @@ enum pe_rc step_install(struct run *r);
 /* The key of rec found on the token (r->key), without making one. */
 enum pe_rc step_find_key(struct run *r);
 
-/* Test hook: P11ENROLL_TEST_CRASH=where kills the process (SIGKILL, as
- * kill -9 would) here; where is a state's name (right after the record
- * reached it) or "keygen" (the ID saved, the key not made yet). */
-void enroll_crash_point(const struct journal_rec *rec, const char *where);
-
 #endif

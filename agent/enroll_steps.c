@@ -255,7 +255,7 @@ enum pe_rc step_key(struct run *r)
             rc = journal_save(rec);
         if (rc != PE_OK)
             return rc;
-        enroll_crash_point(rec, "keygen");
+        enroll_crash_point("keygen");
     } else if (tok_key_find_by_id(r->ctx, id, idlen, &r->key) == PE_OK) {
         say("Found key %s, made before enrollment %s stopped.", rec->key_id_hex,
             rec->id);

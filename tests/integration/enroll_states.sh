@@ -27,6 +27,7 @@ id=$(en_journal_id)
     en_fail "notcollected: status names no resume"
 en_expect_token 1 0 0
 scm_sim_admin DELETE /admin/faults >/dev/null
+nc_id=$id
 en_run notcollected2 en_resume "$id"
 en_expect_rc 0
 en_expect_token 1 1 3
@@ -118,6 +119,18 @@ en_expect_rc 2
 en_expect_err "a certificate was issued for it"
 en_expect_token 2 2 4
 scm_sim_admin POST /admin/config '{"issuanceDelay": 0}' >/dev/null
+# killed half-way through forget: the record says abandoned, status names
+# forget, and forgetting it again finishes the job
+P11ENROLL_TEST_CRASH=abandoned en_run forget-crash "$P11ENROLL" forget \
+    "$nc_id" --state-dir "$EN_STATE"
+en_expect_rc 137
+[ "$(en_journal_status "$nc_id")" = abandoned ] || en_fail "forget-crash: not abandoned"
+[ "$(status_next "$nc_id")" = "p11enroll forget $nc_id" ] ||
+    en_fail "forget-crash: status does not name forget"
+en_run forget-again "$P11ENROLL" forget "$nc_id" --state-dir "$EN_STATE"
+en_expect_rc 0
+[ ! -e "$EN_STATE/$nc_id.json" ] || en_fail "forget-again: record kept"
+en_expect_token 2 2 4
 
 # ---- the same order again after a success: refused without --new --------
 en_run again en_rest --label trust
