@@ -43,6 +43,16 @@ void enroll_crash_point(const char *where)
         raise(SIGKILL);
 }
 
+enum pe_rc enroll_save(struct journal_rec *rec)
+{
+    bool first = !rec->saved;
+    enum pe_rc rc = journal_save(rec);
+
+    if (rc == PE_OK && first)
+        say("Enrollment %s recorded in %s.", rec->id, rec->dir);
+    return rc;
+}
+
 /* The step of a state that is not final. */
 static enum pe_rc run_step(struct run *r, enum journal_status s)
 {
@@ -196,7 +206,10 @@ static enum pe_rc drive(struct run *r)
                 journal_step(rec, to, NULL);
             return rc;
         }
-        rc = journal_step(rec, (enum journal_status)(from + 1), NULL);
+        rec->status = (enum journal_status)(from + 1);
+        rc = journal_set(&rec->last_error, NULL);
+        if (rc == PE_OK)
+            rc = enroll_save(rec);
         if (rc != PE_OK)
             return rc;
         enroll_crash_point(journal_status_name(rec->status));
@@ -231,13 +244,11 @@ enum pe_rc enroll_run(struct journal_rec *rec, const struct enroll_opts *o)
     rc = enroll_apply_options(o, rec);
     if (rc == PE_OK)
         rc = open_all(&r);
-    if (rc == PE_OK && !rec->saved) { /* a new one: its first save */
+    /* a new record is saved first by its first step (step_key saves the
+     * key's ID before the key is made), so one refused before then leaves
+     * nothing; an existing one keeps what the options changed */
+    if (rc == PE_OK && rec->saved)
         rc = journal_save(rec);
-        if (rc == PE_OK)
-            say("Enrollment %s recorded in %s.", rec->id, rec->dir);
-    } else if (rc == PE_OK) {
-        rc = journal_save(rec); /* what the options changed */
-    }
     if (rc == PE_OK)
         rc = drive(&r);
     else if (rec->saved && rc != PE_E_INTERRUPTED)

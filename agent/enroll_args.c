@@ -22,6 +22,7 @@
 
 #include "fileio.h"
 #include "log.h"
+#include "optsuggest.h"
 
 #define CONF_MAX       (64 * 1024)
 #define CONF_FILES_MAX 32
@@ -635,10 +636,7 @@ enum pe_rc enroll_parse_args(enum enroll_verb verb, int argc, char **argv,
             rc = pe_failf(PE_E_USAGE, "Option \"%s\" needs a value.",
                           o->merged[optind - 1]);
         } else if (c == '?') {
-            rc = pe_failf(PE_E_USAGE,
-                          "Unknown option \"%s\"; see p11enroll "
-                          "%s --help.",
-                          o->merged[optind - 1], argv[0]);
+            rc = optsuggest_unknown(longopts, o->merged[optind - 1], argv[0]);
         } else {
             /* the config files' options come first in merged */
             o->parsing_conf = optind - 1 <= (int)o->nowned;

@@ -27,6 +27,9 @@ struct run {
     time_t deadline;       /* CLOCK_MONOTONIC: stop waiting for the CA */
 };
 
+/* journal_save, saying so the first time rec is saved. */
+enum pe_rc enroll_save(struct journal_rec *rec);
+
 /* The CA client of rec (client secret read, nothing sent yet). */
 enum pe_rc step_open_ca(struct run *r);
 

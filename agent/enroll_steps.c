@@ -7,11 +7,13 @@
  */
 #include "enroll_int.h"
 
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <openssl/evp.h>
 #include <openssl/rand.h>
@@ -54,6 +56,9 @@ enum pe_rc step_open_ca(struct run *r)
             return pe_failf(PE_E_CONFIG, "The client secret: %s",
                             pe_sentence(rc));
     }
+    if (rec->ca_file != NULL && access(rec->ca_file, R_OK) != 0)
+        return pe_failf(PE_E_IO, "Cannot read the --ca-file \"%s\": %s.",
+                        rec->ca_file, strerror(errno));
     r->cfg.url = rec->url;
     r->cfg.client_id = rec->client_id;
     r->cfg.client_secret = r->client_secret;
@@ -252,7 +257,7 @@ enum pe_rc step_key(struct run *r)
         }
         rc = journal_set(&rec->keygen, "started");
         if (rc == PE_OK)
-            rc = journal_save(rec);
+            rc = enroll_save(rec);
         if (rc != PE_OK)
             return rc;
         enroll_crash_point("keygen");

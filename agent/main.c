@@ -45,12 +45,70 @@ void pe_usage(int to_stderr)
             "  -V, --version  show the version\n"
             "  -q, --quiet    print only errors and the result\n"
             "  -v, --verbose  say more about each step\n"
+            "  (-q and -v may also stand after the command)\n"
+            "\n"
+            "p11enroll help COMMAND shows the options of COMMAND.\n"
             "\n"
             "Exit codes: 0 done, 1 internal error, 2 usage or "
             "configuration,\n"
             "3 pending at the CA, 4 rejected by the CA, 5 CA unreachable,\n"
             "6 CA error, 7 token, 8 PIN, 9 verification failed, 10 local "
-            "file or journal.\n");
+            "file or journal,\n130 interrupted.\n");
+}
+
+/* -q and -v after the command too: taken out of argv wherever they
+ * stand (none of them is ever an option's value); the new argc. */
+static int take_global_flags(int argc, char **argv, bool *pquiet,
+                             bool *pverbose)
+{
+    int i, n = 0;
+
+    for (i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--") == 0) {
+            while (i < argc)
+                argv[n++] = argv[i++];
+            break;
+        }
+        if (strcmp(argv[i], "-q") == 0 || strcmp(argv[i], "--quiet") == 0)
+            *pquiet = true;
+        else if (strcmp(argv[i], "-v") == 0 ||
+                 strcmp(argv[i], "--verbose") == 0)
+            *pverbose = true;
+        else
+            argv[n++] = argv[i];
+    }
+    argv[n] = NULL;
+    return n;
+}
+
+static const struct cmd *find_cmd(const char *name)
+{
+    const struct cmd *c;
+
+    for (c = pe_commands; c->name != NULL; c++)
+        if (strcmp(c->name, name) == 0)
+            return c;
+    return NULL;
+}
+
+/* p11enroll help [COMMAND]: COMMAND --help, or the program's usage. */
+static int help(int argc, char **argv)
+{
+    const struct cmd *c = argc > 1 ? find_cmd(argv[1]) : NULL;
+    char opt[] = "--help";
+    char *args[] = {argv[argc > 1 ? 1 : 0], opt, NULL};
+
+    if (argc <= 1) {
+        pe_usage(0);
+        return PE_EXIT_OK;
+    }
+    if (c == NULL) {
+        fprintf(stderr,
+                "p11enroll: unknown command \"%s\"; see p11enroll --help.\n",
+                argv[1]);
+        return PE_EXIT_USAGE;
+    }
+    return pe_rc_exit(c->run(2, args));
 }
 
 int main(int argc, char **argv)
@@ -87,11 +145,12 @@ int main(int argc, char **argv)
         pe_usage(1);
         return PE_EXIT_USAGE;
     }
+    argc = i + take_global_flags(argc - i, argv + i, &quiet, &verbose);
     log_init(quiet, verbose);
-    for (c = pe_commands; c->name != NULL; c++)
-        if (strcmp(c->name, argv[i]) == 0)
-            break;
-    if (c->name == NULL) {
+    if (strcmp(argv[i], "help") == 0)
+        return help(argc - i, argv + i);
+    c = find_cmd(argv[i]);
+    if (c == NULL) {
         fprintf(stderr,
                 "p11enroll: unknown command \"%s\"; see "
                 "p11enroll --help.\n",

@@ -42,6 +42,11 @@ enum pe_rc tokopt_set(struct tokopt *o, int c, const char *arg)
         o->token = arg;
         return PE_OK;
     case TOKOPT_MODULE:
+        /* e.g. $(dpkg -L ykcs11 | grep ...) when the package is missing */
+        if (arg[0] == '\0')
+            return pe_failf(PE_E_USAGE,
+                            "--module is empty: give the module's path or "
+                            "its p11-kit name (p11enroll tokens lists them).");
         o->module = arg;
         return PE_OK;
     case TOKOPT_FAMILY:

@@ -25,6 +25,25 @@ check /cli/help 0 "Exit codes:" -- "$P11ENROLL" --help
 check /cli/no_command 2 "Usage: p11enroll" -- "$P11ENROLL"
 check /cli/unknown_command 2 'unknown command "frobnicate"' -- "$P11ENROLL" frobnicate
 check /cli/unknown_option 2 'unknown option "--frob"' -- "$P11ENROLL" --frob
+check /cli/help_command 0 "Usage: p11enroll forget ID" -- "$P11ENROLL" help forget
+check /cli/help_unknown 2 'unknown command "frob"' -- "$P11ENROLL" help frob
+# -q and -v after the command are the program's, not the command's
+check /cli/verbose_after_command 0 "Usage: p11enroll status" -- \
+    "$P11ENROLL" status -v --help -q
+check /cli/pin_on_argv 2 "give --pin-file F, --pin-env NAME" -- \
+    "$P11ENROLL" enroll --pin 1234
+check /cli/so_pin_on_argv 2 "give --so-pin-file F" -- \
+    "$P11ENROLL" resume --so-pin=010203
+check /cli/nearest_option 2 "did you mean --endpoint?" -- \
+    "$P11ENROLL" enroll --endpont https://x
+check /cli/empty_module 2 "--module is empty" -- \
+    "$P11ENROLL" enroll --module "" --endpoint https://x
+check /cli/forget_needs_id 2 "forget takes one enrollment ID" -- \
+    "$P11ENROLL" forget
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+check /cli/resume_nothing 2 "no unfinished enrollment" -- \
+    "$P11ENROLL" resume --state-dir "$tmp/state"
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

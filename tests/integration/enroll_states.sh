@@ -42,6 +42,17 @@ en_expect_err "base URL"
 en_expect_token 1 1 3
 en_expect_orders 1
 
+# ---- a --ca-file that is not there: a local file error, not a TLS one ---
+records=$(find "$EN_STATE" -name '*.json' | wc -l)
+en_run nocafile en_rest --label nocafile --ca-file "$EN/no-such-ca.pem"
+en_expect_rc 10
+en_expect_err 'Cannot read the --ca-file'
+[ "$(find "$EN_STATE" -name '*.json' | wc -l)" -eq "$records" ] ||
+    en_fail "nocafile: a record was kept"
+if grep -q "recorded in" "$EN/nocafile.err"; then
+    en_fail "nocafile: said \"recorded\" for a record it did not keep"
+fi
+
 # ---- a wrong --trust: refused locally, then resume --trust RIGHT ---------
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
     -keyout "$EN/other.key" -out "$EN/other.pem" -subj /CN=Other -days 30 \
