@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+#
+# End to end: a SoftHSM token enrolled against scm-sim, then
+# `p11enroll sign-setup osslsigncode` and the script it printed, run as it
+# is, signs a tiny PE.  `osslsigncode verify` against scm-sim's roots
+# alone passes (so the intermediate was embedded) and against another
+# root fails; the signer is the certificate enroll installed.
+set -u
+: "${P11E_SOURCE_DIR:?}"
+# shellcheck source=tests/e2e/recipe_lib.sh
+. "$P11E_SOURCE_DIR/tests/e2e/recipe_lib.sh"
+recipe_need osslsigncode gcc objcopy openssl
+
+recipe_begin
+e2e_build_pe "$W/tiny.exe" || {
+    echo "could not build the test PE" >&2
+    exit 1
+}
+e2e_other_root "$W" || exit 1
+
+verify_pe() { # ROOTS FILE: trust ROOTS only (also as TSA roots)
+    osslsigncode verify -CAfile "$1" -TSA-CAfile "$1" -in "$2"
+}
+
+n=code-ec
+if recipe_enroll "$n" ec-p256 && recipe_make "$n" osslsigncode --pin-file pin
+then
+    r=$n.osslsigncode.sh
+    # what the recipe says: key and certificate by URI, the chain by -ac,
+    # the PIN from the file
+    if grep -q "^osslsigncode sign -pkcs11module '$FX_MODULE'" "$r" &&
+        grep -q -- "-pkcs11cert 'pkcs11:[^']*type=cert'" "$r" &&
+        grep -q -- "-key 'pkcs11:[^']*type=private'" "$r" &&
+        grep -q -- "-readpass '$W/pin'" "$r" && grep -q -- ' -ac ' "$r"; then
+        ok "$n/recipe_names_uris_chain_and_pin_file"
+    else
+        bad "$n/recipe_names_uris_chain_and_pin_file" "recipe:"
+        show "$r"
+    fi
+    # the chain file -ac embeds: the intermediate, not the root
+    ac=$(sed -n "s/.* -ac '\([^']*\)'.*/\1/p" "$r")
+    if [ "$(e2e_count_certs "$ac")" -eq 1 ] &&
+        openssl x509 -in "$ac" -noout -subject | grep -q 'Code Signing CA'
+    then
+        ok "$n/ac_file_is_the_intermediate"
+    else
+        bad "$n/ac_file_is_the_intermediate" "$ac"
+    fi
+    recipe_no_pin "$r" "$n".files/*
+
+    if recipe_run "$n" osslsigncode tiny.exe signed.exe; then
+        if verify_pe "$SCM_SIM_ROOTS" signed.exe >verify.out 2>&1 &&
+            grep -q '^Signature verification: ok' verify.out; then
+            ok "$n/verify_scm_sim_roots_alone"
+        else
+            bad "$n/verify_scm_sim_roots_alone" "output:"
+            show verify.out
+        fi
+        want=$(openssl x509 -in "$n.leaf.pem" -noout -serial)
+        want=${want#serial=}
+        got=$(sed -n '/Signer #0:/,/Serial/s/.*Serial : *//p' verify.out |
+            head -n 1)
+        if [ -n "$got" ] && [ "$got" = "$want" ]; then
+            ok "$n/signer_is_enrolled_cert"
+        else
+            bad "$n/signer_is_enrolled_cert" "signer '$got', enrolled '$want'"
+        fi
+        if verify_pe other-root.pem signed.exe >verify-other.out 2>&1; then
+            bad "$n/verify_other_root_fails" "exit 0:"
+            show verify-other.out
+        else
+            ok "$n/verify_other_root_fails"
+        fi
+    fi
+fi
+
+# Without a PIN option the recipe lets osslsigncode ask: no -readpass.
+if recipe_make "$n" osslsigncode --dir "$n.files-ask"; then
+    if grep -q -- '-readpass' "$n.osslsigncode.sh"; then
+        bad "$n/no_pin_option_no_readpass" "recipe:"
+        show "$n.osslsigncode.sh"
+    else
+        ok "$n/no_pin_option_no_readpass"
+    fi
+fi
+recipe_end
