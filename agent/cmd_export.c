@@ -240,8 +240,7 @@ enum pe_rc cmd_export(int argc, char **argv)
     if (rc == PE_OK && o.json)
         rc = jsonout_print("export", exp_json(ctx, &o, &it), PE_OK);
     else if (rc == PE_OK && (o.cert != NULL || o.chain != NULL))
-        say("Key %s; signing tools: p11enroll sign-setup TOOL --key-id %s",
-            it.key_uri, it.id_hex);
+        export_hint(tok_token_uri(ctx), it.id_hex);
 out:
     if (o.json && rc != PE_OK)
         jsonout_print("export", NULL, rc);

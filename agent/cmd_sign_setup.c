@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <openssl/evp.h>
 
@@ -200,7 +201,8 @@ static enum pe_rc registered_name(const char *path, char **pname)
                  home != NULL ? home : "/nonexistent");
     snprintf(dirs[1], sizeof(dirs[1]), "/etc/pkcs11/modules");
     snprintf(dirs[2], sizeof(dirs[2]), "/usr/share/p11-kit/modules");
-    for (i = 0; i < 3 && *pname == NULL; i++) {
+    /* as p11-kit does, no user folder for root */
+    for (i = geteuid() == 0 ? 1 : 0; i < 3 && *pname == NULL; i++) {
         d = opendir(dirs[i]);
         while (d != NULL && *pname == NULL && (de = readdir(d)) != NULL) {
             n = strlen(de->d_name);
@@ -464,6 +466,7 @@ enum pe_rc cmd_sign_setup(int argc, char **argv)
     in.label_unique = it.label_unique;
     in.rsa = EVP_PKEY_get_base_id(X509_get0_pubkey(it.leaf)) == EVP_PKEY_RSA;
     in.always_auth = it.always_auth;
+    in.as_root = geteuid() == 0;
     in.subject = bundle_name_str(X509_get_subject_name(it.leaf), subject,
                                  sizeof(subject));
     in.expires =

@@ -477,6 +477,13 @@ enum pe_rc export_write(const char *path, X509 *cert, STACK_OF(X509) * chain,
     return rc;
 }
 
+void export_hint(const char *token_uri, const char *id_hex)
+{
+    say("Sign with it: p11enroll sign-setup "
+        "osslsigncode|jarsigner|sbsign|openssl --token '%s' --key-id %s",
+        token_uri != NULL ? token_uri : "pkcs11:", id_hex ? id_hex : "?");
+}
+
 void export_item_clear(struct export_item *item)
 {
     X509_free(item->leaf);

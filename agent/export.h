@@ -73,6 +73,10 @@ enum pe_rc export_encode(X509 *cert, STACK_OF(X509) * chain,
 enum pe_rc export_write(const char *path, X509 *cert, STACK_OF(X509) * chain,
                         enum export_format format);
 
+/* Tell the person (say()) the command that prints signing recipes for the
+ * key id_hex on the token token_uri: what install and enroll end with. */
+void export_hint(const char *token_uri, const char *id_hex);
+
 /* Free what item holds and zero it; safe to call twice. */
 void export_item_clear(struct export_item *item);
 

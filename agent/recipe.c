@@ -377,13 +377,21 @@ static void p11kit(FILE *f, const struct recipe_in *in)
                 "that registration.\n",
                 in->module_name);
     fprintf(f, "# %s names %s.\n", in->files.module_file, in->module_path);
-    fprintf(f, "# For you alone (for every user: copy it to "
-               "/etc/pkcs11/modules/ as root):\n");
-    fputs("mkdir -p \"${XDG_CONFIG_HOME:-$HOME/.config}/pkcs11/modules\"\n"
-          "cp ",
-          f);
-    q(f, in->files.module_file);
-    fputs(" \"${XDG_CONFIG_HOME:-$HOME/.config}/pkcs11/modules/\"\n", f);
+    if (in->as_root) {
+        fprintf(f, "# p11-kit reads no user config for root: the file goes "
+                   "to /etc/pkcs11/modules.\n");
+        fputs("mkdir -p /etc/pkcs11/modules\ncp ", f);
+        q(f, in->files.module_file);
+        fputs(" /etc/pkcs11/modules/\n", f);
+    } else {
+        fprintf(f, "# For you alone (for every user: copy it to "
+                   "/etc/pkcs11/modules/ as root):\n");
+        fputs("mkdir -p \"${XDG_CONFIG_HOME:-$HOME/.config}/pkcs11/modules\"\n"
+              "cp ",
+              f);
+        q(f, in->files.module_file);
+        fputs(" \"${XDG_CONFIG_HOME:-$HOME/.config}/pkcs11/modules/\"\n", f);
+    }
     fprintf(f, "# Check: the module \"%s\" is listed with its token:\n",
             recipe_module_stem(in->module_path, stem, sizeof(stem)));
     fputs("p11-kit list-modules\n", f);

@@ -60,6 +60,7 @@ struct recipe_in {
     bool label_unique;    /* no other certificate has that label */
     bool rsa;             /* RSA key (UEFI firmware takes only RSA) */
     bool always_auth;     /* a PIN per signature (CKA_ALWAYS_AUTHENTICATE) */
+    bool as_root;         /* p11-kit reads no user config for root */
     const char *subject;  /* of the leaf, one line */
     const char *expires;  /* of the leaf */
     enum secret_kind pin; /* SECRET_FILE, SECRET_ENV, else: the tool asks */

@@ -5,7 +5,8 @@
 # `p11enroll export`: what it writes equals what enroll installed, as PEM,
 # DER (certificates one after another) and PKCS#7 (the bytes of
 # `openssl crl2pkcs7 -nocrl`); --json gives the key's and certificate's
-# URIs and the files; with two keys it asks which; with the intermediate
+# URIs and the files; with two keys it asks which; install points at
+# sign-setup, whose openssl recipe signs a file; with the intermediate
 # removed from the token, the chain comes from the journal's bundle.
 set -u
 : "${P11E_SOURCE_DIR:?}"
@@ -115,6 +116,30 @@ if export_ --label nobody --cert x.pem >none.out 2>&1; then
     bad /export/unknown_label_fails "exit 0"
 else
     ok /export/unknown_label_fails
+fi
+
+# install ends by naming the recipe command; the openssl recipe it leads
+# to signs and checks a file (its own verify lines run too)
+"$P11ENROLL" install exp-b.leaf.pem --chain exp-b.chain.pem --token "$FX_URI" \
+    --module "$FX_MODULE" --pin-file pin --trust "$SCM_SIM_ROOTS" \
+    >install.out 2>&1
+hint=$(grep -o "p11enroll sign-setup osslsigncode|jarsigner|sbsign|openssl --token '[^']*' --key-id [0-9a-f]*" install.out)
+if [ -n "$hint" ] && [ "${hint##* }" = "$(printf %s "$id_b" | tr A-F a-f)" ]; then
+    ok /install/points_at_sign_setup
+else
+    bad /install/points_at_sign_setup "output:"
+    show install.out
+fi
+echo 'a file to sign' >doc.txt
+if recipe_make exp-b openssl --pin-file pin &&
+    recipe_run exp-b openssl doc.txt doc.p7s; then
+    if openssl cms -verify -binary -inform DER -in doc.p7s -content doc.txt \
+        -CAfile "$SCM_SIM_ROOTS" -purpose any -out /dev/null >cms.out 2>&1; then
+        ok /openssl/cms_verifies_with_scm_sim_roots
+    else
+        bad /openssl/cms_verifies_with_scm_sim_roots "output:"
+        show cms.out
+    fi
 fi
 
 # The intermediate leaves the token (as on one that keeps only the leaf):
