@@ -75,6 +75,20 @@ then
     fi
 fi
 
+# The PIN from a variable: the recipe pipes it to -readpass /dev/stdin.
+export P11E_TEST_PIN=$FX_USER_PIN
+if recipe_make "$n" osslsigncode --pin-env P11E_TEST_PIN --dir "$n.files-env" &&
+    recipe_run "$n" osslsigncode tiny.exe signed-env.exe; then
+    if grep -q "^printf '%s' \"\$P11E_TEST_PIN\" | osslsigncode sign" \
+        "$n.osslsigncode.sh" &&
+        verify_pe "$SCM_SIM_ROOTS" signed-env.exe >/dev/null 2>&1; then
+        ok "$n/pin_env_signs_and_verifies"
+    else
+        bad "$n/pin_env_signs_and_verifies" "recipe:"
+        show "$n.osslsigncode.sh"
+    fi
+fi
+
 # Without a PIN option the recipe lets osslsigncode ask: no -readpass.
 if recipe_make "$n" osslsigncode --dir "$n.files-ask"; then
     if grep -q -- '-readpass' "$n.osslsigncode.sh"; then

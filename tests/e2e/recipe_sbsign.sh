@@ -61,4 +61,15 @@ if recipe_enroll "$n" rsa-3072 && recipe_make "$n" sbsign --pin-file pin; then
         done
     fi
 fi
+
+# The PIN from a variable, piped to libp11 the same way.
+export P11E_TEST_PIN=$FX_USER_PIN
+if recipe_make "$n" sbsign --pin-env P11E_TEST_PIN --dir "$n.files-env" &&
+    recipe_run "$n" sbsign tiny.efi signed-env.efi; then
+    if sbverify --cert "$n.leaf.pem" signed-env.efi >/dev/null 2>&1; then
+        ok "$n/pin_env_signs_and_verifies"
+    else
+        bad "$n/pin_env_signs_and_verifies" "sbverify failed"
+    fi
+fi
 recipe_end
