@@ -424,13 +424,31 @@ static char *pin_arg(const struct tokopt *to, struct recipe_in *in)
 {
     char *abs = NULL;
 
-    in->pin = to->pin.kind;
+    /* an fd, a prompt or the PIN pad: the tool asks for the PIN itself */
+    in->pin = to->pin.kind == SECRET_FILE || to->pin.kind == SECRET_ENV
+                  ? to->pin.kind
+                  : SECRET_NONE;
     if (to->pin.kind == SECRET_ENV)
         return strdup(to->pin.arg);
     if (to->pin.kind != SECRET_FILE)
         return NULL;
     abs = realpath(to->pin.arg, NULL);
     return abs != NULL ? abs : strdup(to->pin.arg);
+}
+
+/* What the recipe says about the key and the token. */
+static void setup_in(const struct setup_opts *o, const struct setup_token *t,
+                     const struct export_item *it, struct recipe_in *in)
+{
+    in->tool = o->tool;
+    in->token_label = t->label;
+    in->key_uri = it->key_uri;
+    in->cert_uri = it->cert_uri;
+    in->label = it->label;
+    in->label_unique = it->label_unique;
+    in->rsa = EVP_PKEY_get_base_id(X509_get0_pubkey(it->leaf)) == EVP_PKEY_RSA;
+    in->always_auth = it->always_auth;
+    in->as_root = geteuid() == 0;
 }
 
 enum pe_rc cmd_sign_setup(int argc, char **argv)
@@ -456,17 +474,9 @@ enum pe_rc cmd_sign_setup(int argc, char **argv)
         rc = setup_dir(o.dir, &dir);
     if (rc != PE_OK)
         goto out;
-    in.tool = o.tool;
+    setup_in(&o, &t, &it, &in);
     in.module_path = module;
     in.module_name = name;
-    in.token_label = t.label;
-    in.key_uri = it.key_uri;
-    in.cert_uri = it.cert_uri;
-    in.label = it.label;
-    in.label_unique = it.label_unique;
-    in.rsa = EVP_PKEY_get_base_id(X509_get0_pubkey(it.leaf)) == EVP_PKEY_RSA;
-    in.always_auth = it.always_auth;
-    in.as_root = geteuid() == 0;
     in.subject = bundle_name_str(X509_get_subject_name(it.leaf), subject,
                                  sizeof(subject));
     in.expires =

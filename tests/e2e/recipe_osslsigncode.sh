@@ -98,4 +98,35 @@ if recipe_make "$n" osslsigncode --dir "$n.files-ask"; then
         ok "$n/no_pin_option_no_readpass"
     fi
 fi
+
+# Bad input: an unknown tool is a usage error naming the known ones; a
+# file in --dir that holds something else is replaced only with --yes.
+"$P11ENROLL" sign-setup signtool --token "$FX_URI" --module "$FX_MODULE" \
+    >bad-tool.out 2>&1
+rc=$?
+if [ "$rc" -eq 2 ] && grep -q 'osslsigncode, jarsigner' bad-tool.out; then
+    ok /sign_setup/unknown_tool_is_usage_error
+else
+    bad /sign_setup/unknown_tool_is_usage_error "exit $rc:"
+    show bad-tool.out
+fi
+root_file=$(sed -n "s/.*-CAfile '\([^']*\)'.*/\1/p" "$n.osslsigncode.sh" | head -n 1)
+echo 'my own notes' >"$root_file"
+"$P11ENROLL" sign-setup osslsigncode --token "$FX_URI" --module "$FX_MODULE" \
+    --label "$n" --dir "$n.files-ask" >kept.out 2>&1
+rc=$?
+if [ "$rc" -eq 10 ] &&
+    grep -q 'exists with other content; --yes replaces it' kept.out &&
+    grep -q 'my own notes' "$root_file"; then
+    ok /sign_setup/other_file_kept_without_yes
+else
+    bad /sign_setup/other_file_kept_without_yes "exit $rc:"
+    show kept.out
+fi
+if recipe_make "$n" osslsigncode --dir "$n.files-ask" --yes &&
+    grep -q 'BEGIN CERTIFICATE' "$root_file"; then
+    ok /sign_setup/yes_replaces_it
+else
+    bad /sign_setup/yes_replaces_it "$root_file not replaced"
+fi
 recipe_end
