@@ -7,11 +7,14 @@
 # small JAR.  `jarsigner -verify -strict` with scm-sim's roots as the only
 # trusted certificates shows the signer's chain up to scm-sim's root, and
 # fails when only another root is trusted.  The PIN comes from a variable.
+# Then, as on a token that holds only the leaf, the intermediate is
+# deleted from the token: sign-setup completes the chain from the journal,
+# and -certchain still gives jarsigner the whole chain.
 set -u
 : "${P11E_SOURCE_DIR:?}"
 # shellcheck source=tests/e2e/recipe_lib.sh
 . "$P11E_SOURCE_DIR/tests/e2e/recipe_lib.sh"
-recipe_need jarsigner keytool jar openssl
+recipe_need jarsigner keytool jar openssl p11tool csplit
 
 recipe_begin
 e2e_other_root "$W" || exit 1
@@ -82,5 +85,36 @@ if recipe_enroll "$n" ec-p256 &&
             show verify-other.out
         fi
     fi
+fi
+
+# verify_chain NAME JAR: -strict, scm-sim's roots trusted, the whole chain
+verify_chain() {
+    if jarsigner -verify -strict -verbose -certs -keystore scm-trust.p12 \
+        -storepass p11e-trust "$2" >"$2.verify.out" 2>&1 &&
+        grep -q 'X.509, CN=scm-sim EC Code Signing CA' "$2.verify.out" &&
+        grep -A2 'X.509, CN=scm-sim EC Root CA' \
+        "$2.verify.out" | grep -q 'trusted certificate'; then
+        ok "$1"
+    else
+        bad "$1" "jarsigner -verify:"
+        show "$2.verify.out"
+    fi
+}
+mid="scm-sim EC Code Signing CA"
+cas() { # how many certificates labelled $mid the token holds
+    "$P11ENROLL" list --token "$FX_URI" --module "$FX_MODULE" 2>/dev/null |
+        grep -c "^  Certificate .*\"$mid\""
+}
+before=$(cas)
+GNUTLS_PIN=$FX_USER_PIN p11tool --provider "$FX_MODULE" --login --batch \
+    --delete "$FX_URI;object=${mid// /%20};type=cert" >del.out 2>&1
+if [ "$before" -ne 1 ] || [ "$(cas)" -ne 0 ]; then
+    bad "$n/intermediate_deleted" "p11tool:"
+    show del.out
+elif recipe_make "$n" jarsigner --pin-env P11E_TEST_PIN \
+    --dir "$n.files-leaf-only" --state-dir "$W/state" &&
+    recipe_run "$n" jarsigner small.jar signed-leaf-only.jar; then
+    verify_chain "$n/leaf_only_token_certchain_from_journal" \
+        signed-leaf-only.jar
 fi
 recipe_end
