@@ -56,6 +56,14 @@ enum pe_rc cmd_doctor(int argc, char **argv);
  * (cmd_renew.c). */
 enum pe_rc cmd_renew(int argc, char **argv);
 
+/* p11enroll export: a key's certificate and chain from the token
+ * (cmd_export.c). */
+enum pe_rc cmd_export(int argc, char **argv);
+
+/* p11enroll sign-setup TOOL: signing commands and config files for a key
+ * on the token (cmd_sign_setup.c). */
+enum pe_rc cmd_sign_setup(int argc, char **argv);
+
 /* Print the usage of the program to f-like stream (stdout or stderr). */
 void pe_usage(int to_stderr);
 

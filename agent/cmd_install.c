@@ -19,6 +19,8 @@
 
 #include "bundle.h"
 #include "cmd.h"
+#include "expiry.h"
+#include "export.h"
 #include "install.h"
 #include "log.h"
 #include "tok.h"
@@ -149,6 +151,17 @@ static enum pe_rc inst_find_key(struct tok_ctx *ctx, const struct inst_opts *o,
     return tokopt_find_key(ctx, o->key_id, o->key_uri, pkey);
 }
 
+/* The next step: the command that prints signing recipes for the key. */
+static void install_hint(struct tok_ctx *ctx, struct tok_key *key)
+{
+    const unsigned char *id = NULL;
+    char hex[260];
+    size_t len = 0;
+
+    tok_key_id(key, &id, &len);
+    export_hint(tok_token_uri(ctx), expiry_hex(id, len, hex, sizeof(hex)));
+}
+
 enum pe_rc cmd_install(int argc, char **argv)
 {
     struct inst_opts o = {0};
@@ -188,6 +201,7 @@ enum pe_rc cmd_install(int argc, char **argv)
     if (rc != PE_OK)
         goto out;
     install_summary(&res);
+    install_hint(ctx, key);
     rc = PE_OK;
 out:
     install_result_clear(&res);

@@ -22,6 +22,9 @@ const struct cmd pe_commands[] = {
     {"status", cmd_status, "list the recorded enrollments"},
     {"doctor", cmd_doctor, "check token, PIN, certificates and CA before use"},
     {"renew", cmd_renew, "renew the certificates that expire soon"},
+    {"export", cmd_export,
+     "write a key's certificate and chain from the token"},
+    {"sign-setup", cmd_sign_setup, "print the commands to sign with a key"},
     {NULL, NULL, NULL},
 };
 

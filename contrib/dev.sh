@@ -30,6 +30,8 @@ packages=(
     gnutls-bin clang-format shellcheck procps man-db groff-base
     strace time # bench/run.sh
     python3     # JSON checks in the tests
+    openjdk-17-jdk-headless # jarsigner, keytool, jar: tests/e2e/recipe_jarsigner.sh
+    sbsigntool  # sbsign, sbverify: tests/e2e/recipe_sbsign.sh
 )
 
 say() { printf '\n== %s\n' "$*"; }

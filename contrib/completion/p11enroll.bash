@@ -6,7 +6,8 @@
 #
 # Commands and each command's options are read from the program's own
 # --help, so they never fall behind it; values are completed where they
-# come from a fixed list (key types, token families, download formats),
+# come from a fixed list (key types, token families, download and export
+# formats, sign-setup's tools),
 # from files (PINs, configs, certificates, modules) or from the journal
 # (the ID of resume and status).
 
@@ -56,6 +57,10 @@ _p11enroll() {
         return 0
         ;;
     --format)
+        if [ "$cmd" = export ]; then
+            mapfile -t COMPREPLY < <(compgen -W "pem der pkcs7" -- "$cur")
+            return 0
+        fi
         mapfile -t COMPREPLY < <(compgen -W "x509 pem x509CO pemco pemia x509R x509IO x509IOR bin base64" -- "$cur")
         return 0
         ;;
@@ -71,13 +76,13 @@ _p11enroll() {
         mapfile -t COMPREPLY < <(compgen -v -- "$cur")
         return 0
         ;;
-    --state-dir)
+    --state-dir | --dir)
         mapfile -t COMPREPLY < <(compgen -d -- "$cur")
         return 0
         ;;
     --module | --pin-file | --so-pin-file | --client-secret-file | --config | \
         --ca-file | --trust | --chain | --out | --out-cert | --out-chain | \
-        --otp-file | --attestation)
+        --otp-file | --attestation | --cert)
         mapfile -t COMPREPLY < <(compgen -f -- "$cur")
         return 0
         ;;
@@ -103,6 +108,9 @@ _p11enroll() {
         ;;
     install)
         mapfile -t COMPREPLY < <(compgen -f -- "$cur")
+        ;;
+    sign-setup)
+        mapfile -t COMPREPLY < <(compgen -W "osslsigncode jarsigner sbsign openssl p11-kit" -- "$cur")
         ;;
     esac
     return 0
