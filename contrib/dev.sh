@@ -30,6 +30,8 @@ packages=(
     gnutls-bin clang-format shellcheck procps man-db groff-base
     strace time # bench/run.sh
     python3     # JSON checks in the tests
+    dpkg-dev    # cpack -G DEB: dpkg-shlibdeps (tests/package)
+    ansible-core ansible-lint # contrib/ansible (tests/ansible)
 )
 
 say() { printf '\n== %s\n' "$*"; }
