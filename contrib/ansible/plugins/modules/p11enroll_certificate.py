@@ -224,6 +224,15 @@ renewals:
   returned: with state=renewed
   type: list
   elements: dict
+next_due:
+  description: With C(state=renewed), when the next certificate falls due.
+  returned: with state=renewed
+  type: str
+forgotten:
+  description: With C(state=absent), the journal IDs forgotten (or that would be).
+  returned: with state=absent
+  type: list
+  elements: str
 p11enroll:
   description: The C(result) member of the command's JSON (docs/json-schema.md).
   returned: when a command ran
@@ -523,15 +532,18 @@ def absent(pe, m):
                     msg="Would forget %s." % ", ".join(ids) if ids else
                     "No enrollment of this lineage is recorded.")
     for rec_id in ids:
-        args = [rec_id, "--yes"] + pe.opts("token", "files")
+        args = [rec_id, "--yes"]
+        if p["state_dir"]:
+            args += ["--state-dir", p["state_dir"]]
         if p["remove_key"]:
-            args.append("--remove-key")
-        argv = [pe.bin, "forget"] + args
-        rc, _out, err = m.run_command(argv, check_rc=False)
+            # the key is removed from the token: it needs the token and PIN
+            args += ["--remove-key"] + pe.opts("token")
+        rc, _out, err = m.run_command([pe.bin, "forget"] + args,
+                                      check_rc=False)
         if rc != 0:
             lines = [ln for ln in err.splitlines() if ln.strip()]
             msg = lines[-1] if lines else "p11enroll forget exited %d" % rc
-            if rc == EXIT_USAGE and "forget" in msg.lower():
+            if rc == EXIT_USAGE and "unknown command" in msg:
                 msg = ("This p11enroll has no `forget` command (%s); update "
                        "it to use state=absent." % msg)
             m.fail_json(msg=msg, rc=rc, forgotten=ids[:ids.index(rec_id)])
