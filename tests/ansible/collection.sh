@@ -7,7 +7,8 @@
 #   changes nothing (ok); a CA that keeps the request pending gives
 #   changed + pending, check mode then changes nothing, and the run after
 #   the CA issued finishes it; check mode of state renewed and absent
-#   reports what they would do and changes nothing; the PIN and the client secret appear in no
+#   reports what they would do and changes nothing; state renewed renews
+#   what check mode said; the PIN and the client secret appear in no
 #   Ansible output, -vvv included.
 set -euo pipefail
 : "${P11ENROLL:?}" "${P11E_SOURCE_DIR:?}"
@@ -196,8 +197,9 @@ if [ "$(an_task finish Enroll)" = changed ] &&
 else
     bad /module/next_run_finishes "$(an_task finish Enroll), $(state_of_newest), token $(tokn)"
 fi
-# check mode of the other states: renew what ends within 400 days (both
-# certificates), forget the slow CA's enrollment; nothing may change
+# check mode of the other states: renew what ends within 400 days (the
+# newer certificate: the older one, of the same subject, counts as
+# superseded), forget the slow CA's enrollment; nothing may change
 sed -e 's/- name: Enroll/- name: Enroll (ok)/' "$AN/pending.yml" >"$AN/states.yml"
 task_args=$(sed -n '/^        token:/,/^        executable:/p' "$AN/pending.yml" |
     grep -v -e '^        wait:' -e '^        label:')
@@ -214,10 +216,11 @@ $task_args
 $task_args
 EOF
 journal_before=$(cat "$AN"/state/*.json | md5sum)
-an_play states "$AN/states.yml" --check
+an_play states "$AN/states.yml" --check -v
 an_expect_rc states 0
 if [ "$(an_task states 'Enroll (ok)')" = ok ] &&
     [ "$(an_task states Renew)" = changed ] &&
+    an_expect_in states "Would renew 1 certificate(s)." &&
     [ "$(an_task states Forget)" = changed ] &&
     [ "$(cat "$AN"/state/*.json | md5sum)" = "$journal_before" ] &&
     [ "$(tokn)" = "2 2 4" ] && [ "$(en_orders)" -eq 2 ]; then
@@ -225,6 +228,33 @@ if [ "$(an_task states 'Enroll (ok)')" = ok ] &&
 else
     bad /module/check_mode_states "$(an_task states 'Enroll (ok)') $(an_task states Renew) $(an_task states Forget), token $(tokn)"
     tail -n 40 "$AN/states.out"
+fi
+
+# a real renewal of what ends within 400 days, as check mode said: one
+# certificate, with a new order and a new key
+cat >"$AN/renew.yml" <<EOF
+---
+- name: Renew ahead of a release
+  hosts: localhost
+  gather_facts: false
+  tasks:
+    - name: Renew
+      p11enroll.pki.p11enroll_certificate:
+        state: renewed
+        within: 400d
+$task_args
+EOF
+scm_sim_delay 0
+an_play renew "$AN/renew.yml" -v
+an_expect_rc renew 0
+if [ "$(an_task renew Renew)" = changed ] &&
+    grep -q '"outcome": "renewed"' "$AN/renew.out" &&
+    an_expect_in renew '1 certificate(s) renewed or pending.' &&
+    [ "$(en_orders)" -eq 3 ] && [ "$(tokn)" = "3 3 5" ]; then
+    ok /module/renewed
+else
+    bad /module/renewed "$(an_task renew Renew), $(en_orders) orders, token $(tokn)"
+    tail -n 40 "$AN/renew.out"
 fi
 
 # ---- secrets ---------------------------------------------------------------

@@ -495,9 +495,11 @@ def renewed(pe, m):
         due = []
         for c in certs:
             end = epoch(field(c, "not_after")) or 0
+            # p11enroll renew counts a certificate with a later one of
+            # the same subject as superseded, and leaves it alone
             later = [o for o in certs if field(o, "subject") ==
                      field(c, "subject") and
-                     (epoch(field(o, "not_after")) or 0) > end + window]
+                     (epoch(field(o, "not_after")) or 0) > end]
             if end - time.time() <= window and not later:
                 due.append({"subject": field(c, "subject"),
                             "not_after": field(c, "not_after"),
