@@ -2,6 +2,9 @@
 # Build options.  The root CMakeLists.txt only includes this file.
 option(P11E_WERROR "Treat warnings as errors" OFF)
 option(P11E_SANITIZE "Build with AddressSanitizer and UndefinedBehaviorSanitizer" OFF)
+# BUILD_TESTING is CMake's usual name; P11E_TESTS stays for existing build
+# folders.  Both must be ON for the tests (and bench/) to be built.
+option(BUILD_TESTING "Build the tests and the benchmark helpers" ON)
 option(P11E_TESTS "Build the tests" ON)
 # Real libFuzzer targets (CC=clang): the whole library is instrumented for
 # coverage, so the fuzzers see inside the parsers, not only the harness.

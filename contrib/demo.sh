@@ -14,6 +14,15 @@ top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 export P11E_SOURCE_DIR=$top P11E_BUILD_DIR=${P11E_BUILD_DIR:-$top/build}
 
 step() { printf '\n--- %s\n' "$*"; }
+# Print a command the way it could be typed again, then run it.
+run() {
+    {
+        printf '$'
+        printf ' %q' "$@"
+        printf '\n'
+    } >&2
+    "$@"
+}
 
 # shellcheck source=tests/softhsm/fixture.sh
 . "$top/tests/softhsm/fixture.sh"
@@ -30,16 +39,17 @@ chmod 600 "$FX_DIR/pin"
 
 step "scm-sim, a reference SCM enrollment server, on loopback"
 scm_sim_start
-echo "REST endpoint $SCM_SIM_URL (its TLS CA: $SCM_SIM_CA_FILE)"
+echo "scm-sim (state folder $SCM_SIM_STATE) listens on $SCM_SIM_URL and printed:"
+sed -n '/^# p11enroll against/,$p' "$SCM_SIM_STATE/stdout"
 printf '%s' p11e-secret-0123456789 >"$FX_DIR/client-secret"
 chmod 600 "$FX_DIR/client-secret"
 
 step "p11enroll tokens"
-"$P11ENROLL" tokens --module "$FX_MODULE"
+run "$P11ENROLL" tokens --module "$FX_MODULE"
 
 step "p11enroll enroll: key on the token, CSR, submit, wait, verify, write"
 mkdir -p "$FX_DIR/etc" # no machine-wide /etc/p11enroll/*.conf in the demo
-P11ENROLL_CONF_DIR=$FX_DIR/etc "$P11ENROLL" enroll \
+run env P11ENROLL_CONF_DIR="$FX_DIR/etc" "$P11ENROLL" enroll \
     --module "$FX_MODULE" --token "pkcs11:token=p11enroll-demo" \
     --pin-file "$FX_DIR/pin" --key-type ec-p256 --label code-signing \
     --endpoint "$SCM_SIM_URL" --client-id p11e-client \
@@ -49,24 +59,24 @@ P11ENROLL_CONF_DIR=$FX_DIR/etc "$P11ENROLL" enroll \
     --out-cert "$FX_DIR/cert.pem" --out-chain "$FX_DIR/chain.pem"
 
 step "p11enroll list: what is on the token now"
-"$P11ENROLL" list --module "$FX_MODULE" --token "pkcs11:token=p11enroll-demo" \
+run "$P11ENROLL" list --module "$FX_MODULE" --token "pkcs11:token=p11enroll-demo" \
     --pin-file "$FX_DIR/pin"
 
 step "the certificate written for signing tools verifies to scm-sim's root"
-openssl verify -CAfile "$SCM_SIM_ROOTS" -untrusted "$FX_DIR/chain.pem" \
+run openssl verify -CAfile "$SCM_SIM_ROOTS" -untrusted "$FX_DIR/chain.pem" \
     "$FX_DIR/cert.pem"
-openssl x509 -in "$FX_DIR/cert.pem" -noout -subject -issuer -enddate \
+run openssl x509 -in "$FX_DIR/cert.pem" -noout -subject -issuer -enddate \
     -ext extendedKeyUsage
 
 step "osslsigncode signs a tiny PE with the token key and the enrolled certificate"
 cd "$FX_DIR"
 e2e_build_pe "$FX_DIR/tiny.exe"
-osslsigncode sign -pkcs11module "$FX_MODULE" \
+run osslsigncode sign -pkcs11module "$FX_MODULE" \
     -pkcs11cert "pkcs11:token=p11enroll-demo;object=code-signing;type=cert" \
     -key "pkcs11:token=p11enroll-demo;object=code-signing;type=private" \
     -readpass "$FX_DIR/pin" -ac "$FX_DIR/chain.pem" -h sha256 \
     -n "p11enroll demo" -in tiny.exe -out tiny-signed.exe
-osslsigncode verify -CAfile "$SCM_SIM_ROOTS" -TSA-CAfile "$SCM_SIM_ROOTS" \
+run osslsigncode verify -CAfile "$SCM_SIM_ROOTS" -TSA-CAfile "$SCM_SIM_ROOTS" \
     -in tiny-signed.exe | grep -E '^(Signature verification|Succeeded)' ||
     true
 osslsigncode verify -CAfile "$SCM_SIM_ROOTS" -TSA-CAfile "$SCM_SIM_ROOTS" \

@@ -32,6 +32,8 @@ packages=(
     python3     # JSON checks in the tests
     openjdk-17-jdk-headless # jarsigner, keytool, jar: tests/e2e/recipe_jarsigner.sh
     sbsigntool  # sbsign, sbverify: tests/e2e/recipe_sbsign.sh
+    dpkg-dev    # cpack -G DEB: dpkg-shlibdeps (tests/package)
+    ansible-core ansible-lint # contrib/ansible (tests/ansible)
 )
 
 say() { printf '\n== %s\n' "$*"; }

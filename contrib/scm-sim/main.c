@@ -593,6 +593,7 @@ int main(int argc, char **argv)
            "SCM_SIM_READY=1\n",
            s.port, s.base_url, s.state_dir, s.state_dir, s.state_dir);
     fflush(stdout);
+    hint_print(stdout, &s);
     sim_log("listening on %s (state %s)", s.base_url, s.state_dir);
     wait_for_end(&set, o.watch_pid);
     rc = 0;

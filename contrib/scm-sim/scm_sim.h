@@ -80,6 +80,13 @@ void reply_bytes(struct sim_reply *rp, unsigned int status, const char *ctype,
 /* Parse rq's body as a JSON object; on failure fill rp (400) and NULL. */
 json_t *reply_parse_body(const struct sim_req *rq, struct sim_reply *rp);
 
+/* ---- hint.c: what to give p11enroll ---------------------------------- */
+
+/* Print to f the p11enroll command lines of the REST account and the form
+ * that s serves first (README "What to give p11enroll"); writes the
+ * account's secret to <state>/client-secret (0600) for the line to name. */
+void hint_print(FILE *f, const struct sim *s);
+
 /* ---- util.c: small helpers ------------------------------------------ */
 
 /* Random lower-case hex string of 2*nbytes characters (malloc'ed). */
