@@ -14,6 +14,7 @@
 #include <openssl/bn.h>
 
 #include "bundle.h"
+#include "export.h"
 #include "install.h"
 #include "jsonout.h"
 #include "log.h"
@@ -168,4 +169,5 @@ void enroll_report(const struct journal_rec *rec, const struct enroll_opts *o,
     say("  request  %s at %s (enrollment %s)",
         rec->request_id ? rec->request_id : "?", rec->url ? rec->url : "?",
         rec->id);
+    export_hint(rec->token_uri, rec->key_id_hex);
 }
