@@ -54,6 +54,8 @@ struct ca_ui {
     void *arg;
     /* The one-time code mailed to email (new struct secret, secret_free). */
     enum pe_rc (*get_code)(void *arg, const char *email, struct secret **pcode);
+    /* get_code asks a person, who may be asked again after a wrong code */
+    bool code_typed;
     /* Show the terms; PE_OK when accepted, else a sentence why not. */
     enum pe_rc (*accept_terms)(void *arg, const struct ca_terms *terms);
 };

@@ -22,6 +22,8 @@
 
 #include "log.h"
 
+/* auth/verify: wrong code, more tries left (docs/PROTOCOL.md) */
+#define FORM_WRONG_CODE (-970)
 #define SESSION_MAX 8192
 #define TERMS_MAX   16
 #define EULA_MAX    (64 * 1024)
@@ -101,6 +103,47 @@ static enum pe_rc form_fail(const struct http_response *p, const char *what,
     return pe_failf(final, "The form refused %s: %s", what, desc);
 }
 
+/* The code of the person (*pcode) traded at auth/verify; the answer in
+ * *presp, the request's body in *pbody (wiped by the caller). */
+static enum pe_rc form_verify(struct ca *ca, struct secret **pcode,
+                              json_t **pbody, struct http_response *presp)
+{
+    enum pe_rc rc;
+
+    rc = ca->cfg.ui.get_code(ca->cfg.ui.arg, ca->cfg.email, pcode);
+    if (rc != PE_OK)
+        return rc;
+    *pbody = json_pack("{s:s, s:s%}", "email", ca->cfg.email, "code",
+                       (*pcode)->buf, (*pcode)->len);
+    if (*pbody == NULL)
+        return PE_E_NOMEM;
+    rc = form_req(ca, "POST", "auth/verify", *pbody, true, false, presp);
+    if (rc == PE_OK && presp->status != 200)
+        rc = form_fail(presp, "the one-time code", PE_E_CA_AUTH);
+    return rc;
+}
+
+/* A wrong code (SCM error -970) that a person typed and may type again. */
+static bool form_code_again(struct ca *ca, const struct http_response *p)
+{
+    char desc[8];
+    long code = 0;
+
+    return ca->cfg.ui.code_typed && p->status == 401 &&
+           ca_parse_error(p->body, p->len, &code, desc, sizeof(desc)) &&
+           code == FORM_WRONG_CODE;
+}
+
+/* The form's words on a refused code, for the person to read. */
+static void form_say_refusal(const struct http_response *p)
+{
+    char desc[256];
+    long code = 0;
+
+    ca_parse_error(p->body, p->len, &code, desc, sizeof(desc));
+    say("The form refused the code: %s", desc);
+}
+
 /* e-mail -> one-time code -> session. */
 static enum pe_rc form_login(struct ca *ca)
 {
@@ -134,22 +177,21 @@ static enum pe_rc form_login(struct ca *ca)
     }
     http_response_clear(&resp);
     say("A one-time code was sent to %s.", ca->cfg.email);
-    rc = ca->cfg.ui.get_code(ca->cfg.ui.arg, ca->cfg.email, &code);
+    for (;;) {
+        rc = form_verify(ca, &code, &body, &resp);
+        if (rc == PE_OK || !form_code_again(ca, &resp))
+            break;
+        /* a mistyped code: the form allows more tries, so ask again */
+        form_say_refusal(&resp);
+        json_string_set(json_object_get(body, "code"), "");
+        json_decref(body);
+        body = NULL;
+        secret_free(code);
+        code = NULL;
+        http_response_clear(&resp);
+    }
     if (rc != PE_OK)
         goto out;
-    body = json_pack("{s:s, s:s%}", "email", ca->cfg.email, "code", code->buf,
-                     code->len);
-    if (body == NULL) {
-        rc = PE_E_NOMEM;
-        goto out;
-    }
-    rc = form_req(ca, "POST", "auth/verify", body, true, false, &resp);
-    if (rc != PE_OK)
-        goto out;
-    if (resp.status != 200) {
-        rc = form_fail(&resp, "the one-time code", PE_E_CA_AUTH);
-        goto out;
-    }
     rc = ca_json_object(&resp, "the one-time code", &j);
     if (rc == PE_OK)
         rc = ca_json_str(j, "session", SESSION_MAX, true, "the one-time code",

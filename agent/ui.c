@@ -5,18 +5,59 @@
 #include "ui.h"
 
 #include <stdio.h>
+#include <sys/stat.h>
+#include <time.h>
 
 #include "enroll.h"
+#include "interrupt.h"
 #include "log.h"
+
+#define OTP_FILE_WAIT 600 /* seconds: a mail is minutes, not hours */
+
+/*
+ * --otp-file names a file that a mail filter or a person writes when the
+ * mail comes: a regular file older than the request holds the code of an
+ * earlier one, so wait (interruptibly) until it is rewritten.  A FIFO or
+ * a descriptor gives only what is written now.
+ */
+static enum pe_rc wait_fresh(const char *path, const struct timespec *since)
+{
+    struct stat st;
+    long i;
+
+    for (i = 0; i < OTP_FILE_WAIT * 2; i++) {
+        if (stat(path, &st) == 0 &&
+            (!S_ISREG(st.st_mode) || st.st_mtim.tv_sec > since->tv_sec ||
+             (st.st_mtim.tv_sec == since->tv_sec &&
+              st.st_mtim.tv_nsec >= since->tv_nsec)))
+            return PE_OK;
+        if (i == 0)
+            say("Waiting for the one-time code in %s (at most %d s)...", path,
+                OTP_FILE_WAIT);
+        if (interrupt_sleep_ms(500) != PE_OK)
+            return PE_E_INTERRUPTED;
+    }
+    return pe_failf(PE_E_USAGE,
+                    "No new one-time code reached %s within %d s of the "
+                    "request; write the code from the e-mail there.",
+                    path, OTP_FILE_WAIT);
+}
 
 enum pe_rc ui_get_code(void *arg, const char *email, struct secret **pcode)
 {
     const struct enroll_opts *o = arg;
     struct secret_source src = {SECRET_NONE, NULL, NULL};
+    struct timespec since;
     char prompt[300];
     enum pe_rc rc;
 
     if (o->otp_file != NULL) {
+        /* the mail was requested just before this call */
+        clock_gettime(CLOCK_REALTIME, &since);
+        since.tv_sec -= 1; /* a writer's clock granularity */
+        rc = wait_fresh(o->otp_file, &since);
+        if (rc != PE_OK)
+            return rc;
         src.kind = SECRET_FILE;
         src.arg = o->otp_file;
     } else if (secret_can_prompt()) {

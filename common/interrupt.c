@@ -35,10 +35,15 @@ bool interrupt_pending(void)
 
 enum pe_rc interrupt_sleep(long secs)
 {
+    return interrupt_sleep_ms(secs > 0 ? secs * 1000 : 0);
+}
+
+enum pe_rc interrupt_sleep_ms(long ms)
+{
     struct timespec ts;
 
-    ts.tv_sec = secs > 0 ? secs : 0;
-    ts.tv_nsec = 0;
+    ts.tv_sec = ms > 0 ? ms / 1000 : 0;
+    ts.tv_nsec = ms > 0 ? (ms % 1000) * 1000000L : 0;
     while (!interrupt_pending() && nanosleep(&ts, &ts) != 0 && errno == EINTR)
         ;
     return interrupt_pending() ? PE_E_INTERRUPTED : PE_OK;

@@ -26,4 +26,7 @@ bool interrupt_pending(void);
  * as soon as a signal arrives, else PE_OK. */
 enum pe_rc interrupt_sleep(long secs);
 
+/* The same in milliseconds. */
+enum pe_rc interrupt_sleep_ms(long ms);
+
 #endif

@@ -73,8 +73,9 @@ en_expect_orders 2
 key_count=$(en_keys)
 [ "$key_count" -eq 2 ] || en_fail "$key_count keys on the token, expected 2"
 
-# 7. a person at a terminal: asked for the code, shown the EULA, asked to
-# accept it (a pseudo-terminal from script(1); keys typed when asked)
+# 7. a person at a terminal: asked for the code (a mistyped one is asked
+# again, as the form allows more tries), shown the EULA, asked to accept it
+# (a pseudo-terminal from script(1); keys typed when asked)
 common=()
 mapfile -t common < <(en_common)
 cmd=$(printf '%q ' "$P11ENROLL" enroll "${common[@]}" --new \
@@ -82,15 +83,19 @@ cmd=$(printf '%q ' "$P11ENROLL" enroll "${common[@]}" --new \
     --label typed)
 ts=$EN/typescript
 : >"$ts"
-wait_for() { # TEXT: until the terminal shows it
+wait_for() { # TEXT [N]: until the terminal shows it (N times)
     for _ in $(seq 1 300); do
-        grep -q -F -- "$1" "$ts" && return 0
+        [ "$(grep -c -F -- "$1" "$ts")" -ge "${2:-1}" ] && return 0
         sleep 0.1
     done
     en_fail "the terminal never showed \"$1\""
 }
 {
     wait_for "One-time code from the e-mail to dev@example.org"
+    sleep 0.3
+    printf '000000\r'
+    wait_for "The form refused the code"
+    wait_for "One-time code from the e-mail to dev@example.org" 2
     sleep 0.3
     printf '%s\r' "$(scm_sim_otp dev@example.org)"
     wait_for "Do you accept the EULA above?"
@@ -104,4 +109,27 @@ grep -q 'EXIT=0' "$ts" || {
 }
 grep -q 'Installed "CN=Dana Developer' "$ts" || en_fail "nothing installed"
 en_expect_orders 3
+
+# 8. --otp-file as a plain file holding the code of an earlier mail: the
+# run waits until the file is rewritten after its own request
+printf '111111\n' >"$EN/otp.txt"
+touch -d '1 hour ago' "$EN/otp.txt"
+before=$(find "$SCM_SIM_OUTBOX" -name '*.eml' | wc -l)
+(
+    for _ in $(seq 1 600); do
+        n=$(find "$SCM_SIM_OUTBOX" -name '*.eml' | wc -l)
+        if [ "$n" -gt "$before" ]; then
+            scm_sim_otp dev@example.org >"$EN/otp.txt"
+            exit 0
+        fi
+        sleep 0.1
+    done
+) &
+writer=$!
+en_run stalefile en_form --new --otp-file "$EN/otp.txt" --accept-eula \
+    --label stalefile
+wait "$writer"
+en_expect_rc 0
+en_expect_err "Waiting for the one-time code in $EN/otp.txt"
+en_expect_orders 4
 echo "enroll_form: all passed"
