@@ -3,7 +3,7 @@
  * bundle.h - what a CA sends back: parse it, find our leaf, order and
  * verify the chain, before anything is written to a token.
  *
- * Accepted (PROTOCOL.md section 3, all seven SCM download formats): PEM
+ * Accepted (docs/PROTOCOL.md section 3, all of SCM's download formats): PEM
  * certificates in any order and number, PEM PKCS#7 ("PKCS7" or "PKCS #7
  * SIGNED DATA"), a DER certificate, DER PKCS#7.  In PEM, text outside the
  * BEGIN/END blocks (CAs prepend "subject=" dumps) is ignored, as OpenSSL

@@ -2,7 +2,7 @@
 /*
  * csr.c - build a PKCS#10 request and have it signed by a callback.
  *
- * The recipe is research/pkcs11-tokens.md section 6: OpenSSL builds the
+ * The recipe (docs/tokens.md): OpenSSL builds the
  * request, we hash i2d_re_X509_REQ_tbs() ourselves, the callback signs the
  * digest, and we set the signature AlgorithmIdentifier and BIT STRING by
  * hand.  The BIT STRING needs ASN1_STRING_FLAG_BITS_LEFT with 0 unused
