@@ -15,6 +15,7 @@
 
 #include "fileio.h"
 #include "log.h"
+#include "util.h"
 
 /* ---- parsing ----------------------------------------------------------- */
 
@@ -319,12 +320,13 @@ const char *bundle_name_str(const X509_NAME *name, char *buf, size_t size)
 
 const char *bundle_time_str(const ASN1_TIME *t, char *buf, size_t size)
 {
-    struct tm tm;
+    time_t when;
 
     if (size == 0)
         return buf;
-    if (t == NULL || ASN1_TIME_to_tm(t, &tm) != 1 ||
-        strftime(buf, size, "%Y-%m-%d %H:%M:%S UTC", &tm) == 0)
+    if (util_time_asn1(t, &when) == PE_OK)
+        util_time_rfc3339(when, buf, size);
+    else
         snprintf(buf, size, "(unreadable time)");
     return buf;
 }

@@ -3,7 +3,7 @@
  * bundle.h - what a CA sends back: parse it, find our leaf, order and
  * verify the chain, before anything is written to a token.
  *
- * Accepted (PROTOCOL.md section 3, all seven SCM download formats): PEM
+ * Accepted (docs/PROTOCOL.md section 3, all of SCM's download formats): PEM
  * certificates in any order and number, PEM PKCS#7 ("PKCS7" or "PKCS #7
  * SIGNED DATA"), a DER certificate, DER PKCS#7.  In PEM, text outside the
  * BEGIN/END blocks (CAs prepend "subject=" dumps) is ignored, as OpenSSL
@@ -80,7 +80,8 @@ enum pe_rc bundle_certs_pem(STACK_OF(X509) * certs, char **ppem);
 /* The name as one RFC 2253 line, UTF-8 ("CN=x,O=y"), into buf. */
 const char *bundle_name_str(const X509_NAME *name, char *buf, size_t size);
 
-/* The time as "2026-11-24 09:00:00 UTC" into buf. */
+/* The time as "2026-11-24T09:00:00Z" (util_time_rfc3339) into buf;
+ * "(unreadable time)" if it cannot be read. */
 const char *bundle_time_str(const ASN1_TIME *t, char *buf, size_t size);
 
 #endif

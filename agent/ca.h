@@ -161,7 +161,7 @@ typedef enum pe_rc (*ca_fail_fn)(const struct http_response *p,
                                  const char *what, enum pe_rc final);
 
 /*
- * The answer p to a status request (PROTOCOL.md §1; the form's as in §1)
+ * The answer p to a status request (docs/PROTOCOL.md §1; the form's too)
  * into *st: 200 {"status", "statusReason"}, or a retry-later error as
  * pending "busy"; Retry-After into st->retry_after.  Else fail(p, ...).
  */

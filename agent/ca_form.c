@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * ca_form.c - SCM's code-signing self-enrollment form with an e-mail
- * invitation (PROTOCOL.md §2).
+ * invitation (docs/PROTOCOL.md section 2).
  *
  * Every wire detail of the form is here: auth/email sends a one-time code
  * to the invited address, auth/verify trades it for a session (a bearer

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * ca_rest.c - SCM's REST enrollment endpoint (PROTOCOL.md §1).
+ * ca_rest.c - SCM's REST enrollment endpoint (docs/PROTOCOL.md section 1).
  *
  * Every wire detail of that API is here: the paths under /api/v1/
  * certificates, the OAuth 2.0 client-credentials token request (its URL

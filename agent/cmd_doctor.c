@@ -51,7 +51,7 @@ static void doctor_usage(FILE *f)
            "  --http-timeout SECS  per request\n"
            "Other options:\n"
            "  --within DURATION    warn about certificates ending within it "
-           "(30d; also h, m, s)\n"
+           "(30d; also s, m, h, w)\n"
            "  --config F           config file (default "
            "/etc/p11enroll/*.conf)\n"
            "  --json               the result as JSON (docs/json-schema.md)\n");

@@ -23,6 +23,7 @@
 #include "export.h"
 #include "install.h"
 #include "log.h"
+#include "util.h"
 #include "tok.h"
 #include "tokopt.h"
 
@@ -159,7 +160,7 @@ static void install_hint(struct tok_ctx *ctx, struct tok_key *key)
     size_t len = 0;
 
     tok_key_id(key, &id, &len);
-    export_hint(tok_token_uri(ctx), expiry_hex(id, len, hex, sizeof(hex)));
+    export_hint(tok_token_uri(ctx), util_hex_encode(id, len, hex, sizeof(hex)));
 }
 
 enum pe_rc cmd_install(int argc, char **argv)

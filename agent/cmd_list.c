@@ -15,6 +15,7 @@
 #include <openssl/bio.h>
 #include <openssl/x509.h>
 
+#include "bundle.h"
 #include "cmd.h"
 #include "log.h"
 #include "jsonout.h"
@@ -67,18 +68,6 @@ static void name_str(const X509_NAME *name, char *buf, size_t size)
     BIO_free(b);
 }
 
-/* "2027-01-31T12:00:00Z" */
-static void time_str(const ASN1_TIME *t, char *buf, size_t size)
-{
-    struct tm tm;
-
-    if (t == NULL || ASN1_TIME_to_tm(t, &tm) != 1) {
-        snprintf(buf, size, "?");
-        return;
-    }
-    strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
 /* A public key object is shown only when no private key has its ID. */
 static bool shadowed(const struct tok_object_list *l,
                      const struct tok_object *o)
@@ -110,7 +99,7 @@ static json_t *cert_json(const struct tok_object *o, const char *id)
     if (o->cert != NULL) {
         name_str(X509_get_subject_name(o->cert), subj, sizeof(subj));
         name_str(X509_get_issuer_name(o->cert), iss, sizeof(iss));
-        time_str(X509_get0_notAfter(o->cert), exp, sizeof(exp));
+        bundle_time_str(X509_get0_notAfter(o->cert), exp, sizeof(exp));
     }
     return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:s}", "id", id,
                      "label", o->label, "subject", subj, "issuer", iss,
@@ -171,7 +160,7 @@ static void print_cert(const struct tok_object *o, const char *id)
     if (o->cert != NULL) {
         name_str(X509_get_subject_name(o->cert), subj, sizeof(subj));
         name_str(X509_get_issuer_name(o->cert), iss, sizeof(iss));
-        time_str(X509_get0_notAfter(o->cert), exp, sizeof(exp));
+        bundle_time_str(X509_get0_notAfter(o->cert), exp, sizeof(exp));
     }
     printf("  Certificate  ID %s  \"%s\"%s\n", id, o->label,
            o->category == 2 ? "  (authority)" : "");

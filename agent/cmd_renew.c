@@ -14,6 +14,7 @@
 #include "lifeopt.h"
 #include "log.h"
 #include "renew.h"
+#include "util.h"
 
 static void renew_usage(FILE *f)
 {
@@ -38,7 +39,7 @@ static void renew_usage(FILE *f)
             "\n"
             "Options:\n"
             "  --within DURATION    renew what ends within it (default 30d; "
-            "also h, m, s)\n"
+            "also s, m, h, w)\n"
             "  --rekey              a new key for each renewal (the "
             "default)\n"
             "  --reuse-key          keep the key; the new certificate "
@@ -80,7 +81,7 @@ static void print_text(const struct renew_result *res)
         return;
     if (res->next_due != 0)
         printf("Nothing to renew; the next renewal is due on %s.\n",
-               expiry_date(res->next_due, date, sizeof(date)));
+               util_time_rfc3339(res->next_due, date, sizeof(date)));
     else
         printf("Nothing to renew: no certificate on the token.\n");
 }

@@ -2,7 +2,7 @@
 /*
  * csr.c - build a PKCS#10 request and have it signed by a callback.
  *
- * The recipe is research/pkcs11-tokens.md section 6: OpenSSL builds the
+ * The recipe (docs/tokens.md): OpenSSL builds the
  * request, we hash i2d_re_X509_REQ_tbs() ourselves, the callback signs the
  * digest, and we set the signature AlgorithmIdentifier and BIT STRING by
  * hand.  The BIT STRING needs ASN1_STRING_FLAG_BITS_LEFT with 0 unused
@@ -360,47 +360,6 @@ out:
     return rc;
 }
 
-/*
- * The request's SubjectPublicKeyInfo.  For an EC key it is set from the
- * curve and the point as they are (RFC 5480: id-ecPublicKey, the named
- * curve, the uncompressed point), which is what X509_REQ_set_pubkey
- * writes too, without its encode-then-decode through OpenSSL 3's
- * encoders and decoders (about 0.3 ms, 1.3 ms when they are first used).
- * The key is then not decoded in req (X509_REQ_get0_pubkey is NULL), so
- * csr_build hands out the request decoded from its DER.  Other keys go
- * the general way.
- */
-static enum pe_rc csr_set_spki(X509_REQ *req, EVP_PKEY *pub)
-{
-    unsigned char pt[1 + 2 * 66], *copy = NULL; /* up to P-521 */
-    char group[32];
-    size_t ptlen = 0;
-    int curve;
-
-    if (EVP_PKEY_get_base_id(pub) != EVP_PKEY_EC ||
-        EVP_PKEY_get_group_name(pub, group, sizeof(group), NULL) != 1 ||
-        (curve = OBJ_sn2nid(group)) == NID_undef ||
-        EVP_PKEY_get_octet_string_param(pub, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY,
-                                        pt, sizeof(pt), &ptlen) != 1 ||
-        ptlen == 0 || pt[0] != 0x04) {
-        ERR_clear_error();
-        return X509_REQ_set_pubkey(req, pub) == 1
-                   ? PE_OK
-                   : pe_fail_ossl(PE_E_INTERNAL, "Setting the public key");
-    }
-    copy = OPENSSL_memdup(pt, ptlen);
-    if (copy == NULL)
-        return PE_E_NOMEM;
-    if (X509_PUBKEY_set0_param(X509_REQ_get_X509_PUBKEY(req),
-                               OBJ_nid2obj(NID_X9_62_id_ecPublicKey),
-                               V_ASN1_OBJECT, OBJ_nid2obj(curve), copy,
-                               (int)ptlen) != 1) {
-        OPENSSL_free(copy);
-        return pe_fail_ossl(PE_E_INTERNAL, "Setting the public key");
-    }
-    return PE_OK;
-}
-
 /* The signature AlgorithmIdentifier: ECDSA without parameters, RSA with
  * NULL parameters (RFC 5758 section 3.2, RFC 4055 section 5). */
 static enum pe_rc csr_set_sigalg(X509_REQ *req, EVP_PKEY *pub, int md_nid)
@@ -485,8 +444,7 @@ out:
 
 /* The request verifies with pub after a DER round trip (the bytes sent);
  * when it does not, the in-memory one tells which check failed.  The
- * decoded request is *pagain: what was verified, its public key decoded
- * (csr_set_spki leaves it undecoded in req). */
+ * decoded request is *pagain: exactly what was verified. */
 static enum pe_rc csr_check_signature(X509_REQ *req, EVP_PKEY *pub,
                                       X509_REQ **pagain)
 {
@@ -548,9 +506,10 @@ enum pe_rc csr_build(const struct csr_subject *subj, EVP_PKEY *pub,
         rc = pe_fail_ossl(PE_E_INTERNAL, "Filling in the request");
         goto out;
     }
-    rc = csr_set_spki(req, pub);
-    if (rc != PE_OK)
+    if (X509_REQ_set_pubkey(req, pub) != 1) {
+        rc = pe_fail_ossl(PE_E_INTERNAL, "Setting the public key");
         goto out;
+    }
     if (subj->email != NULL) {
         rc = csr_add_san_email(req, subj->email);
         if (rc != PE_OK)

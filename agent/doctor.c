@@ -15,6 +15,7 @@
 
 #include "bundle.h"
 #include "expiry.h"
+#include "util.h"
 
 /* Below this many free bytes a key pair and a chain may not fit. */
 #define DOCTOR_MIN_FREE 8192UL
@@ -284,7 +285,7 @@ static void cert_what(const struct tok_object *o, char *buf, size_t size)
     char name[256], id[80];
 
     bundle_name_str(X509_get_subject_name(o->cert), name, sizeof(name));
-    expiry_hex(o->id, o->idlen, id, sizeof(id));
+    util_hex_encode(o->id, o->idlen, id, sizeof(id));
     snprintf(buf, size, "\"%s\" (ID %s)", name, id);
 }
 
@@ -374,7 +375,7 @@ static void check_cert(struct doctor_report *r, struct tok_ctx *ctx,
     long days = expiry_days(it->not_after, now);
 
     cert_what(it->cert, what, sizeof(what));
-    expiry_date(it->not_after, date, sizeof(date));
+    util_time_rfc3339(it->not_after, date, sizeof(date));
     switch (it->state) {
     case EXPIRY_VALID:
         doctor_add(
@@ -397,13 +398,13 @@ static void check_cert(struct doctor_report *r, struct tok_ctx *ctx,
                    what, date);
         break;
     case EXPIRY_NOT_YET_VALID:
-        expiry_date(it->not_before, date, sizeof(date));
+        util_time_rfc3339(it->not_before, date, sizeof(date));
         doctor_add(r, "certificate", DOCTOR_FAIL, PE_E_VERIFY,
                    "Certificate %s is not valid before %s: is the clock right?",
                    what, date);
         break;
     case EXPIRY_SUPERSEDED:
-        expiry_hex(it->newer->id, it->newer->idlen, id, sizeof(id));
+        util_hex_encode(it->newer->id, it->newer->idlen, id, sizeof(id));
         doctor_add(
             r, "certificate", DOCTOR_WARN, PE_OK,
             "Certificate %s (ends %s) was renewed as ID %s; p11enroll renew "

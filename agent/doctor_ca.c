@@ -10,8 +10,6 @@
 #include <string.h>
 #include <time.h>
 
-#include <curl/curl.h>
-
 #include "ca.h"
 #include "http.h"
 #include "secret.h"
@@ -66,70 +64,43 @@ static bool check_reach(struct doctor_report *r, const struct doctor_ca_opts *o)
     return rc == PE_OK;
 }
 
-static size_t discard(char *p, size_t size, size_t n, void *arg)
-{
-    size_t *total = arg;
-
-    (void)p;
-    *total += size * n;
-    return *total > DATE_BODY_MAX ? 0 : size * n;
-}
-
-/*
- * The server's Date header and our clock at that moment.  http.h keeps no
- * Date header, so this one request is made here, with the same rules as
- * http.c: verified peer and host, no redirects, nothing secret sent.
- */
+/* The server's Date header and our clock at that moment (the middle of
+ * the request). */
 static enum pe_rc server_date(const struct doctor_ca_opts *o, time_t *pserver,
                               time_t *plocal)
 {
-    struct curl_header *h = NULL;
-    size_t total = 0;
+    struct http_config cfg = {0};
+    struct http_client *c = NULL;
+    struct http_request req = {0};
+    struct http_response resp = {0};
     time_t t0, t1;
-    CURLcode cc = CURLE_OK;
-    CURL *c;
-    long timeout = o->timeout_s > 0 ? o->timeout_s : 20;
-    enum pe_rc rc = http_global_init();
+    enum pe_rc rc;
 
+    cfg.ca_file = o->ca_file;
+    cfg.connect_timeout_s = o->timeout_s;
+    cfg.timeout_s = o->timeout_s;
+    cfg.max_body = DATE_BODY_MAX;
+    req.method = "GET";
+    req.url = o->url;
+    rc = http_client_new(&cfg, &c);
     if (rc != PE_OK)
-        return rc;
-    c = curl_easy_init();
-    if (c == NULL)
-        return PE_E_NOMEM;
-#define OPT(o_, v_)                                                            \
-    if (cc == CURLE_OK)                                                        \
-    cc = curl_easy_setopt(c, o_, v_)
-    OPT(CURLOPT_URL, o->url);
-    OPT(CURLOPT_PROTOCOLS_STR, "https");
-    OPT(CURLOPT_SSL_VERIFYPEER, 1L);
-    OPT(CURLOPT_SSL_VERIFYHOST, 2L);
-    if (o->ca_file != NULL)
-        OPT(CURLOPT_CAINFO, o->ca_file);
-    OPT(CURLOPT_FOLLOWLOCATION, 0L);
-    OPT(CURLOPT_NOSIGNAL, 1L);
-    OPT(CURLOPT_CONNECTTIMEOUT, timeout);
-    OPT(CURLOPT_TIMEOUT, timeout);
-    OPT(CURLOPT_USERAGENT, "p11enroll/" P11E_VERSION);
-    OPT(CURLOPT_WRITEFUNCTION, discard);
-    OPT(CURLOPT_WRITEDATA, &total);
-#undef OPT
+        goto out;
     t0 = time(NULL);
-    if (cc == CURLE_OK)
-        cc = curl_easy_perform(c);
+    rc = http_do(c, &req, &resp);
     t1 = time(NULL);
-    if (cc != CURLE_OK) {
-        rc = pe_failf(PE_E_CA_UNREACHABLE, "Asking %s for its time: %s.",
-                      o->url, curl_easy_strerror(cc));
-    } else if (curl_easy_header(c, "Date", 0, CURLH_HEADER, -1, &h) !=
-                   CURLHE_OK ||
-               (*pserver = curl_getdate(h->value, NULL)) == (time_t)-1) {
+    if (rc != PE_OK)
+        goto out;
+    if (resp.date == 0) {
         rc = pe_failf(PE_E_CA_PROTOCOL, "%s sends no readable Date header.",
                       o->url);
-    } else {
-        *plocal = t0 + (t1 - t0) / 2;
-        rc = PE_OK;
+        goto out;
     }
-    curl_easy_cleanup(c);
+    *pserver = resp.date;
+    *plocal = t0 + (t1 - t0) / 2;
+    rc = PE_OK;
+out:
+    http_response_clear(&resp);
+    http_client_free(c);
     return rc;
 }
 

@@ -23,6 +23,7 @@
 #include "fileio.h"
 #include "log.h"
 #include "optsuggest.h"
+#include "util.h"
 
 #define CONF_MAX       (64 * 1024)
 #define CONF_FILES_MAX 32
@@ -202,33 +203,14 @@ static void enroll_usage(enum enroll_verb verb, FILE *f)
     tokopt_usage(f, true);
 }
 
-/* "90", "90s", "15m", "2h", "1d" -> seconds (at most a year). */
+/* A duration (util_duration_parse: a bare number is seconds), at most a
+ * year. */
 static long parse_secs(const char *s, bool *ok)
 {
-    static const struct {
-        char unit;
-        long mul;
-    } units[] = {{'\0', 1}, {'s', 1}, {'m', 60}, {'h', 3600}, {'d', 86400}};
-    char *end = NULL;
-    long v;
-    size_t i;
+    long v = 0;
 
-    errno = 0;
-    v = strtol(s, &end, 10);
-    *ok = false;
-    if (errno != 0 || end == s || v < 0 || v > 86400L * 365)
-        return 0;
-    for (i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
-        if (*end != units[i].unit)
-            continue;
-        if (units[i].unit != '\0' && end[1] != '\0')
-            return 0;
-        if (v > 86400L * 365 / units[i].mul)
-            return 0;
-        *ok = true;
-        return v * units[i].mul;
-    }
-    return 0;
+    *ok = util_duration_parse(s, 86400L * 365, &v) == PE_OK;
+    return *ok ? v : 0;
 }
 
 /* A certificate term in days, 1..3650. */

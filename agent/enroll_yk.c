@@ -39,7 +39,7 @@ enum pe_rc enroll_slot_key_id(const char *slot, char **phex)
 
 /*
  * A YubiKey's attestation of the key: the slot's attestation certificate
- * and the f9 intermediate, PEM, as base64 (PROTOCOL.md §4), after checking
+ * and the f9 intermediate, PEM, base64 (docs/PROTOCOL.md §4), after checking
  * that it certifies this very key.
  */
 enum pe_rc enroll_yk_attestation(struct tok_ctx *ctx, struct tok_key *key,

@@ -4,13 +4,13 @@
  */
 #include "expiry.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/asn1.h>
 #include <openssl/x509v3.h>
+
+#include "util.h"
 
 #define WINDOW_MAX (3650L * 86400)
 
@@ -33,49 +33,30 @@ const char *expiry_state_name(enum expiry_state s)
 
 enum pe_rc expiry_parse_window(const char *s, long *psecs)
 {
-    char *end = NULL;
-    long v, unit = 86400;
+    long v = 0;
 
-    errno = 0;
-    v = s != NULL ? strtol(s, &end, 10) : -1;
-    if (s != NULL && end != s && errno == 0 && v >= 0) {
-        if (*end == 'd')
-            end++;
-        else if (*end == 'h')
-            unit = 3600, end++;
-        else if (*end == 'm')
-            unit = 60, end++;
-        else if (*end == 's')
-            unit = 1, end++;
-        if (*end == '\0' && v <= WINDOW_MAX / unit) {
-            *psecs = v * unit;
-            return PE_OK;
-        }
-    }
-    return pe_failf(PE_E_USAGE,
-                    "\"%s\" is not a window such as 30d, 12h or 90m "
-                    "(at most 3650 days).",
-                    s != NULL ? s : "");
-}
-
-static enum pe_rc asn1_time_t(const ASN1_TIME *t, time_t *pt)
-{
-    struct tm tm;
-
-    memset(&tm, 0, sizeof(tm));
-    if (t == NULL || ASN1_TIME_to_tm(t, &tm) != 1)
-        return pe_failf(PE_E_INPUT, "A certificate has an unreadable "
-                                    "validity time.");
-    *pt = timegm(&tm);
+    if (util_duration_parse(s, WINDOW_MAX, &v) != PE_OK)
+        return pe_failf(PE_E_USAGE,
+                        "\"%s\" is not a window such as 30d, 12h or 90m "
+                        "(at most 3650 days).",
+                        s != NULL ? s : "");
+    /* A bare number is seconds, as for every duration; a window of a few
+     * seconds is almost surely meant as days. */
+    if (v > 0 && v < 86400 && strspn(s, "0123456789") == strlen(s))
+        return pe_failf(PE_E_USAGE,
+                        "A window of \"%s\" is %ld seconds; give a unit, "
+                        "such as %sd for days.",
+                        s, v, s);
+    *psecs = v;
     return PE_OK;
 }
 
 enum pe_rc expiry_cert_times(const X509 *cert, time_t *pnb, time_t *pna)
 {
-    enum pe_rc rc = asn1_time_t(X509_get0_notBefore(cert), pnb);
+    enum pe_rc rc = util_time_asn1(X509_get0_notBefore(cert), pnb);
 
     if (rc == PE_OK)
-        rc = asn1_time_t(X509_get0_notAfter(cert), pna);
+        rc = util_time_asn1(X509_get0_notAfter(cert), pna);
     return rc;
 }
 
@@ -157,29 +138,6 @@ void expiry_plan_clear(struct expiry_plan *p)
 {
     free(p->v);
     memset(p, 0, sizeof(*p));
-}
-
-const char *expiry_hex(const unsigned char *id, size_t len, char *buf,
-                       size_t size)
-{
-    size_t i;
-
-    buf[0] = '\0';
-    if (size < 2 * len + 1)
-        return buf;
-    for (i = 0; i < len; i++)
-        snprintf(buf + 2 * i, 3, "%02x", id[i]);
-    return buf;
-}
-
-const char *expiry_date(time_t t, char *buf, size_t size)
-{
-    struct tm tm;
-
-    if (gmtime_r(&t, &tm) == NULL ||
-        strftime(buf, size, "%Y-%m-%d %H:%M UTC", &tm) == 0)
-        snprintf(buf, size, "?");
-    return buf;
 }
 
 long expiry_days(time_t t, time_t now)

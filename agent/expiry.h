@@ -49,8 +49,9 @@ struct expiry_plan {
 const char *expiry_state_name(enum expiry_state s);
 
 /*
- * Parse a window: "30d", "12h", "90m", "3600s", or a bare number of days;
- * 0 .. 3650 days.  PE_E_USAGE naming the value otherwise.
+ * Parse a window: "30d", "12h", "90m", "3600s" (util_duration_parse);
+ * 0 .. 3650 days.  A bare number under one day (seconds) is refused with a
+ * hint to give "d".  PE_E_USAGE naming the value otherwise.
  */
 enum pe_rc expiry_parse_window(const char *s, long *psecs);
 
@@ -68,13 +69,6 @@ enum pe_rc expiry_plan_make(const struct tok_object_list *list, time_t now,
 
 /* Free what plan holds and zero it; safe to call twice. */
 void expiry_plan_clear(struct expiry_plan *plan);
-
-/* CKA_ID as lower-case hex into buf ("" if it does not fit). */
-const char *expiry_hex(const unsigned char *id, size_t len, char *buf,
-                       size_t size);
-
-/* "2026-11-24 09:00 UTC" for t into buf. */
-const char *expiry_date(time_t t, char *buf, size_t size);
 
 /* Whole days from now to t, rounded down (negative when past). */
 long expiry_days(time_t t, time_t now);

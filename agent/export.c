@@ -21,6 +21,7 @@
 #include "fileio.h"
 #include "journal.h"
 #include "log.h"
+#include "util.h"
 #include "tokopt.h"
 
 /* Longer chains than this are not followed (a loop, or not ours). */
@@ -104,7 +105,7 @@ static void describe(const struct tok_object_list *l, const unsigned char *id,
         if (!selected(l, &l->v[i], id, idlen, label))
             continue;
         w = snprintf(buf + n, size - n, "%sid %s (\"%s\")", n ? ", " : "",
-                     expiry_hex(l->v[i].id, l->v[i].idlen, hex, sizeof(hex)),
+                     util_hex_encode(l->v[i].id, l->v[i].idlen, hex, sizeof(hex)),
                      l->v[i].label);
         if (w < 0)
             break;
@@ -307,7 +308,7 @@ static enum pe_rc note_item(const struct tok_object_list *l,
         item->leaf = NULL;
         return PE_E_NOMEM;
     }
-    item->id_hex = strdup(expiry_hex(o->id, o->idlen, hex, sizeof(hex)));
+    item->id_hex = strdup(util_hex_encode(o->id, o->idlen, hex, sizeof(hex)));
     item->label = strdup(o->label);
     item->cert_uri = strdup(o->uri);
     /* the key's own URI when it was listed, else the certificate's with

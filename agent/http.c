@@ -5,7 +5,6 @@
 #include "http.h"
 
 #include <ctype.h>
-#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,36 +37,11 @@ struct sink {
     bool overflow;
 };
 
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static CURLcode curl_init_rc;
-
-static void curl_init(void)
-{
-    curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
-}
-
-/* libcurl 7.84 and later initialise thread-safely (bookworm: 7.88). */
 enum pe_rc http_global_init(void)
 {
-    if (pthread_once(&curl_once, curl_init) != 0 || curl_init_rc != CURLE_OK)
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
         return pe_failf(PE_E_INTERNAL, "libcurl could not be initialised.");
     return PE_OK;
-}
-
-/* libcurl and its TLS library are set up at the first request (with
- * OpenSSL's configuration, providers and random generator: a few ms),
- * on the thread that makes it, not when the client is made. */
-static enum pe_rc client_ready(struct http_client *c)
-{
-    enum pe_rc rc;
-
-    if (c->curl != NULL)
-        return PE_OK;
-    rc = http_global_init();
-    if (rc != PE_OK)
-        return rc;
-    c->curl = curl_easy_init();
-    return c->curl != NULL ? PE_OK : PE_E_NOMEM;
 }
 
 bool http_url_is_https(const char *url)
@@ -84,6 +58,11 @@ enum pe_rc http_client_new(const struct http_config *cfg,
     c = calloc(1, sizeof(*c));
     if (c == NULL)
         return PE_E_NOMEM;
+    c->curl = curl_easy_init();
+    if (c->curl == NULL) {
+        http_client_free(c);
+        return PE_E_NOMEM;
+    }
     if (cfg != NULL && cfg->ca_file != NULL) {
         c->ca_file = strdup(cfg->ca_file);
         if (c->ca_file == NULL) {
@@ -201,6 +180,19 @@ static char *header_dup(CURL *curl, const char *name)
         h == NULL || h->value == NULL)
         return NULL;
     return strdup(h->value);
+}
+
+/* An HTTP date header as time_t; 0 when absent or unreadable. */
+static time_t header_time(CURL *curl, const char *name)
+{
+    struct curl_header *h = NULL;
+    time_t t;
+
+    if (curl_easy_header(curl, name, 0, CURLH_HEADER, -1, &h) != CURLHE_OK ||
+        h == NULL || h->value == NULL)
+        return 0;
+    t = curl_getdate(h->value, NULL);
+    return t == (time_t)-1 ? 0 : t;
 }
 
 static void trace_body(const char *what, const char *body, size_t len,
@@ -364,9 +356,7 @@ enum pe_rc http_do(struct http_client *c, const struct http_request *req,
                         "Refusing to send credentials to %s: only https:// "
                         "URLs may carry secrets.",
                         req->url);
-    rc = client_ready(c);
-    if (rc == PE_OK)
-        rc = build_headers(req, &headers);
+    rc = build_headers(req, &headers);
     if (rc != PE_OK)
         goto out;
     rc = set_options(c, req, headers, &s, errbuf);
@@ -392,6 +382,7 @@ enum pe_rc http_do(struct http_client *c, const struct http_request *req,
     }
     presp->retry_after = header_dup(c->curl, "Retry-After");
     presp->www_authenticate = header_dup(c->curl, "WWW-Authenticate");
+    presp->date = header_time(c->curl, "Date");
     if (s.buf == NULL) {
         s.buf = calloc(1, 1);
         if (s.buf == NULL) {

@@ -51,16 +51,17 @@ struct http_response {
     char *content_type;     /* or NULL */
     char *retry_after;      /* the Retry-After header's value, or NULL */
     char *www_authenticate; /* the WWW-Authenticate header's value, or NULL */
+    time_t date;            /* the Date header; 0 when absent or unreadable */
 };
 
 /*
- * Initialise libcurl once for the process (later calls do nothing; safe
- * from any thread).  A client's first request calls it.
+ * Initialise libcurl and its TLS library: call once, from main(), before
+ * anything else runs.  (A program that does not, such as a unit test, gets
+ * libcurl's own initialisation at the first client.)
  */
 enum pe_rc http_global_init(void);
 
-/* A new client with cfg copied (*pc, free with http_client_free).  Cheap:
- * libcurl and TLS are set up by its first request. */
+/* A new client with cfg copied (*pc, free with http_client_free). */
 enum pe_rc http_client_new(const struct http_config *cfg,
                            struct http_client **pc);
 

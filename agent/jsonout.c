@@ -6,7 +6,6 @@
 
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 
 json_t *jsonout_error(enum pe_rc rc)
 {
@@ -44,14 +43,4 @@ enum pe_rc jsonout_print(const char *command, json_t *result, enum pe_rc rc)
     fflush(stdout);
     free(s);
     return rc;
-}
-
-const char *jsonout_time(time_t t, char *buf, size_t size)
-{
-    struct tm tm;
-
-    if (gmtime_r(&t, &tm) == NULL ||
-        strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-        snprintf(buf, size, "?");
-    return buf;
 }

@@ -38,7 +38,4 @@ json_t *jsonout_envelope(const char *command, json_t *result, enum pe_rc rc);
  * result.  Returns rc unchanged (PE_E_NOMEM if it could not be made). */
 enum pe_rc jsonout_print(const char *command, json_t *result, enum pe_rc rc);
 
-/* "2026-11-24T09:00:00Z" for t, into buf (size >= 21). */
-const char *jsonout_time(time_t t, char *buf, size_t size);
-
 #endif

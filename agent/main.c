@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "http.h"
 #include "log.h"
 #include "rc.h"
 
@@ -160,7 +161,9 @@ int main(int argc, char **argv)
                 argv[i]);
         return PE_EXIT_USAGE;
     }
-    rc = c->run(argc - i, argv + i);
+    rc = http_global_init();
+    if (rc == PE_OK)
+        rc = c->run(argc - i, argv + i);
     if (rc != PE_OK && rc != PE_PENDING)
         fprintf(stderr, "p11enroll: %s\n", pe_sentence(rc));
     return pe_rc_exit(rc);

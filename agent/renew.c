@@ -19,6 +19,7 @@
 #include "jsonout.h"
 #include "log.h"
 #include "tokopt.h"
+#include "util.h"
 
 #define SIDECAR         ".renews"
 #define SIDECAR_MAX     (64 * 1024)
@@ -153,8 +154,8 @@ static void leaf_fill(struct leaf *lf, const char *uri,
     char *serial = bn != NULL ? BN_bn2hex(bn) : NULL;
 
     snprintf(lf->it.token, sizeof(lf->it.token), "%s", uri);
-    expiry_hex(e->cert->id, e->cert->idlen, lf->it.key_id,
-               sizeof(lf->it.key_id));
+    util_hex_encode(e->cert->id, e->cert->idlen, lf->it.key_id,
+                    sizeof(lf->it.key_id));
     bundle_name_str(X509_get_subject_name(e->cert->cert), lf->it.subject,
                     sizeof(lf->it.subject));
     snprintf(lf->it.serial, sizeof(lf->it.serial), "%s",
@@ -162,7 +163,8 @@ static void leaf_fill(struct leaf *lf, const char *uri,
     lf->it.not_after = e->not_after;
     lf->state = e->state;
     if (e->newer != NULL)
-        expiry_hex(e->newer->id, e->newer->idlen, lf->newer, sizeof(lf->newer));
+        util_hex_encode(e->newer->id, e->newer->idlen, lf->newer,
+                        sizeof(lf->newer));
     OPENSSL_free(serial);
     BN_free(bn);
 }
@@ -293,19 +295,12 @@ static enum pe_rc renewal_opts(const struct renew_opts *ro,
     return PE_OK;
 }
 
-/* "2026-11-24 09:00:00 UTC" (the journal's form) as time_t; 0 if not. */
+/* The journal's time (util_time_parse) as time_t; 0 if it is not one. */
 static time_t journal_time(const char *s)
 {
-    struct tm tm;
+    time_t t = 0;
 
-    memset(&tm, 0, sizeof(tm));
-    if (s == NULL ||
-        sscanf(s, "%d-%d-%d %d:%d:%d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
-               &tm.tm_hour, &tm.tm_min, &tm.tm_sec) != 6)
-        return 0;
-    tm.tm_year -= 1900;
-    tm.tm_mon -= 1;
-    return timegm(&tm);
+    return util_time_parse(s, &t) ? t : 0;
 }
 
 /* What a finished (or stopped) renewal record says, into it. */
@@ -333,8 +328,8 @@ static void item_from_record(struct renew_item *it,
              "with key %s, valid until %s (enrollment %s).  The old key and "
              "certificate stay on the token.",
              it->subject, it->key_id,
-             expiry_date(it->not_after, date, sizeof(date)), it->new_serial,
-             it->new_key_id, it->new_expires, rec->id);
+             util_time_rfc3339(it->not_after, date, sizeof(date)),
+             it->new_serial, it->new_key_id, it->new_expires, rec->id);
 }
 
 static void renew_one(const struct renew_opts *ro, const struct tokopt *to,
@@ -367,7 +362,7 @@ static void renew_one(const struct renew_opts *ro, const struct tokopt *to,
     }
     say("Renewing certificate \"%s\" (ID %s, ends %s) as enrollment %s%s.",
         lf->it.subject, lf->it.key_id,
-        expiry_date(lf->it.not_after, date, sizeof(date)), rec->id,
+        util_time_rfc3339(lf->it.not_after, date, sizeof(date)), rec->id,
         ro->reuse_key ? " with the same key" : " with a new key");
     rc = enroll_run(rec, &o);
     item_from_record(it, rec, rc);
@@ -483,7 +478,8 @@ static void renew_leaf(const struct renew_opts *ro, const struct tokopt *to,
                  "p11enroll here (no record in %s); give --endpoint or --form "
                  "(and the names) to renew it.",
                  lf->it.subject, lf->it.key_id,
-                 expiry_date(lf->it.not_after, date, sizeof(date)), ro->dir);
+                 util_time_rfc3339(lf->it.not_after, date, sizeof(date)),
+                 ro->dir);
         return;
     }
     if (lf->state == EXPIRY_DUE || lf->state == EXPIRY_EXPIRED) {
@@ -517,13 +513,15 @@ static void renew_leaf(const struct renew_opts *ro, const struct tokopt *to,
                  "Certificate \"%s\" (ID %s, ends %s) was renewed as ID %s; "
                  "it and its key stay on the token until removed.",
                  lf->it.subject, lf->it.key_id,
-                 expiry_date(lf->it.not_after, date, sizeof(date)), lf->newer);
+                 util_time_rfc3339(lf->it.not_after, date, sizeof(date)),
+                 lf->newer);
         return;
     }
     it->outcome = RENEW_NOT_DUE;
     snprintf(it->message, sizeof(it->message),
              "Certificate \"%s\" (ID %s) is valid until %s%s.", lf->it.subject,
-             lf->it.key_id, expiry_date(lf->it.not_after, date, sizeof(date)),
+             lf->it.key_id,
+             util_time_rfc3339(lf->it.not_after, date, sizeof(date)),
              lf->state == EXPIRY_NOT_YET_VALID ? " (not valid yet)" : "");
 }
 
@@ -622,7 +620,7 @@ static void retire_leaf(struct tok_ctx *ctx, const struct tok_object *c,
              "Certificate \"%s\" (ID %s, serial %s, ends %s), superseded by "
              "ID %s, was removed%s.",
              lf->it.subject, lf->it.key_id, lf->it.serial,
-             expiry_date(lf->it.not_after, date, sizeof(date)), lf->newer,
+             util_time_rfc3339(lf->it.not_after, date, sizeof(date)), lf->newer,
              keynote);
 }
 
@@ -813,23 +811,25 @@ json_t *renew_result_json(const struct renew_result *res, long window)
     for (i = 0; i < res->n; i++) {
         const struct renew_item *it = &res->v[i];
 
-        j = json_pack(
-            "{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "outcome",
-            renew_outcome_name(it->outcome), "token", it->token, "key_id",
-            it->key_id, "subject", it->subject, "serial", it->serial,
-            "not_after",
-            it->not_after ? jsonout_time(it->not_after, t1, sizeof(t1)) : "",
-            "message", it->message);
+        j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "outcome",
+                      renew_outcome_name(it->outcome), "token", it->token,
+                      "key_id", it->key_id, "subject", it->subject, "serial",
+                      it->serial, "not_after",
+                      it->not_after
+                          ? util_time_rfc3339(it->not_after, t1, sizeof(t1))
+                          : "",
+                      "message", it->message);
         if (j != NULL && it->enrollment[0] != '\0')
             json_object_set_new(
                 j, "renewal",
-                json_pack("{s:s, s:s, s:s, s:s, s:s}", "enrollment",
-                          it->enrollment, "key_id", it->new_key_id, "serial",
-                          it->new_serial, "not_after",
-                          it->new_not_after != 0
-                              ? jsonout_time(it->new_not_after, t2, sizeof(t2))
-                              : "",
-                          "certificate_uri", it->new_cert_uri));
+                json_pack(
+                    "{s:s, s:s, s:s, s:s, s:s}", "enrollment", it->enrollment,
+                    "key_id", it->new_key_id, "serial", it->new_serial,
+                    "not_after",
+                    it->new_not_after != 0
+                        ? util_time_rfc3339(it->new_not_after, t2, sizeof(t2))
+                        : "",
+                    "certificate_uri", it->new_cert_uri));
         if (j != NULL &&
             (it->outcome == RENEW_RETIRED || it->removed_certs != 0))
             json_object_set_new(j, "removed",
@@ -849,7 +849,7 @@ json_t *renew_result_json(const struct renew_result *res, long window)
     }
     return json_pack("{s:I, s:o, s:o}", "window_seconds", (json_int_t)window,
                      "certificates", items, "next_due",
-                     res->next_due != 0 ? json_string(jsonout_time(
+                     res->next_due != 0 ? json_string(util_time_rfc3339(
                                               res->next_due, t2, sizeof(t2)))
                                         : json_null());
 }

@@ -4,10 +4,11 @@
  */
 #include "tokopt.h"
 
-#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "util.h"
 
 void tokopt_init(struct tokopt *o)
 {
@@ -189,38 +190,15 @@ void tokopt_usage(FILE *f, bool with_so)
                    "in hex)\n");
 }
 
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    c = tolower(c);
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    return -1;
-}
-
 enum pe_rc tokopt_parse_hex(const char *hex, unsigned char *buf, size_t size,
                             size_t *plen)
 {
     size_t n = 0;
-    int hi, lo;
-    const char *p = hex;
 
-    while (*p != '\0') {
-        if (*p == ':' || *p == '%' || *p == ' ') {
-            p++;
-            continue;
-        }
-        hi = hexval((unsigned char)p[0]);
-        lo = hi >= 0 ? hexval((unsigned char)p[1]) : -1;
-        if (hi < 0 || lo < 0 || n >= size)
-            return pe_failf(PE_E_USAGE,
-                            "\"%s\" is not a key ID in hex (at most %zu "
-                            "bytes).",
-                            hex, size);
-        buf[n++] = (unsigned char)(hi << 4 | lo);
-        p += 2;
-    }
+    if (util_hex_decode(hex, buf, size, &n) != PE_OK)
+        return pe_failf(PE_E_USAGE,
+                        "\"%s\" is not a key ID in hex (at most %zu bytes).",
+                        hex, size);
     if (n == 0)
         return pe_failf(PE_E_USAGE, "An empty key ID was given.");
     *plen = n;

@@ -120,7 +120,8 @@ enum pe_rc tokopt_find_key(struct tok_ctx *ctx, const char *key_id,
 /* Lines describing the shared options, for a command's --help. */
 void tokopt_usage(FILE *f, bool with_so);
 
-/* "0a1b", "0A:1B" or "%0a%1b" -> bytes into buf; PE_E_USAGE if bad. */
+/* A key ID in hex (util_hex_decode) -> bytes into buf; PE_E_USAGE naming
+ * it if it is not hex, too long or empty. */
 enum pe_rc tokopt_parse_hex(const char *hex, unsigned char *buf, size_t size,
                             size_t *plen);
 

@@ -10,7 +10,8 @@
 # --token-store memory keeps SoftHSM's token files in /dev/shm (tmpfs)
 # instead of next to the rest under $TMPDIR (default disk).
 # Builds what it needs into $P11E_BUILD_DIR (default build-bench, configured
-# as Release on first use): p11enroll, scm-sim, p11e-floor, the mock module.
+# as Release on first use, always with -DP11E_BENCH=ON): p11enroll, scm-sim,
+# p11e-floor, the mock module.
 set -u
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 RUNS=7 FLEET=50 KEYS="ec-p256 rsa-3072" STORE=disk
@@ -21,7 +22,7 @@ while [ $# -gt 0 ]; do
     --keys) KEYS=$2 && shift 2 ;;
     --token-store) STORE=$2 && shift 2 ;;
     *)
-        sed -n '4,14p' "$0" | sed 's/^# \{0,1\}//'
+        sed -n '4,15p' "$0" | sed 's/^# \{0,1\}//'
         exit 2
         ;;
     esac
@@ -33,7 +34,11 @@ P11ENROLL=$B/agent/p11enroll SCM_SIM=$B/contrib/scm-sim/scm-sim
 FLOOR=$B/bench/p11e-floor MOCK=$B/tests/mock/libp11e_mock.so
 if [ ! -e "$B/CMakeCache.txt" ]; then
     echo "configuring $B (Release)..." >&2
-    cmake -S "$top" -B "$B" -DCMAKE_BUILD_TYPE=Release >/dev/null || exit 1
+    cmake -S "$top" -B "$B" -DCMAKE_BUILD_TYPE=Release -DP11E_BENCH=ON \
+        >/dev/null || exit 1
+else
+    # p11e-floor is built only with P11E_BENCH (off by default)
+    cmake -S "$top" -B "$B" -DP11E_BENCH=ON >/dev/null || exit 1
 fi
 echo "building p11enroll, scm-sim, p11e-floor and the mock in $B..." >&2
 cmake --build "$B" -j2 --target p11enroll scm-sim p11e-floor p11e_mock \

@@ -6,6 +6,8 @@ option(P11E_SANITIZE "Build with AddressSanitizer and UndefinedBehaviorSanitizer
 # folders.  Both must be ON for the tests (and bench/) to be built.
 option(BUILD_TESTING "Build the tests and the benchmark helpers" ON)
 option(P11E_TESTS "Build the tests" ON)
+# bench/run.sh turns it on in its own build folder.
+option(P11E_BENCH "Build the benchmark helpers in bench/" OFF)
 # Real libFuzzer targets (CC=clang): the whole library is instrumented for
 # coverage, so the fuzzers see inside the parsers, not only the harness.
 option(P11E_FUZZ "Build libFuzzer targets (needs clang)" OFF)

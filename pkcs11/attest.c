@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * attest.c - key attestation objects a token keeps itself (ykcs11):
- * research/pkcs11-tokens.md §1.1 "Attestation objects"
- * (Yubico/yubico-piv-tool doc/YKCS11/index.adoc, ykcs11/ykcs11.c).
+ * attest.c - key attestation objects a token keeps itself (ykcs11; see
+ * docs/tokens.md and Yubico/yubico-piv-tool doc/YKCS11/index.adoc,
+ * ykcs11/ykcs11.c).
  */
 #include <stdint.h>
 #include <stdlib.h>

@@ -2,9 +2,9 @@
 /*
  * keygen.c - generate key pairs on the token, check them, destroy them.
  *
- * SoftHSM defaults CKA_TOKEN and CKA_SENSITIVE to FALSE (research §2), so
- * every safety attribute is sent explicitly; ykcs11 2.2.0 rejects
- * EXTRACTABLE and ALWAYS_AUTHENTICATE (§1.1), so its template leaves them
+ * SoftHSM defaults CKA_TOKEN and CKA_SENSITIVE to FALSE, so every safety
+ * attribute is sent explicitly; ykcs11 2.2.0 rejects EXTRACTABLE and
+ * ALWAYS_AUTHENTICATE (docs/tokens.md), so its template leaves them
  * out and relies on the card.  Curve and size stay in the public template.
  */
 #include <stdint.h>

@@ -532,11 +532,7 @@ out:
  * a chain certificate that does not get there (no second session, no
  * thread, a failed write) is written in turn afterwards by
  * tok_cert_write_chain, with its retries and recovery.  A network HSM
- * pays a round trip per object.  On SoftHSM on ext4 (bench/p11e-floor)
- * a leaf and two chain certificates took 12-19 ms one after the other
- * and 7.6-9.0 ms at once when each was created on the token (a rewrite
- * of the object's file per attribute), and 2.0-3.2 against 1.5-2.1 ms
- * since they are copied there whole (create_object).
+ * pays a round trip per object.
  */
 #define CHAIN_PAR_MAX 4
 

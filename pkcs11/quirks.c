@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * quirks.c - what differs between module families, as data.
- * Sources: ../shared/research/pkcs11-tokens.md §1.1 (ykcs11 2.2.0:
- * Yubico/yubico-piv-tool ykcs11/objects.c check_*_template, token.c),
- * §3.4 (AWS CloudHSM SDK 5 known issues and certificate storage
- * attributes), §3.7 (p11-kit 0.24 RPC mechanism list) and §2 (SoftHSM).
+ * Each quirk and its upstream source is in docs/tokens.md (ykcs11 2.2.0:
+ * Yubico/yubico-piv-tool ykcs11/objects.c check_*_template, token.c; AWS
+ * CloudHSM SDK 5 known issues and certificate storage attributes; p11-kit
+ * 0.24 RPC mechanism list; SoftHSM 2.6).
  */
 #include <string.h>
 
@@ -60,9 +60,7 @@ static const struct {
      * rewrites the object's file for each, about 25 times for a
      * certificate; C_CopyObject copies the attributes in one transaction
      * and applies its template in another.  So a certificate is made as a
-     * session object and copied to the token: 1.5-2.1 ms instead of
-     * 7.6-9.0 ms for a leaf and two chain certificates on ext4
-     * (bench/p11e-floor, 2026-12-01) */
+     * session object and copied to the token, with fewer file rewrites. */
     {TOK_FAMILY_SOFTHSM,
      "softhsm",
      {.so_for_keygen = false,

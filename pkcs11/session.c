@@ -3,7 +3,7 @@
  * session.c - open a token, the session, login and the PIN-safety policy,
  * and recovery from a dropped device (re-init, re-find, re-login).
  *
- * PIN rules (issue 3): token flags are read before every login; a locked
+ * PIN rules: token flags are read before every login; a locked
  * PIN is never tried; a final try is never used by an unattended run; a
  * PIN the token refused is never sent again by this process (we remember
  * its SHA-256, not the PIN).
@@ -21,7 +21,7 @@
 #include "tok_int.h"
 
 /*
- * Bounded backoff for SoftHSM's concurrent-writer race (token-lab §1): a
+ * Bounded backoff for SoftHSM's concurrent-writer race (docs/tokens.md): a
  * process that starts or logs in while another rewrites token.object sees
  * no token, a blank one, or gets CKR_GENERAL_ERROR.  We wait at most
  * TOK_RETRY_BUDGET_MS in all per step, in growing, jittered pauses (a
@@ -104,7 +104,7 @@ static enum pe_rc open_session(struct tok_ctx *ctx)
 /*
  * Select the token; when none matches, re-initialise and look again with a
  * bounded backoff: SoftHSM misses a token while another process rewrites
- * it (token-lab §1), a restarted network HSM or p11-kit server needs a
+ * it (docs/tokens.md), a restarted network HSM or p11-kit server needs a
  * moment.  A token that is really absent fails with the same sentence,
  * after the wait.
  */

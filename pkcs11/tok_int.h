@@ -103,7 +103,7 @@ struct tok_backoff {
 };
 
 /* true when the failure recorded in ctx is one SoftHSM gives while another
- * process rewrites the token (CKR_GENERAL_ERROR & co., token-lab §1) and
+ * process rewrites the token (CKR_GENERAL_ERROR & co., docs/tokens.md) and
  * the budget of b allowed one more pause, now slept: try the step again
  * (it must be safe to repeat).  Never true for a PIN refusal. */
 bool tok_retry_transient(struct tok_ctx *ctx, struct tok_backoff *b);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * attest.h - Key Attestation profiles (issue 8): a request must carry an
+ * attest.h - Key Attestation profiles: a request must carry an
  * attestation whose certificate chains to a configured manufacturer root and
  * certifies the CSR's own key.
  */

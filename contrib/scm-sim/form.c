@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * form.c - the code-signing self-enrollment form with an e-mail invitation
- * (PROTOCOL.md §2): one-time code by "mail" (an .eml file in outbox/),
- * session, form config, enroll, status, download.
+ * (docs/PROTOCOL.md section 2): one-time code by "mail" (an .eml file in
+ * outbox/), session, form config, enroll, status, download.
  */
 #include "auth.h"
 #include "config.h"

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * issue.c - CSR checks, the request life cycle (Applied -> Issued or
- * Rejected) and the download formats of PROTOCOL.md §3.
+ * Rejected) and the download formats of docs/PROTOCOL.md
+ * section 3.
  */
 #include "issue.h"
 #include "attest.h"

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * rest.c - the REST enrollment endpoint (PROTOCOL.md §1) and its OAuth 2.0
- * client-credentials token endpoint.
+ * rest.c - the REST enrollment endpoint (docs/PROTOCOL.md section 1) and its
+ * OAuth 2.0 client-credentials token endpoint.
  */
 #include "auth.h"
 #include "config.h"

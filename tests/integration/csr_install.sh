@@ -192,9 +192,9 @@ check_unchanged /install/two_leaves 9 "two end-entity certificates" \
     -- "${I[@]}" twoleaves.pem
 check_unchanged /install/another_key 9 'The certificate "CN=Software Key" is for another key' \
     -- "${I[@]}" otherkey.pem
-check_unchanged /install/expired 9 "expired on 2021-01-01 00:00:00 UTC" \
+check_unchanged /install/expired 9 "expired on 2021-01-01T00:00:00Z" \
     -- "${I[@]}" expired.pem --chain chain.pem
-check_unchanged /install/not_yet_valid 9 "is not valid yet: valid from 2040-01-01 00:00:00 UTC" \
+check_unchanged /install/not_yet_valid 9 "is not valid yet: valid from 2040-01-01T00:00:00Z" \
     -- "${I[@]}" future.pem --chain chain.pem
 check_unchanged /install/no_code_signing 9 "lacks the codeSigning extended key usage" \
     -- "${I[@]}" tls.pem --chain chain.pem

@@ -196,7 +196,7 @@ if ! p11w old.der "$id" old || ! p11w root.der 99 "Test Root"; then
     bad /doctor/expired/setup "pkcs11-tool could not write (id \"$id\")"
 fi
 check /doctor/expired_certificate 9 \
-    "FAIL  certificate  Certificate \"CN=Old Signer\" (ID $id) expired on 2021-01-01 00:00 UTC" \
+    "FAIL  certificate  Certificate \"CN=Old Signer\" (ID $id) expired on 2021-01-01T00:00:00Z" \
     -- "${D[@]}" "${X[@]}" --pin-file pin
 check /doctor/expired_certificate/chain_still_checked 9 \
     "ok    chain        The chain of \"CN=Old Signer\" (ID $id) is complete: 2 certificates" \

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
-# scm-sim's Key Attestation profile (issue 8): a request needs hsmType and an
+# scm-sim's Key Attestation profile: a request needs hsmType and an
 # attestation that certifies the CSR's key and chains to a configured
 # manufacturer root; REST and form alike.
 set -u

@@ -20,8 +20,9 @@
 #   scm_sim_bearer TOKEN ARGS... scm_sim_curl with "Authorization: Bearer"
 #                                (from a pipe, never on argv)
 #   scm_sim_otp EMAIL            print the newest one-time code mailed to EMAIL
-#   scm_sim_json_field NAME      read JSON on stdin, print the string or
-#                                number member NAME (flat answers only)
+#   scm_sim_json_field NAME      read a JSON object on stdin, print its
+#                                member NAME (a string as is, a number or
+#                                true/false as JSON); nothing if absent
 # Exits 77 (ctest skip) when $SCM_SIM is not built, unless P11E_NO_SKIP is
 # set.  Start the SoftHSM fixture (fx_softhsm_begin) BEFORE scm_sim_start:
 # both use the EXIT trap, and scm_sim_start keeps the one it finds.  The
@@ -32,7 +33,16 @@
 # folder; SCM_SIM_FRESH_CA=1 makes a new CA instead.
 
 scm_sim_json_field() {
-    sed -n "s/.*\"$1\" *: *\"\{0,1\}\([^\",}]*\)\"\{0,1\}.*/\1/p" | head -n 1
+    python3 -c '
+import json, sys
+try:
+    v = json.load(sys.stdin).get(sys.argv[1])
+except (ValueError, AttributeError):
+    sys.exit(0)
+if isinstance(v, str):
+    print(v)
+elif v is not None and not isinstance(v, (dict, list)):
+    print(json.dumps(v))' "$1"
 }
 
 _scm_sim_seed() {

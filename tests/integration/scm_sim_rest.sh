@@ -96,7 +96,7 @@ for alg in ec:P-256 ec:P-384 ec:P-521 rsa:3072; do
         -untrusted "$W/chain.pem" "$W/leaf.pem" 2>&1)" ": OK"
 done
 
-# every format of PROTOCOL.md §3 parses, with the right certificates in the
+# every format of docs/PROTOCOL.md section 3 parses, with the right certificates in the
 # right order (checked by subject CN)
 subjects() { # PEM-FILE -> the CNs in order, one line
     openssl crl2pkcs7 -nocrl -certfile "$1" |

@@ -80,14 +80,19 @@ t /state/admin_issue_now has "$BODY" '"status":"Issued"'
 call GET "$api/$id?format=x509CO"
 t /state/download_after_restart eq "$STATUS" 200
 
-scm_sim_delay 3
+# a delay long enough that a busy machine still sees Applied first; then
+# ask until it is Issued (at most 30 s)
+scm_sim_delay 8
 call POST "$api" "@$W/e.json"
 id2=$(json certId)
 t /state/ids_continue [ "$id2" -gt "$id" ]
 call GET "$api/$id2/status"
 t /state/applied_within_delay has "$BODY" '"status":"Applied"'
-sleep 3
-call GET "$api/$id2/status"
+for _ in $(seq 1 60); do
+    call GET "$api/$id2/status"
+    case $BODY in *'"status":"Issued"'*) break ;; esac
+    sleep 0.5
+done
 t /state/issued_after_delay has "$BODY" '"status":"Issued"'
 
 scm_sim_admin GET /admin/requests >"$W/list.json"

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The token layer through `p11-kit server` + p11-kit-client.so, the way a
- * build server reaches a token on another machine (token-lab §2): keys,
+ * build server reaches a token on another machine (docs/tokens.md): keys,
  * signatures and certificates through the socket, and the server dying
  * mid-session (a clear error, then recovery once it is back).
  */

@@ -107,11 +107,14 @@ expect "/cli/list/unknown_uri_part_exit_2" test $? -eq 2
 "$P11ENROLL" list --pin-file "$W/pin" --pin-env X >"$W/two.txt" 2>&1
 expect "/cli/list/two_pin_sources_exit_2" test $? -eq 2
 
-# a person at a terminal: the PIN is asked for without echo
+# a person at a terminal: the PIN is asked for without echo.  It is typed
+# once the prompt shows: the prompt flushes what was typed before it.
 if command -v script >/dev/null; then
-    (sleep 1; printf '%s\n' "$FX_USER_PIN") | timeout 30 script -qec \
+    : >"$W/tty.txt"
+    { check_wait_for "$W/tty.txt" 'PIN for token' &&
+        printf '%s\n' "$FX_USER_PIN"; } | timeout 30 script -qfec \
         "'$P11ENROLL' list --token '$FX_URI' --module '$FX_MODULE'" \
-        /dev/null >"$W/tty.txt" 2>&1
+        "$W/tty.txt" >/dev/null 2>&1
     expect "/cli/list/prompt" grep -q 'PIN for token "p11e-test":' "$W/tty.txt"
     expect "/cli/list/prompt_logs_in" grep -q '"bare"' "$W/tty.txt"
     expect "/cli/list/prompt_no_echo" bash -c "! grep -q '$FX_USER_PIN' '$W/tty.txt'"
@@ -127,10 +130,12 @@ if [ -n "${P11E_MOCK:-}" ]; then
     expect "/cli/list/final_try_unattended_exit_8" test $? -eq 8
     expect "/cli/list/final_try_message" grep -q 'only one more PIN try' "$W/final.txt"
     if command -v script >/dev/null; then
-        (sleep 1; printf '%s\n' "$FX_USER_PIN") | \
+        : >"$W/final-tty.txt"
+        { check_wait_for "$W/final-tty.txt" 'PIN for token' &&
+            printf '%s\n' "$FX_USER_PIN"; } |
             P11E_MOCK_TOKEN_FLAGS=CKF_USER_PIN_FINAL_TRY timeout 30 \
-            script -qec "'$P11ENROLL' list --token '$FX_URI' \
-            --module '$P11E_MOCK'" /dev/null >"$W/final-tty.txt" 2>&1
+                script -qfec "'$P11ENROLL' list --token '$FX_URI' \
+            --module '$P11E_MOCK'" "$W/final-tty.txt" >/dev/null 2>&1
         expect "/cli/list/final_try_warns_a_person" grep -q 'ONE more PIN try' "$W/final-tty.txt"
         expect "/cli/list/final_try_person_goes_on" grep -q '"bare"' "$W/final-tty.txt"
     fi

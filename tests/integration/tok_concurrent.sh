@@ -3,7 +3,7 @@
 # 20 `p11enroll csr` processes started at once against one SoftHSM token:
 # SoftHSM rewrites token.object in place, so a process starting or logging
 # in while another writes may see no token or get CKR_GENERAL_ERROR
-# (token-lab §1).  The token layer rides that out: every run succeeds and
+# (docs/tokens.md).  The token layer rides that out: every run succeeds and
 # every key is on the token.  No timing is asserted.
 set -u
 # shellcheck source=tests/softhsm/fixture.sh

@@ -9,6 +9,10 @@
 #                            COMMAND exits RC and prints (stdout or
 #                            stderr) a line holding TEXT; its output also
 #                            goes to the file $CHECK_OUT when that is set
+#   check_wait_for FILE TEXT [SECONDS]
+#                            wait until FILE holds TEXT (default 30 s), e.g.
+#                            a prompt in a `script -f` typescript before
+#                            typing into it; status 1 if it never does
 #   check_done               "N passed, N failed"; status 1 on a failure
 
 # shellcheck disable=SC2034 # the scripts that source this read them
@@ -41,6 +45,15 @@ check() {
         bad "$name" "rc $rc (want $want_rc, text \"$want_text\"), output:"
         printf '%s\n' "$out" | sed 's/^/    /'
     fi
+}
+
+check_wait_for() {
+    local file=$1 text=$2 tenths=$((${3:-30} * 10)) i
+    for ((i = 0; i < tenths; i++)); do
+        grep -qF -- "$text" "$file" 2>/dev/null && return 0
+        sleep 0.1
+    done
+    return 1
 }
 
 check_done() {

@@ -4,7 +4,7 @@
 # tests/lib/e2e_lib.sh - helpers shared by tests/e2e/*.sh and bench/run.sh.
 # Source it (after tests/softhsm/fixture.sh), then:
 #   e2e_build_pe OUT.exe        a tiny valid PE32+ console program made with
-#                               the native gcc and objcopy (token-lab §6)
+#                               the native gcc and objcopy
 #   e2e_other_root DIR          an unrelated EC root CA, DIR/other-root.pem
 #   e2e_p11kit_start MODULE TOKEN-URI
 #                               serve the token with `p11-kit server` on a

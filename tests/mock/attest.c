@@ -13,7 +13,7 @@
  *
  * Attestation layout from Yubico's PIV attestation doc
  * (developers.yubico.com/PIV/Introduction/PIV_attestation.html) and
- * research/pkcs11-tokens.md section 1.1: subject "CN=YubiKey PIV
+ * docs/tokens.md: subject "CN=YubiKey PIV
  * Attestation 9c", issuer the f9 certificate, extensions
  * 1.3.6.1.4.1.41482.3.3 firmware (3 bytes), .3.7 serial (INTEGER),
  * .3.8 PIN and touch policy (2 bytes), .3.9 form factor (1 byte).

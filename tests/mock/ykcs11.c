@@ -5,7 +5,7 @@
  *
  * Every rule cites where it comes from in Yubico/yubico-piv-tool at tag
  * yubico-piv-tool-2.2.0 (read from the source, see also
- * research/pkcs11-tokens.md section 1.1).  How it maps onto SoftHSM:
+ * docs/tokens.md).  How it maps onto SoftHSM:
  * - The SoftHSM token's user PIN is the PIV PIN ($P11E_MOCK_YKCS11_PIN,
  *   default 123456).  C_Login(CKU_SO, management key) is checked here
  *   against $P11E_MOCK_YKCS11_MGMKEY (default 0102..08 x3) and becomes a

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The token layer rides out SoftHSM's concurrent-writer race (token-lab
- * §1): CKR_GENERAL_ERROR & co. from C_Login, C_OpenSession or
+ * The token layer rides out SoftHSM's concurrent-writer race
+ * (docs/tokens.md): CKR_GENERAL_ERROR & co. from C_Login, C_OpenSession or
  * C_GetTokenInfo are tried again within a bounded wait, through the
  * failure-injecting module (tests/mock, $P11E_MOCK) in front of a real
  * SoftHSM token.  A refused PIN is never sent again, and a token that is
