@@ -15,6 +15,7 @@
 #include "journal.h"
 #include "jsonout.h"
 #include "log.h"
+#include "util.h"
 
 static void usage(FILE *f)
 {
@@ -25,11 +26,9 @@ static void usage(FILE *f)
 
 static void print_one(const struct journal_rec *r, bool full)
 {
-    char when[32], next[160];
-    struct tm tm;
+    char when[UTIL_TIME_SIZE], next[160];
 
-    gmtime_r(&r->created, &tm);
-    strftime(when, sizeof(when), "%Y-%m-%d %H:%M", &tm);
+    util_time_rfc3339(r->created, when, sizeof(when));
     printf("%-27s %-13s %-16s %s %s\n", r->id, journal_status_name(r->status),
            r->request_id ? r->request_id : "-", when, r->url ? r->url : "-");
     /* every record that is not done says how it moves on */

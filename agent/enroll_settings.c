@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "util.h"
 
 #define DEFAULT_LABEL "p11enroll"
 
@@ -429,26 +430,12 @@ static bool unfinished(const struct journal_rec *r)
     return !journal_status_final(r->status);
 }
 
-/* The journal's expiry ("2027-12-05 04:11:04 UTC", or RFC 3339) as time_t;
- * 0 when it cannot be read. */
-static time_t expiry_of(const char *s)
-{
-    struct tm tm;
-
-    memset(&tm, 0, sizeof(tm));
-    if (s == NULL ||
-        sscanf(s, "%4d-%2d-%2d%*1[ T]%2d:%2d:%2d", &tm.tm_year, &tm.tm_mon,
-               &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec) != 6)
-        return 0;
-    tm.tm_year -= 1900;
-    tm.tm_mon -= 1;
-    return timegm(&tm);
-}
-
 static bool installed_valid(const struct journal_rec *r)
 {
-    return r->status == JOURNAL_INSTALLED &&
-           expiry_of(r->cert_expires) > time(NULL);
+    time_t t;
+
+    return r->status == JOURNAL_INSTALLED && r->cert_expires != NULL &&
+           util_time_parse(r->cert_expires, &t) && t > time(NULL);
 }
 
 bool enroll_find_unfinished(const char *dir, const struct enroll_opts *o,

@@ -27,6 +27,7 @@
 #include "poll.h"
 #include "secret.h"
 #include "ui.h"
+#include "util.h"
 
 #define KEY_ID_LEN 8
 
@@ -103,16 +104,13 @@ enum pe_rc step_open_token(struct run *r)
     return tokopt_login(to, r->ctx, TOK_SO);
 }
 
+/* id as a new lower-case hex string (*phex, free()). */
 static enum pe_rc hex_of(const unsigned char *id, size_t len, char **phex)
 {
-    size_t i;
-
     *phex = malloc(2 * len + 1);
     if (*phex == NULL)
         return PE_E_NOMEM;
-    for (i = 0; i < len; i++)
-        snprintf(*phex + 2 * i, 3, "%02x", id[i]);
-    (*phex)[2 * len] = '\0';
+    util_hex_encode(id, len, *phex, 2 * len + 1);
     return PE_OK;
 }
 
