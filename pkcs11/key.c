@@ -60,10 +60,11 @@ enum pe_rc tok_keytype_parse(const char *name, enum tok_keytype *ptype)
 
 /* ---- attribute helpers ------------------------------------------------- */
 
-CK_RV tok_attr_get_in(CK_FUNCTION_LIST *fl, CK_SESSION_HANDLE sess,
-                      CK_OBJECT_HANDLE h, CK_ATTRIBUTE_TYPE type,
-                      unsigned char **pval, size_t *plen)
+CK_RV tok_attr_get(struct tok_ctx *ctx, CK_OBJECT_HANDLE h,
+                   CK_ATTRIBUTE_TYPE type, unsigned char **pval, size_t *plen)
 {
+    CK_FUNCTION_LIST *fl = ctx->fl;
+    CK_SESSION_HANDLE sess = ctx->sess;
     CK_ATTRIBUTE a = {type, NULL, 0};
     CK_RV rv;
 
@@ -89,12 +90,6 @@ CK_RV tok_attr_get_in(CK_FUNCTION_LIST *fl, CK_SESSION_HANDLE sess,
     *pval = a.pValue;
     *plen = a.ulValueLen;
     return CKR_OK;
-}
-
-CK_RV tok_attr_get(struct tok_ctx *ctx, CK_OBJECT_HANDLE h,
-                   CK_ATTRIBUTE_TYPE type, unsigned char **pval, size_t *plen)
-{
-    return tok_attr_get_in(ctx->fl, ctx->sess, h, type, pval, plen);
 }
 
 CK_RV tok_attr_bool(struct tok_ctx *ctx, CK_OBJECT_HANDLE h,

@@ -207,9 +207,11 @@ enum pe_rc tok_key_generate_ex(struct tok_ctx *ctx,
         return rc;
     rc = generate_once(ctx, spec, id, idlen, &priv, &pub);
     /* SoftHSM fails a keygen with CKR_GENERAL_ERROR while another process
-     * rewrites the token.  The ID was free before: a private key with it
-     * now is ours (made before the answer was lost), never a second one;
-     * a lone public half goes.  Not for PIV slots, whose ID was not free. */
+     * rewrites the token (tok_retry_transient is false on other families:
+     * there the first failure stands and nothing is adopted).  The ID was free
+     * before: a private key with it now is ours (made before the answer was
+     * lost), never a second one; a lone public half goes.  Not for PIV slots,
+     * whose ID was not free. */
     while (rc != PE_OK && !tok_quirks(ctx)->piv_ids &&
            tok_retry_transient(ctx, &b)) {
         pub = CK_INVALID_HANDLE;

@@ -4,7 +4,6 @@
  * leaving the token without one), the chain as authority certificates,
  * and reading them back.
  */
-#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,24 +60,18 @@ static CK_RV find_certs(struct tok_ctx *ctx, const unsigned char *id,
     return tok_find(ctx, t, id != NULL ? 3 : 2, out, MAX_CERTS, pn);
 }
 
-/* Whether object h on session sess holds the value d (*prv: the read's). */
-static bool value_equals_in(CK_FUNCTION_LIST *fl, CK_SESSION_HANDLE sess,
-                            CK_OBJECT_HANDLE h, const struct der *d, CK_RV *prv)
+/* Whether object h holds the value d (*prv: the CK_RV of the read). */
+static bool value_equals(struct tok_ctx *ctx, CK_OBJECT_HANDLE h,
+                         const struct der *d, CK_RV *prv)
 {
     unsigned char *v = NULL;
     size_t len = 0;
     bool eq;
 
-    *prv = tok_attr_get_in(fl, sess, h, CKA_VALUE, &v, &len);
+    *prv = tok_attr_get(ctx, h, CKA_VALUE, &v, &len);
     eq = *prv == CKR_OK && len == d->len && memcmp(v, d->p, len) == 0;
     free(v);
     return eq;
-}
-
-static bool value_equals(struct tok_ctx *ctx, CK_OBJECT_HANDLE h,
-                         const struct der *d, CK_RV *prv)
-{
-    return value_equals_in(ctx->fl, ctx->sess, h, d, prv);
 }
 
 /* A certificate object's template; t points into the struct itself. */
@@ -89,8 +82,6 @@ struct cert_tmpl {
     CK_ULONG cat;
     CK_ATTRIBUTE t[12];
     CK_ULONG n;
-    CK_ULONG token; /* t[token] is CKA_TOKEN */
-    bool stage;     /* made in the session, then copied (quirks.c) */
     struct der subj, iss;
     unsigned char *serial;
 };
@@ -130,7 +121,6 @@ static enum pe_rc cert_tmpl_init(const struct tok_ctx *ctx, struct cert_tmpl *c,
     slen = i2d_ASN1_INTEGER(X509_get_serialNumber(x), &c->serial);
     c->t[n++] = (CK_ATTRIBUTE){CKA_CLASS, &c->cls, sizeof(c->cls)};
     c->t[n++] = (CK_ATTRIBUTE){CKA_CERTIFICATE_TYPE, &c->ct, sizeof(c->ct)};
-    c->token = n;
     c->t[n++] = (CK_ATTRIBUTE){CKA_TOKEN, &c->yes, sizeof(c->yes)};
     c->t[n++] = (CK_ATTRIBUTE){CKA_PRIVATE, &c->no, sizeof(c->no)};
     c->t[n++] = (CK_ATTRIBUTE){CKA_ID, (void *)(uintptr_t)id, idlen};
@@ -149,53 +139,7 @@ static enum pe_rc cert_tmpl_init(const struct tok_ctx *ctx, struct cert_tmpl *c,
             (CK_ATTRIBUTE){CKA_CERTIFICATE_CATEGORY, &c->cat, sizeof(c->cat)};
     c->t[n++] = (CK_ATTRIBUTE){CKA_VALUE, val->p, val->len};
     c->n = n;
-    c->stage = q->stage_objects;
     return PE_OK;
-}
-
-/* What a token says when it cannot make or copy the session object: the
- * write is then made directly. */
-static bool stage_refused(CK_RV rv)
-{
-    return rv == CKR_FUNCTION_NOT_SUPPORTED || rv == CKR_ACTION_PROHIBITED ||
-           rv == CKR_ATTRIBUTE_READ_ONLY || rv == CKR_ATTRIBUTE_TYPE_INVALID ||
-           rv == CKR_ATTRIBUTE_VALUE_INVALID || rv == CKR_TEMPLATE_INCONSISTENT;
-}
-
-/*
- * Create the token object of c on sess.  Where c->stage, it is made as a
- * session object and C_CopyObject puts it on the token whole, in a few
- * writes of the object's file instead of one per attribute (quirks.c,
- * SoftHSM); the session object is destroyed either way, and a process
- * that dies in between leaves nothing (session objects end with the
- * session).  A token that refuses either step gets the object directly.
- * Safe on any thread, as long as sess is used by none other.
- */
-static CK_RV create_object(CK_FUNCTION_LIST *fl, CK_SESSION_HANDLE sess,
-                           struct cert_tmpl *c, CK_OBJECT_HANDLE *ph)
-{
-    CK_ATTRIBUTE copy = {CKA_TOKEN, &c->yes, sizeof(c->yes)};
-    CK_OBJECT_HANDLE hs = CK_INVALID_HANDLE;
-    CK_RV rv;
-
-    if (c->stage) {
-        c->t[c->token].pValue = &c->no;
-        rv = fl->C_CreateObject(sess, c->t, c->n, &hs);
-        c->t[c->token].pValue = &c->yes;
-        log_debug(LOG_CAT_PKCS11, "C_CreateObject (session certificate): %s",
-                  ckr_name(rv));
-        if (rv == CKR_OK) {
-            rv = fl->C_CopyObject(sess, hs, &copy, 1, ph);
-            log_debug(LOG_CAT_PKCS11, "C_CopyObject (to the token): %s",
-                      ckr_name(rv));
-            (void)fl->C_DestroyObject(sess, hs);
-        }
-        if (!stage_refused(rv))
-            return rv;
-    }
-    rv = fl->C_CreateObject(sess, c->t, c->n, ph);
-    log_debug(LOG_CAT_PKCS11, "C_CreateObject (certificate): %s", ckr_name(rv));
-    return rv;
 }
 
 /* Create a certificate object; *ph is the new handle. */
@@ -211,7 +155,8 @@ static enum pe_rc create_cert(struct tok_ctx *ctx, X509 *x,
     rc = cert_tmpl_init(ctx, &c, x, val, id, idlen, label, authority);
     if (rc != PE_OK)
         return rc;
-    rv = create_object(ctx->fl, ctx->sess, &c, ph);
+    rv = ctx->fl->C_CreateObject(ctx->sess, c.t, c.n, ph);
+    log_debug(LOG_CAT_PKCS11, "C_CreateObject (certificate): %s", ckr_name(rv));
     if (rv != CKR_OK)
         rc = tok_ckfail(ctx, rv, "Writing the certificate");
     cert_tmpl_clear(&c);
@@ -303,15 +248,8 @@ out:
     return rc;
 }
 
-struct chain_par;
-static void chain_par_join(struct tok_ctx *ctx, struct chain_par *par);
-
-/* The leaf's write; par: chain certificates being written meanwhile,
- * waited for after the first try (a retry may re-initialise the module
- * under their sessions). */
-static enum pe_rc leaf_write(struct tok_ctx *ctx, struct tok_key *key,
-                             X509 *leaf, struct tok_cert_result *pres,
-                             struct chain_par *par)
+enum pe_rc tok_cert_write_leaf(struct tok_ctx *ctx, struct tok_key *key,
+                               X509 *leaf, struct tok_cert_result *pres)
 {
     struct tok_cert_result res = {NULL, false, false};
     struct tok_backoff b = {0, 0};
@@ -326,8 +264,6 @@ static enum pe_rc leaf_write(struct tok_ctx *ctx, struct tok_key *key,
         return rc;
     tok_op_begin(ctx);
     rc = leaf_once(ctx, key, leaf, &val, &res, &created);
-    if (par != NULL)
-        chain_par_join(ctx, par);
     while (rc != PE_OK && tok_retry_transient(ctx, &b))
         rc = leaf_once(ctx, key, leaf, &val, &res, &created);
     if (rc != PE_OK && tok_recover_once(ctx))
@@ -345,12 +281,6 @@ static enum pe_rc leaf_write(struct tok_ctx *ctx, struct tok_key *key,
     else
         tok_cert_result_clear(&res);
     return PE_OK;
-}
-
-enum pe_rc tok_cert_write_leaf(struct tok_ctx *ctx, struct tok_key *key,
-                               X509 *leaf, struct tok_cert_result *pres)
-{
-    return leaf_write(ctx, key, leaf, pres, NULL);
 }
 
 void tok_cert_result_clear(struct tok_cert_result *res)
@@ -522,237 +452,20 @@ out:
     return rc;
 }
 
-/* ---- the chain beside the leaf ------------------------------------------ */
-
-/*
- * The chain certificates not on the token yet are written while the leaf
- * is: each on a session and a thread of its own that makes nothing but
- * PKCS#11 calls (p11-kit initialised the module with OS locking, and no
- * session is used by two threads).  It is a shortcut, never the only way:
- * a chain certificate that does not get there (no second session, no
- * thread, a failed write) is written in turn afterwards by
- * tok_cert_write_chain, with its retries and recovery.  A network HSM
- * pays a round trip per object.  On SoftHSM on ext4 (bench/p11e-floor)
- * a leaf and two chain certificates took 12-19 ms one after the other
- * and 7.6-9.0 ms at once when each was created on the token (a rewrite
- * of the object's file per attribute), and 2.0-3.2 against 1.5-2.1 ms
- * since they are copied there whole (create_object).
- */
-#define CHAIN_PAR_MAX 4
-
-struct chain_job {
-    CK_FUNCTION_LIST *fl;
-    CK_SESSION_HANDLE sess;
-    struct der val;
-    unsigned char id[16];
-    char label[128];
-    struct cert_tmpl tmpl;
-    pthread_t thread;
-    bool running;
-    CK_RV rv;  /* of the write or of the read back */
-    bool same; /* read back equal to val */
-};
-
-struct chain_par {
-    struct chain_job job[CHAIN_PAR_MAX];
-    size_t njobs;
-    size_t present; /* chain certificates already on the token */
-    bool listed;    /* present is known */
-    bool all;       /* every missing chain certificate has a job */
-};
-
-/* On its own thread: write, read back, compare. */
-static void *chain_job_run(void *arg)
-{
-    struct chain_job *j = arg;
-    CK_OBJECT_HANDLE h = CK_INVALID_HANDLE;
-
-    j->rv = create_object(j->fl, j->sess, &j->tmpl, &h);
-    if (j->rv == CKR_OK)
-        j->same = value_equals_in(j->fl, j->sess, h, &j->val, &j->rv);
-    return NULL;
-}
-
-static void chain_job_clear(struct tok_ctx *ctx, struct chain_job *j)
-{
-    if (j->sess != CK_INVALID_HANDLE)
-        (void)ctx->fl->C_CloseSession(j->sess);
-    cert_tmpl_clear(&j->tmpl);
-    OPENSSL_free(j->val.p);
-    memset(j, 0, sizeof(*j));
-    j->sess = CK_INVALID_HANDLE;
-}
-
-/* Start writing x (DER *val, taken over) on a session of its own. */
-static bool chain_job_start(struct tok_ctx *ctx, struct chain_par *par, X509 *x,
-                            struct der *val)
-{
-    struct chain_job *j;
-    CK_RV rv;
-
-    if (par->njobs == CHAIN_PAR_MAX) {
-        OPENSSL_free(val->p);
-        return false;
-    }
-    j = &par->job[par->njobs];
-    memset(j, 0, sizeof(*j));
-    j->sess = CK_INVALID_HANDLE;
-    j->fl = ctx->fl;
-    j->val = *val;
-    cn_label(x, j->label, sizeof(j->label));
-    if (RAND_bytes(j->id, sizeof(j->id)) != 1 ||
-        cert_tmpl_init(ctx, &j->tmpl, x, &j->val, j->id, sizeof(j->id),
-                       j->label, true) != PE_OK)
-        goto fail;
-    rv = ctx->fl->C_OpenSession(ctx->slot, CKF_SERIAL_SESSION | CKF_RW_SESSION,
-                                NULL, NULL, &j->sess);
-    log_debug(LOG_CAT_PKCS11, "C_OpenSession (for a chain certificate): %s",
-              ckr_name(rv));
-    if (rv != CKR_OK) {
-        j->sess = CK_INVALID_HANDLE;
-        goto fail;
-    }
-    if (pthread_create(&j->thread, NULL, chain_job_run, j) != 0)
-        goto fail;
-    j->running = true;
-    par->njobs++;
-    return true;
-fail:
-    chain_job_clear(ctx, j);
-    return false;
-}
-
-/* List the token's certificates once and start a job for every chain
- * certificate that is not among them.  Best effort: what is not started
- * here is written in turn by chain_par_finish. */
-static void chain_par_start(struct tok_ctx *ctx, STACK_OF(X509) * chain,
-                            struct chain_par *par)
-{
-    struct der *have = NULL, val = {NULL, 0};
-    CK_ULONG nhave = 0;
-    int i;
-
-    memset(par, 0, sizeof(*par));
-    if (chain == NULL || sk_X509_num(chain) == 0 ||
-        !tok_quirks(ctx)->chain_storage)
-        return;
-    tok_op_begin(ctx);
-    if (token_cert_values(ctx, &have, &nhave) != PE_OK)
-        return; /* the leaf's write meets the same trouble first */
-    par->listed = true;
-    par->all = true;
-    for (i = 0; i < sk_X509_num(chain); i++) {
-        X509 *x = sk_X509_value(chain, i);
-
-        if (cert_der(x, &val) != PE_OK) {
-            par->all = false;
-            break;
-        }
-        if (chain_cert_present(chain, i, &val, have, nhave)) {
-            par->present++;
-            OPENSSL_free(val.p);
-        } else if (!chain_job_start(ctx, par, x, &val)) {
-            par->all = false;
-        }
-        val.p = NULL;
-    }
-    der_list_free(have, nhave);
-}
-
-/* Wait for the jobs and close their sessions; again is a no-op. */
-static void chain_par_join(struct tok_ctx *ctx, struct chain_par *par)
-{
-    size_t i;
-
-    for (i = 0; i < par->njobs; i++) {
-        struct chain_job *j = &par->job[i];
-
-        if (j->running) {
-            pthread_join(j->thread, NULL);
-            j->running = false;
-        }
-        if (j->sess != CK_INVALID_HANDLE) {
-            (void)ctx->fl->C_CloseSession(j->sess);
-            j->sess = CK_INVALID_HANDLE;
-        }
-    }
-}
-
-static void chain_par_clear(struct tok_ctx *ctx, struct chain_par *par)
-{
-    size_t i;
-
-    chain_par_join(ctx, par);
-    for (i = 0; i < par->njobs; i++)
-        chain_job_clear(ctx, &par->job[i]);
-    par->njobs = 0;
-}
-
-/* After the jobs: done when they wrote every missing chain certificate,
- * else the chain in turn.  What the jobs wrote is found there, even when
- * the answer was lost, so what was written is what is there now less what
- * was there before. */
-static enum pe_rc chain_par_finish(struct tok_ctx *ctx, STACK_OF(X509) * chain,
-                                   struct chain_par *par, size_t *pwritten,
-                                   size_t *pskipped)
-{
-    size_t i, done = 0, w = 0, sk = 0;
-    bool all = par->all;
-    enum pe_rc rc;
-
-    for (i = 0; i < par->njobs; i++) {
-        const struct chain_job *j = &par->job[i];
-
-        if (j->rv == CKR_OK && j->same) {
-            done++;
-        } else if (j->rv == CKR_OK) {
-            return pe_failf(PE_E_TOKEN,
-                            "Token \"%s\" returned a different chain "
-                            "certificate than was written.",
-                            ctx->label);
-        } else {
-            log_debug(LOG_CAT_PKCS11,
-                      "chain certificate on its own session: %s; writing "
-                      "the chain in turn",
-                      ckr_name(j->rv));
-            all = false;
-        }
-    }
-    if (all) {
-        *pwritten = done;
-        *pskipped = par->present;
-        return PE_OK;
-    }
-    rc = tok_cert_write_chain(ctx, chain, &w, &sk);
-    if (par->listed) {
-        *pwritten = w + sk > par->present ? w + sk - par->present : 0;
-        *pskipped = par->present;
-    } else {
-        *pwritten = w;
-        *pskipped = sk;
-    }
-    return rc;
-}
-
 enum pe_rc tok_cert_write_all(struct tok_ctx *ctx, struct tok_key *key,
                               X509 *leaf, STACK_OF(X509) * chain,
                               struct tok_cert_result *res, size_t *pwritten,
                               size_t *pskipped)
 {
-    struct chain_par par;
-    size_t w = 0, sk = 0;
     enum pe_rc rc;
 
-    chain_par_start(ctx, chain, &par);
-    rc = leaf_write(ctx, key, leaf, res, &par);
-    chain_par_join(ctx, &par); /* unless leaf_write did */
-    if (rc == PE_OK)
-        rc = chain_par_finish(ctx, chain, &par, &w, &sk);
-    chain_par_clear(ctx, &par);
     if (pwritten != NULL)
-        *pwritten = w;
+        *pwritten = 0;
     if (pskipped != NULL)
-        *pskipped = sk;
+        *pskipped = 0;
+    rc = tok_cert_write_leaf(ctx, key, leaf, res);
+    if (rc == PE_OK)
+        rc = tok_cert_write_chain(ctx, chain, pwritten, pskipped);
     return rc;
 }
 

@@ -55,14 +55,11 @@ static const struct {
       .cert_category = true,
       .chain_storage = true,
       .cert_extra_attrs = true}},
-    /* SoftHSM 2 (file store): the whole template is accepted.  Its
-     * C_CreateObject sets a token object's attributes one at a time and
-     * rewrites the object's file for each, about 25 times for a
-     * certificate; C_CopyObject copies the attributes in one transaction
-     * and applies its template in another.  So a certificate is made as a
-     * session object and copied to the token: 1.5-2.1 ms instead of
-     * 7.6-9.0 ms for a leaf and two chain certificates on ext4
-     * (bench/p11e-floor, 2026-12-01) */
+    /* SoftHSM 2 (file store): the whole template is accepted.  It
+     * rewrites token.object in place, so a process that starts or logs in
+     * while another writes sees no token or gets CKR_GENERAL_ERROR: only
+     * here are such answers worth another try (many processes sharing one
+     * SoftHSM token is how fleets are tested) */
     {TOK_FAMILY_SOFTHSM,
      "softhsm",
      {.so_for_keygen = false,
@@ -71,7 +68,7 @@ static const struct {
       .cert_category = true,
       .chain_storage = true,
       .cert_extra_attrs = true,
-      .stage_objects = true}},
+      .transient_retry = true}},
 };
 
 #define NFAMILIES (sizeof(families) / sizeof(families[0]))

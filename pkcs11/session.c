@@ -3,7 +3,7 @@
  * session.c - open a token, the session, login and the PIN-safety policy,
  * and recovery from a dropped device (re-init, re-find, re-login).
  *
- * PIN rules (issue 3): token flags are read before every login; a locked
+ * PIN rules: token flags are read before every login; a locked
  * PIN is never tried; a final try is never used by an unattended run; a
  * PIN the token refused is never sent again by this process (we remember
  * its SHA-256, not the PIN).
@@ -21,9 +21,10 @@
 #include "tok_int.h"
 
 /*
- * Bounded backoff for SoftHSM's concurrent-writer race (token-lab §1): a
- * process that starts or logs in while another rewrites token.object sees
- * no token, a blank one, or gets CKR_GENERAL_ERROR.  We wait at most
+ * Bounded backoff for SoftHSM's concurrent-writer race (quirks.c,
+ * transient_retry): a process that starts or logs in while another
+ * rewrites token.object sees no token, a blank one, or gets
+ * CKR_GENERAL_ERROR.  We wait at most
  * TOK_RETRY_BUDGET_MS in all per step, in growing, jittered pauses (a
  * fleet started at once must not retry in lockstep).  A selection that saw
  * only well-formed tokens and none matched is most likely a real mismatch:
@@ -62,9 +63,14 @@ static bool backoff_wait(struct tok_backoff *b, unsigned budget_ms)
 
 /* Failures SoftHSM gives while another process rewrites the token: not a
  * verdict of the token (never a PIN refusal; a half-read token.object
- * also looks as if it had no user PIN), so worth another try. */
-static bool transient_rv(CK_RV rv)
+ * also looks as if it had no user PIN), so worth another try there.  On
+ * any other token CKR_GENERAL_ERROR is the token's answer: the first
+ * failing call is what the user is told, and a PIN is never sent again
+ * (a real card may have counted the try). */
+static bool transient_rv(const struct tok_ctx *ctx, CK_RV rv)
 {
+    if (!tok_quirks(ctx)->transient_retry)
+        return false;
     return rv == CKR_GENERAL_ERROR || rv == CKR_SLOT_ID_INVALID ||
            rv == CKR_TOKEN_NOT_PRESENT || rv == CKR_TOKEN_NOT_RECOGNIZED ||
            rv == CKR_USER_PIN_NOT_INITIALIZED;
@@ -104,9 +110,9 @@ static enum pe_rc open_session(struct tok_ctx *ctx)
 /*
  * Select the token; when none matches, re-initialise and look again with a
  * bounded backoff: SoftHSM misses a token while another process rewrites
- * it (token-lab §1), a restarted network HSM or p11-kit server needs a
- * moment.  A token that is really absent fails with the same sentence,
- * after the wait.
+ * it (the family is not known before the token is found), a restarted network
+ * HSM or p11-kit server needs a moment.  A token that is really absent fails
+ * with the same sentence, after the wait.
  */
 static enum pe_rc select_retry(struct tok_ctx *ctx, bool same)
 {
@@ -169,7 +175,7 @@ static enum pe_rc open_session_retry(struct tok_ctx *ctx)
     enum pe_rc rc;
 
     rc = open_session(ctx);
-    while (rc != PE_OK && transient_rv(ctx->last_rv) &&
+    while (rc != PE_OK && transient_rv(ctx, ctx->last_rv) &&
            backoff_wait(&b, TOK_RETRY_BUDGET_MS)) {
         log_debug(LOG_CAT_PKCS11, "C_OpenSession: trying again");
         rc = b.attempt < TOK_RETRY_REINIT_AFTER ? open_session(ctx)
@@ -440,12 +446,13 @@ enum pe_rc tok_login(struct tok_ctx *ctx, const struct secret_source *pin,
     }
     ctx->interactive = interactive;
     rc = login_once(ctx, pin, user, interactive, &secret);
-    /* CKR_GENERAL_ERROR & co. are no verdict on the PIN (a refusal is
-     * CKR_PIN_INCORRECT, final): SoftHSM gives them while another process
-     * rewrites the token.  The same PIN (read once) goes again, in the
-     * same session first, then through a re-initialised module. */
+    /* On SoftHSM only (transient_rv), CKR_GENERAL_ERROR & co. are no
+     * verdict on the PIN (a refusal is CKR_PIN_INCORRECT, final): it gives
+     * them while another process rewrites the token, and counts no tries.
+     * The same PIN (read once) goes again, in the same session first, then
+     * through a re-initialised module. */
     while (rc != PE_OK && rc != PE_E_PIN_INCORRECT && rc != PE_E_PIN_LOCKED &&
-           secret != NULL && transient_rv(ctx->last_rv) &&
+           secret != NULL && transient_rv(ctx, ctx->last_rv) &&
            backoff_wait(&b, TOK_RETRY_BUDGET_MS)) {
         log_debug(LOG_CAT_PKCS11, "login: trying again");
         if (b.attempt >= TOK_RETRY_REINIT_AFTER) {
@@ -559,7 +566,7 @@ bool tok_retry_transient(struct tok_ctx *ctx, struct tok_backoff *b)
     CK_RV rv = ctx->last_rv;
     enum pe_rc rc;
 
-    if (!transient_rv(rv) || !backoff_wait(b, TOK_RETRY_BUDGET_MS))
+    if (!transient_rv(ctx, rv) || !backoff_wait(b, TOK_RETRY_BUDGET_MS))
         return false;
     log_debug(LOG_CAT_PKCS11, "%s: trying again", ckr_name(rv));
     ctx->last_rv = CKR_OK;
@@ -577,7 +584,7 @@ bool tok_retry_transient(struct tok_ctx *ctx, struct tok_backoff *b)
         log_debug(LOG_CAT_PKCS11, "re-open after %s failed: %s", ckr_name(rv),
                   pe_sentence(rc));
         /* a transient failure of the re-open may be retried in turn */
-        return transient_rv(ctx->last_rv) && tok_retry_transient(ctx, b);
+        return transient_rv(ctx, ctx->last_rv) && tok_retry_transient(ctx, b);
     }
     return true;
 }

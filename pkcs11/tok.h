@@ -17,8 +17,7 @@
  * pe_failf() on failure.  Objects are found again by CKA_ID after a
  * network HSM dropped (re-initialise, re-find, re-login, retry once), so
  * struct tok_key stays valid across such a recovery.  Not thread-safe:
- * one tok_ctx per thread (tok_cert_write_all's own threads each use a
- * session of their own and are joined before it returns).  Never fork
+ * one tok_ctx per thread, and this layer starts no threads.  Never fork
  * after tok_open.
  */
 #ifndef P11E_TOK_H
@@ -114,7 +113,7 @@ enum tok_family {
     TOK_FAMILY_YKCS11,        /* whitelisted templates, SO login, CKA_ID 1-25 */
     TOK_FAMILY_CLOUDHSM,      /* no certificate category, RW sessions only */
     TOK_FAMILY_P11KIT_REMOTE, /* p11-kit-client.so: hash locally */
-    TOK_FAMILY_SOFTHSM,       /* certificates copied to the token whole */
+    TOK_FAMILY_SOFTHSM,       /* CKR_GENERAL_ERROR & co. tried again */
 };
 
 /* Detected at tok_open from module and token info. */
@@ -272,12 +271,9 @@ enum pe_rc tok_cert_write_chain(struct tok_ctx *ctx, STACK_OF(X509) * chain,
                                 size_t *pwritten, size_t *pskipped);
 
 /*
- * Both of the above: the leaf next to its key and the chain, the chain
- * certificates not on the token yet each written on a session of its own
- * while the leaf is (where that fails, in turn afterwards).  The same
- * guarantees as the two calls one after the other.  When the leaf's write
- * fails, the chain's may have succeeded: those certificates are found and
- * kept the next time.
+ * Both of the above, one after the other: the leaf next to its key, then
+ * the chain.  pwritten and pskipped count chain certificates (0 when the
+ * leaf's write failed).
  */
 enum pe_rc tok_cert_write_all(struct tok_ctx *ctx, struct tok_key *key,
                               X509 *leaf, STACK_OF(X509) * chain,

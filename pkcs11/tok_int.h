@@ -102,10 +102,11 @@ struct tok_backoff {
     unsigned waited_ms;
 };
 
-/* true when the failure recorded in ctx is one SoftHSM gives while another
- * process rewrites the token (CKR_GENERAL_ERROR & co., token-lab §1) and
- * the budget of b allowed one more pause, now slept: try the step again
- * (it must be safe to repeat).  Never true for a PIN refusal. */
+/* true when the token's family has the transient_retry quirk (SoftHSM),
+ * the failure recorded in ctx is one SoftHSM gives while another process
+ * rewrites the token (CKR_GENERAL_ERROR & co.) and the budget of b allowed
+ * one more pause, now slept: try the step again (it must be safe to
+ * repeat).  Never true for a PIN refusal, never for other families. */
 bool tok_retry_transient(struct tok_ctx *ctx, struct tok_backoff *b);
 
 /* Start of a public operation: forget the last CK_RV. */
@@ -137,10 +138,6 @@ void tok_copy_padded(char *dst, size_t dstsize, const CK_UTF8CHAR *src,
  * Returns the CK_RV. */
 CK_RV tok_attr_get(struct tok_ctx *ctx, CK_OBJECT_HANDLE h,
                    CK_ATTRIBUTE_TYPE type, unsigned char **pval, size_t *plen);
-/* The same on a given session (no ctx: safe on another thread). */
-CK_RV tok_attr_get_in(CK_FUNCTION_LIST *fl, CK_SESSION_HANDLE sess,
-                      CK_OBJECT_HANDLE h, CK_ATTRIBUTE_TYPE type,
-                      unsigned char **pval, size_t *plen);
 /* Read a CK_BBOOL/CK_ULONG attribute; returns the CK_RV. */
 CK_RV tok_attr_bool(struct tok_ctx *ctx, CK_OBJECT_HANDLE h,
                     CK_ATTRIBUTE_TYPE type, bool *pval);
@@ -176,8 +173,8 @@ struct tok_quirks {
     bool cert_category;     /* CKA_CERTIFICATE_CATEGORY may be set */
     bool chain_storage;     /* chain certificates can be stored */
     bool cert_extra_attrs;  /* ISSUER/SERIAL accepted on certificates */
-    bool stage_objects;     /* certificates made in the session and copied
-                               to the token whole (object.c) */
+    bool transient_retry;   /* CKR_GENERAL_ERROR & co. are another process
+                               rewriting the token: try again (session.c) */
 };
 
 const struct tok_quirks *tok_quirks(const struct tok_ctx *ctx);
