@@ -6,7 +6,9 @@
  * §3.4 (AWS CloudHSM SDK 5 known issues and certificate storage
  * attributes), §3.7 (p11-kit 0.24 RPC mechanism list) and §2 (SoftHSM).
  */
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "tok_int.h"
 
@@ -159,4 +161,27 @@ enum tok_family tok_detect_family(const char *module_name, const CK_INFO *minfo,
          has(tinfo->manufacturerID, sizeof(tinfo->manufacturerID), "SoftHSM")))
         return TOK_FAMILY_SOFTHSM;
     return TOK_FAMILY_GENERIC;
+}
+
+enum pe_rc tok_piv_slot_id(const char *slot, unsigned char *pid)
+{
+    static const char *const named[] = {"9a", "9c", "9d", "9e"};
+    unsigned long v;
+    char *end = NULL;
+    size_t i;
+
+    for (i = 0; i < sizeof(named) / sizeof(named[0]); i++) {
+        if (strcasecmp(slot, named[i]) == 0) {
+            *pid = (unsigned char)(i + 1);
+            return PE_OK;
+        }
+    }
+    v = strtoul(slot, &end, 16);
+    if (end == slot || *end != '\0' || v < 0x82 || v > 0x95)
+        return pe_failf(PE_E_USAGE,
+                        "--slot must be 9a, 9c, 9d, 9e or one of "
+                        "82..95, not \"%.20s\".",
+                        slot);
+    *pid = (unsigned char)(5 + (v - 0x82));
+    return PE_OK;
 }

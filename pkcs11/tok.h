@@ -126,6 +126,9 @@ const char *tok_family_name(enum tok_family family);
 enum pe_rc tok_family_parse(const char *name, enum tok_family *pfamily);
 /* false when chain certificates cannot live on this token (ykcs11). */
 bool tok_can_store_chain(const struct tok_ctx *ctx);
+/* ykcs11's one-byte CKA_ID of a PIV slot ("9a" 1, "9c" 2, "9d" 3, "9e" 4,
+ * "82".."95" 5..24) into *pid; PE_E_USAGE with a sentence otherwise. */
+enum pe_rc tok_piv_slot_id(const char *slot, unsigned char *pid);
 
 /* ---- login ------------------------------------------------------------- */
 
