@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * quirks.c - what differs between module families, as data.
- * Sources: ../shared/research/pkcs11-tokens.md §1.1 (ykcs11 2.2.0:
- * Yubico/yubico-piv-tool ykcs11/objects.c check_*_template, token.c),
- * §3.4 (AWS CloudHSM SDK 5 known issues and certificate storage
- * attributes), §3.7 (p11-kit 0.24 RPC mechanism list) and §2 (SoftHSM).
+ * Sources, each in its upstream project: ykcs11 2.2.0
+ * (Yubico/yubico-piv-tool ykcs11/objects.c check_*_template, token.c),
+ * AWS CloudHSM SDK 5 (known issues, certificate storage attributes),
+ * p11-kit 0.24 (its RPC's mechanism list), SoftHSM 2.6 and tpm2-pkcs11
+ * 1.9 (tpm2-software/tpm2-pkcs11 src/lib/tpm.c tpm_handlers,
+ * src/lib/attrs.c attr_conditional_add).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -71,6 +73,22 @@ static const struct {
       .chain_storage = true,
       .cert_extra_attrs = true,
       .transient_retry = true}},
+    /* tpm2-pkcs11 1.9: the key's usage is the TPM object's: CKA_VERIFY
+     * and CKA_DECRYPT both set its decrypt attribute, CKA_SIGN its sign
+     * attribute, and a template value that differs from the object made
+     * fails the keygen with CKR_GENERAL_ERROR.  An RSA key keeps the
+     * decrypt attribute (CKM_RSA_PKCS signs with a raw TPM decrypt).  The
+     * mechanism info tells the RSA sizes the TPM makes (3072 at most on
+     * most TPMs). */
+    {TOK_FAMILY_TPM2,
+     "tpm2",
+     {.so_for_keygen = false,
+      .minimal_templates = false,
+      .piv_ids = false,
+      .cert_category = true,
+      .chain_storage = true,
+      .cert_extra_attrs = true,
+      .usage_from_token = true}},
 };
 
 #define NFAMILIES (sizeof(families) / sizeof(families[0]))
@@ -107,7 +125,7 @@ enum pe_rc tok_family_parse(const char *name, enum tok_family *pfamily)
     }
     return pe_failf(PE_E_USAGE,
                     "Unknown token family \"%s\"; use generic, ykcs11, "
-                    "cloudhsm, p11kit-remote or softhsm.",
+                    "cloudhsm, p11kit-remote, softhsm or tpm2.",
                     name);
 }
 
@@ -156,6 +174,12 @@ enum tok_family tok_detect_family(const char *module_name, const CK_INFO *minfo,
         (minfo != NULL &&
          has(minfo->manufacturerID, sizeof(minfo->manufacturerID), "Amazon")))
         return TOK_FAMILY_CLOUDHSM;
+    if ((module_name != NULL && (strstr(module_name, "tpm2_pkcs11") != NULL ||
+                                 strstr(module_name, "tpm2-pkcs11") != NULL)) ||
+        (minfo != NULL &&
+         has(minfo->manufacturerID, sizeof(minfo->manufacturerID),
+             "tpm2-software")))
+        return TOK_FAMILY_TPM2;
     if ((module_name != NULL && strstr(module_name, "softhsm") != NULL) ||
         (tinfo != NULL &&
          has(tinfo->manufacturerID, sizeof(tinfo->manufacturerID), "SoftHSM")))

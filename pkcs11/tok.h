@@ -114,13 +114,14 @@ enum tok_family {
     TOK_FAMILY_CLOUDHSM,      /* no certificate category, RW sessions only */
     TOK_FAMILY_P11KIT_REMOTE, /* p11-kit-client.so: hash locally */
     TOK_FAMILY_SOFTHSM,       /* CKR_GENERAL_ERROR & co. tried again */
+    TOK_FAMILY_TPM2,          /* tpm2-pkcs11: the TPM sets key usage */
 };
 
 /* Detected at tok_open from module and token info. */
 enum tok_family tok_family(const struct tok_ctx *ctx);
 /* Override the detected family (call right after tok_open). */
 void tok_set_family(struct tok_ctx *ctx, enum tok_family family);
-/* "generic", "ykcs11", "cloudhsm", "p11kit-remote", "softhsm". */
+/* "generic", "ykcs11", "cloudhsm", "p11kit-remote", "softhsm", "tpm2". */
 const char *tok_family_name(enum tok_family family);
 /* Parse a family name; PE_E_USAGE if unknown. */
 enum pe_rc tok_family_parse(const char *name, enum tok_family *pfamily);
@@ -168,6 +169,16 @@ enum pe_rc tok_keytype_parse(const char *name, enum tok_keytype *ptype);
  * false too when the token cannot be asked.  Needs no login. */
 bool tok_supports_keytype(struct tok_ctx *ctx, enum tok_keytype type);
 
+/* PE_OK unless the token's mechanism list or key sizes say it cannot make
+ * type (a token that tells nothing may try); then PE_E_KEY: "Token \"X\"
+ * cannot make ec-p256 keys; it can make rsa-3072, rsa-4096: give
+ * --key-type rsa-3072."  tok_key_generate_ex calls it first. */
+enum pe_rc tok_keytype_check(struct tok_ctx *ctx, enum tok_keytype type);
+
+/* The first of ec-p256, ec-p384, rsa-3072, rsa-4096 the token does not
+ * refuse (as for tok_keytype_check); PE_E_KEY when it refuses all. */
+enum pe_rc tok_keytype_pick(struct tok_ctx *ctx, enum tok_keytype *ptype);
+
 /* Free memory the token reports for public and private objects, in
  * bytes, read fresh; TOK_MEMORY_UNKNOWN where it tells none
  * (CK_UNAVAILABLE_INFORMATION or CK_EFFECTIVELY_INFINITE, as SoftHSM). */
@@ -181,6 +192,9 @@ struct tok_keygen {
     const unsigned char *id;  /* NULL: a fresh random CKA_ID */
     size_t idlen;             /* ykcs11: 1 byte, 1..25 (PIV slot) */
     bool always_authenticate; /* CKA_ALWAYS_AUTHENTICATE on the key */
+    bool any_type;            /* no type was asked for: type is ignored and
+                                 tok_keytype_pick chooses (and says which);
+                                 tok_key_type tells the choice */
 };
 
 /*

@@ -42,6 +42,7 @@ enum pe_rc tok_mod_reinit(struct tok_mod *mod);
 /* ---- the context ------------------------------------------------------ */
 
 #define TOK_MAX_REFUSED 4
+#define TOK_MAX_MECHS   256
 
 struct tok_ctx {
     struct tok_modset *mods;
@@ -71,6 +72,14 @@ struct tok_ctx {
     struct secret *ctxpin;
     unsigned char refused[TOK_MAX_REFUSED][32]; /* SHA-256 of refused PINs */
     size_t nrefused;
+
+    /* mech.c: what the token claims, read once */
+    CK_MECHANISM_TYPE mechs[TOK_MAX_MECHS];
+    CK_ULONG nmechs;
+    CK_RV mechs_rv;                  /* the list's failure, else CKR_OK */
+    CK_MECHANISM_INFO gen_info[2];   /* EC, RSA key-pair generation */
+    CK_RV gen_rv[2];
+    bool gen_read[2];
 };
 
 struct tok_key {
@@ -173,6 +182,8 @@ struct tok_quirks {
     bool cert_category;     /* CKA_CERTIFICATE_CATEGORY may be set */
     bool chain_storage;     /* chain certificates can be stored */
     bool cert_extra_attrs;  /* ISSUER/SERIAL accepted on certificates */
+    bool usage_from_token;  /* no CKA_VERIFY/CKA_DECRYPT in key templates:
+                               the token sets them (tpm2, keygen.c) */
     bool transient_retry;   /* CKR_GENERAL_ERROR & co. are another process
                                rewriting the token: try again (session.c) */
 };
