@@ -60,6 +60,12 @@ enum pe_rc tok_keytype_parse(const char *name, enum tok_keytype *ptype)
 
 /* ---- attribute helpers ------------------------------------------------- */
 
+bool tok_attr_refused(CK_RV rv)
+{
+    return rv == CKR_ATTRIBUTE_TYPE_INVALID ||
+           rv == CKR_ATTRIBUTE_VALUE_INVALID || rv == CKR_TEMPLATE_INCONSISTENT;
+}
+
 CK_RV tok_attr_get(struct tok_ctx *ctx, CK_OBJECT_HANDLE h,
                    CK_ATTRIBUTE_TYPE type, unsigned char **pval, size_t *plen)
 {

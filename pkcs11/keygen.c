@@ -81,13 +81,6 @@ static void destroy_id(struct tok_ctx *ctx, const unsigned char *id,
     }
 }
 
-/* What a token says when it refuses an attribute it need not support. */
-static bool attr_refused(CK_RV rv)
-{
-    return rv == CKR_ATTRIBUTE_TYPE_INVALID ||
-           rv == CKR_ATTRIBUTE_VALUE_INVALID || rv == CKR_TEMPLATE_INCONSISTENT;
-}
-
 /*
  * One C_GenerateKeyPair.  The full template states every usage and safety
  * attribute; the family's quirks leave out what it rejects or reads
@@ -158,7 +151,7 @@ static enum pe_rc generate(struct tok_ctx *ctx, const struct tok_keygen *spec,
     *ppriv = CK_INVALID_HANDLE;
     *ppub = CK_INVALID_HANDLE;
     rv = generate_once(ctx, spec, id, idlen, false, ppriv, ppub);
-    if (attr_refused(rv)) {
+    if (tok_attr_refused(rv)) {
         log_debug(LOG_CAT_PKCS11,
                   "the key template was refused (%s); trying the minimal one",
                   ckr_name(rv));

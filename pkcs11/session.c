@@ -614,3 +614,17 @@ bool tok_recover_once(struct tok_ctx *ctx)
     }
     return true;
 }
+
+enum pe_rc tok_retry(struct tok_ctx *ctx, tok_step_fn step, void *arg)
+{
+    struct tok_backoff b = {0, 0};
+    enum pe_rc rc;
+
+    tok_op_begin(ctx);
+    rc = step(ctx, arg);
+    while (rc != PE_OK && tok_retry_transient(ctx, &b))
+        rc = step(ctx, arg);
+    if (rc != PE_OK && tok_recover_once(ctx))
+        rc = step(ctx, arg);
+    return rc;
+}

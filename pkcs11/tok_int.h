@@ -121,6 +121,15 @@ bool tok_retry_transient(struct tok_ctx *ctx, struct tok_backoff *b);
 /* Start of a public operation: forget the last CK_RV. */
 void tok_op_begin(struct tok_ctx *ctx);
 
+/* One step of a public operation, safe to repeat (what it did before is
+ * found again, not done twice); returns its rc, recording a failed CK_RV
+ * through tok_ckfail. */
+typedef enum pe_rc (*tok_step_fn)(struct tok_ctx *ctx, void *arg);
+
+/* tok_op_begin, then step; again while tok_retry_transient says so
+ * (SoftHSM), and once more after tok_recover_once (a dropped device). */
+enum pe_rc tok_retry(struct tok_ctx *ctx, tok_step_fn step, void *arg);
+
 /* Context-specific login for the operation just initialised. */
 enum pe_rc tok_context_login(struct tok_ctx *ctx);
 
@@ -169,9 +178,44 @@ enum pe_rc tok_id_in_use(struct tok_ctx *ctx, const unsigned char *id,
 /* A fresh random CKA_ID of idlen bytes that no object has. */
 enum pe_rc tok_fresh_id(struct tok_ctx *ctx, unsigned char *id, size_t idlen);
 
+/* true for what a token says when it refuses an attribute it need not
+ * support (CKR_ATTRIBUTE_TYPE_INVALID, _VALUE_INVALID,
+ * CKR_TEMPLATE_INCONSISTENT): the caller tries its minimal template. */
+bool tok_attr_refused(CK_RV rv);
+
 /* Read back a new private key: PE_E_KEY unless sensitive, not extractable
  * and (where the token tells) generated on the token. */
 enum pe_rc tok_key_check_safe(struct tok_ctx *ctx, CK_OBJECT_HANDLE priv);
+
+/* ---- cert.c: one certificate object ---------------------------------- */
+
+#define MAX_CERTS 256 /* certificates looked at in one search */
+
+struct tok_der {
+    unsigned char *p; /* OPENSSL_malloc'ed */
+    size_t len;
+};
+
+/* x's DER into *d. */
+enum pe_rc tok_cert_der(X509 *x, struct tok_der *d);
+/* Token certificates (up to MAX_CERTS), only those with this CKA_ID when
+ * id is not NULL; returns the CK_RV. */
+CK_RV tok_cert_find(struct tok_ctx *ctx, const unsigned char *id, size_t idlen,
+                    CK_OBJECT_HANDLE *out, CK_ULONG *pn);
+/* Whether object h holds the value d (*prv: the CK_RV of the read). */
+bool tok_cert_equals(struct tok_ctx *ctx, CK_OBJECT_HANDLE h,
+                     const struct tok_der *d, CK_RV *prv);
+/* Create the certificate object for x (DER val), an authority certificate
+ * or not; the minimal template when the token refuses an optional
+ * attribute; *ph its handle. */
+enum pe_rc tok_cert_create(struct tok_ctx *ctx, X509 *x,
+                           const struct tok_der *val, const unsigned char *id,
+                           size_t idlen, const char *label, bool authority,
+                           CK_OBJECT_HANDLE *ph);
+/* Remove the certificates with this CKA_ID (only those equal to val when
+ * val is not NULL), one try; *pn (may be NULL) counts them. */
+enum pe_rc tok_cert_remove(struct tok_ctx *ctx, const unsigned char *id,
+                           size_t idlen, const struct tok_der *val, size_t *pn);
 
 /* ---- quirks.c ---------------------------------------------------------- */
 

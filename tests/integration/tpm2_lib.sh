@@ -104,15 +104,15 @@ tpm2_begin() {
         TPM2TOOLS_TCTI TPM2_PKCS11_STORE
     # tpm2-pkcs11 logs its warnings (a new store has no schema yet) on
     # stderr; only a failure's output is shown
-    pkcs11-tool --module "$TPM2_MODULE" --slot-index 0 --init-token \
-        --label "$label" --so-pin "$TPM2_SO_PIN" >"$TPM2_DIR/init.out" 2>&1 &&
-        pkcs11-tool --module "$TPM2_MODULE" --token-label "$label" \
+    if ! pkcs11-tool --module "$TPM2_MODULE" --slot-index 0 --init-token \
+        --label "$label" --so-pin "$TPM2_SO_PIN" >"$TPM2_DIR/init.out" 2>&1 ||
+        ! pkcs11-tool --module "$TPM2_MODULE" --token-label "$label" \
             --init-pin --so-pin "$TPM2_SO_PIN" --pin "$TPM2_USER_PIN" \
-            >>"$TPM2_DIR/init.out" 2>&1 || {
+            >>"$TPM2_DIR/init.out" 2>&1; then
         echo "could not make the tpm2 token:" >&2
         cat "$TPM2_DIR/init.out" >&2
         return 1
-    }
+    fi
     tpm2_flush
 }
 

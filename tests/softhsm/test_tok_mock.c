@@ -395,8 +395,10 @@ TEST("/tok/mock/general_error_is_final_on_other_tokens")
               PE_E_TOKEN);
     CHECK_CONTAINS(pe_detail(), "Writing the certificate on token "
                                 "\"p11e-test\" failed: CKR_GENERAL_ERROR.");
+    CHECK_CONTAINS(pe_detail(), "The token holds what it held before.");
     CHECK_INT(log_count("C_CreateObject"), 2);
     CHECK_INT(log_count("C_Finalize"), 0);
+    CHECK_INT(tu_count(c.ctx, TOK_OBJ_CERT, NULL, 0), 0);
     write_all_end(&c);
 }
 
