@@ -90,10 +90,12 @@ static void destroy_id(struct tok_ctx *ctx, const unsigned char *id,
  */
 static CK_RV generate_once(struct tok_ctx *ctx, const struct tok_keygen *spec,
                            const unsigned char *id, size_t idlen, bool minimal,
-                           CK_OBJECT_HANDLE *ppriv, CK_OBJECT_HANDLE *ppub)
+                           bool session, CK_OBJECT_HANDLE *ppriv,
+                           CK_OBJECT_HANDLE *ppub)
 {
     const struct tok_quirks *q = tok_quirks(ctx);
     CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
+    CK_BBOOL *token = session ? &no : &yes;
     CK_ULONG bits = spec->type == TOK_RSA_4096 ? 4096 : 3072;
     CK_MECHANISM mech = {CKM_EC_KEY_PAIR_GEN, NULL, 0};
     CK_ATTRIBUTE pub[12], priv[12];
@@ -101,7 +103,7 @@ static CK_RV generate_once(struct tok_ctx *ctx, const struct tok_keygen *spec,
     size_t llen = spec->label != NULL ? strlen(spec->label) : 0;
     CK_RV rv;
 
-    ADD(pub, np, CKA_TOKEN, &yes, sizeof(yes));
+    ADD(pub, np, CKA_TOKEN, token, sizeof(*token));
     if (!minimal && !q->usage_from_token)
         ADD(pub, np, CKA_VERIFY, &yes, sizeof(yes));
     ADD(pub, np, CKA_ID, id, idlen);
@@ -116,7 +118,7 @@ static CK_RV generate_once(struct tok_ctx *ctx, const struct tok_keygen *spec,
         ADD(pub, np, CKA_MODULUS_BITS, &bits, sizeof(bits));
         ADD(pub, np, CKA_PUBLIC_EXPONENT, rsa_e, sizeof(rsa_e));
     }
-    ADD(priv, nq, CKA_TOKEN, &yes, sizeof(yes));
+    ADD(priv, nq, CKA_TOKEN, token, sizeof(*token));
     ADD(priv, nq, CKA_PRIVATE, &yes, sizeof(yes));
     ADD(priv, nq, CKA_SENSITIVE, &yes, sizeof(yes));
     ADD(priv, nq, CKA_SIGN, &yes, sizeof(yes));
@@ -132,38 +134,44 @@ static CK_RV generate_once(struct tok_ctx *ctx, const struct tok_keygen *spec,
     }
     rv = ctx->fl->C_GenerateKeyPair(ctx->sess, &mech, pub, np, priv, nq,
                                     ppub, ppriv);
-    log_debug(LOG_CAT_PKCS11, "C_GenerateKeyPair %s%s: %s",
-              tok_keytype_name(spec->type), minimal ? " (minimal template)" : "",
-              ckr_name(rv));
+    log_debug(LOG_CAT_PKCS11, "C_GenerateKeyPair %s%s%s: %s",
+              tok_keytype_name(spec->type), session ? " (session objects)" : "",
+              minimal ? " (minimal template)" : "", ckr_name(rv));
     return rv;
 }
 
-/* The key pair, with the minimal template when the token refused an
- * optional attribute of the full one.  A failure is reported as the first
- * call's. */
-static enum pe_rc generate(struct tok_ctx *ctx, const struct tok_keygen *spec,
-                           const unsigned char *id, size_t idlen,
-                           CK_OBJECT_HANDLE *ppriv, CK_OBJECT_HANDLE *ppub)
+CK_RV tok_keygen_pair(struct tok_ctx *ctx, const struct tok_keygen *spec,
+                      const unsigned char *id, size_t idlen, bool session,
+                      CK_OBJECT_HANDLE *ppriv, CK_OBJECT_HANDLE *ppub)
 {
     const struct tok_quirks *q = tok_quirks(ctx);
     CK_RV rv, rv2;
 
     *ppriv = CK_INVALID_HANDLE;
     *ppub = CK_INVALID_HANDLE;
-    rv = generate_once(ctx, spec, id, idlen, false, ppriv, ppub);
-    if (tok_attr_refused(rv)) {
-        log_debug(LOG_CAT_PKCS11,
-                  "the key template was refused (%s); trying the minimal one",
-                  ckr_name(rv));
-        rv2 = generate_once(ctx, spec, id, idlen, true, ppriv, ppub);
-        if (rv2 == CKR_OK && spec->always_authenticate &&
-            !q->minimal_templates)
-            log_warn("Token \"%s\" refused part of the key template; the "
-                     "key was made without always-authenticate.",
-                     ctx->label);
-        if (rv2 == CKR_OK)
-            rv = CKR_OK;
-    }
+    rv = generate_once(ctx, spec, id, idlen, false, session, ppriv, ppub);
+    if (!tok_attr_refused(rv))
+        return rv;
+    log_debug(LOG_CAT_PKCS11,
+              "the key template was refused (%s); trying the minimal one",
+              ckr_name(rv));
+    rv2 = generate_once(ctx, spec, id, idlen, true, session, ppriv, ppub);
+    if (rv2 == CKR_OK && spec->always_authenticate && !q->minimal_templates)
+        log_warn("Token \"%s\" refused part of the key template; the key "
+                 "was made without always-authenticate.",
+                 ctx->label);
+    return rv2 == CKR_OK ? CKR_OK : rv;
+}
+
+/* The key pair on the token, with the sentence of the first failure. */
+static enum pe_rc generate(struct tok_ctx *ctx, const struct tok_keygen *spec,
+                           const unsigned char *id, size_t idlen,
+                           CK_OBJECT_HANDLE *ppriv, CK_OBJECT_HANDLE *ppub)
+{
+    const struct tok_quirks *q = tok_quirks(ctx);
+    CK_RV rv;
+
+    rv = tok_keygen_pair(ctx, spec, id, idlen, false, ppriv, ppub);
     if (rv == CKR_OK)
         return PE_OK;
     if (rv == CKR_USER_NOT_LOGGED_IN || rv == CKR_USER_TYPE_INVALID) {

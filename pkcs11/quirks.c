@@ -79,7 +79,7 @@ static const struct {
      * fails the keygen with CKR_GENERAL_ERROR.  An RSA key keeps the
      * decrypt attribute (CKM_RSA_PKCS signs with a raw TPM decrypt).  The
      * mechanism info tells the RSA sizes the TPM makes (3072 at most on
-     * most TPMs). */
+     * most TPMs).  CKA_TOKEN must be true: no session keys. */
     {TOK_FAMILY_TPM2,
      "tpm2",
      {.so_for_keygen = false,
@@ -88,7 +88,8 @@ static const struct {
       .cert_category = true,
       .chain_storage = true,
       .cert_extra_attrs = true,
-      .usage_from_token = true}},
+      .usage_from_token = true,
+      .no_session_keys = true}},
 };
 
 #define NFAMILIES (sizeof(families) / sizeof(families[0]))

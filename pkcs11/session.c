@@ -540,6 +540,21 @@ enum pe_rc tok_context_login(struct tok_ctx *ctx)
     return rc;
 }
 
+enum pe_rc tok_login_again(struct tok_ctx *ctx)
+{
+    CK_RV rv;
+
+    if (!ctx->logged_in || ctx->login_pin == NULL ||
+        ctx->login_pin->buf == NULL)
+        return PE_OK; /* nothing to redo, or a PIN pad: not asked twice */
+    rv = ctx->fl->C_Logout(ctx->sess);
+    log_debug(LOG_CAT_PKCS11, "C_Logout: %s", ckr_name(rv));
+    if (rv != CKR_OK)
+        return tok_ckfail(ctx, rv, "C_Logout");
+    return do_login(ctx, ctx->user == TOK_SO ? CKU_SO : CKU_USER,
+                    ctx->login_pin, "PIN");
+}
+
 /* ---- recovery ---------------------------------------------------------- */
 
 static enum pe_rc recover(struct tok_ctx *ctx)

@@ -179,6 +179,17 @@ enum pe_rc tok_keytype_check(struct tok_ctx *ctx, enum tok_keytype type);
  * refuse (as for tok_keytype_check); PE_E_KEY when it refuses all. */
 enum pe_rc tok_keytype_pick(struct tok_ctx *ctx, enum tok_keytype *ptype);
 
+/*
+ * Proof that the token makes and signs with type (doctor --probe): a key
+ * pair living only in this session (CKA_TOKEN false; where the token makes
+ * token objects only, as tpm2-pkcs11, a pair under a fresh CKA_ID, and
+ * *ptoken_objects true), one SHA-256 signature checked against its public
+ * key, and the pair removed: the token is left as it was.  Needs the login
+ * keygen needs.  PE_OK when all of it worked.
+ */
+enum pe_rc tok_probe_keytype(struct tok_ctx *ctx, enum tok_keytype type,
+                             bool *ptoken_objects);
+
 /* Free memory the token reports for public and private objects, in
  * bytes, read fresh; TOK_MEMORY_UNKNOWN where it tells none
  * (CK_UNAVAILABLE_INFORMATION or CK_EFFECTIVELY_INFINITE, as SoftHSM). */

@@ -130,6 +130,11 @@ typedef enum pe_rc (*tok_step_fn)(struct tok_ctx *ctx, void *arg);
  * (SoftHSM), and once more after tok_recover_once (a dropped device). */
 enum pe_rc tok_retry(struct tok_ctx *ctx, tok_step_fn step, void *arg);
 
+/* Log out and in again with the PIN the token accepted (kept by
+ * tok_login): tpm2-pkcs11 unloads a session's TPM objects only at logout.
+ * No-op when not logged in with a typed PIN. */
+enum pe_rc tok_login_again(struct tok_ctx *ctx);
+
 /* Context-specific login for the operation just initialised. */
 enum pe_rc tok_context_login(struct tok_ctx *ctx);
 
@@ -183,6 +188,14 @@ enum pe_rc tok_fresh_id(struct tok_ctx *ctx, unsigned char *id, size_t idlen);
  * CKR_TEMPLATE_INCONSISTENT): the caller tries its minimal template. */
 bool tok_attr_refused(CK_RV rv);
 
+/* One key pair as spec says, with CKA_ID id (keygen.c): the family's
+ * template, and the minimal one when the token refused an optional
+ * attribute (tok_attr_refused); session: CKA_TOKEN false on both halves.
+ * Returns the first call's CK_RV on failure. */
+CK_RV tok_keygen_pair(struct tok_ctx *ctx, const struct tok_keygen *spec,
+                      const unsigned char *id, size_t idlen, bool session,
+                      CK_OBJECT_HANDLE *ppriv, CK_OBJECT_HANDLE *ppub);
+
 /* Read back a new private key: PE_E_KEY unless sensitive, not extractable
  * and (where the token tells) generated on the token. */
 enum pe_rc tok_key_check_safe(struct tok_ctx *ctx, CK_OBJECT_HANDLE priv);
@@ -228,6 +241,7 @@ struct tok_quirks {
     bool cert_extra_attrs;  /* ISSUER/SERIAL accepted on certificates */
     bool usage_from_token;  /* no CKA_VERIFY/CKA_DECRYPT in key templates:
                                the token sets them (tpm2, keygen.c) */
+    bool no_session_keys;   /* keys are token objects only (tpm2, probe.c) */
     bool transient_retry;   /* CKR_GENERAL_ERROR & co. are another process
                                rewriting the token: try again (session.c) */
 };

@@ -6,7 +6,8 @@
 # REST endpoint over HTTPS makes ec-p256, ec-p384 and rsa-3072 keys in the
 # TPM and installs the certificates next to them; osslsigncode signs a
 # tiny PE with each key through the libp11 engine, and the signature
-# verifies against scm-sim's roots.  rsa-4096, more than the TPM makes, is
+# verifies against scm-sim's roots.  Before that, `doctor --probe` makes,
+# uses and removes a key of each type the TPM lists.  rsa-4096, more than the TPM makes, is
 # refused before any key is made, with a sentence naming what it can make.
 # After every p11enroll run the TPM holds no loaded object or session.
 set -u
@@ -114,6 +115,28 @@ sign_verify() {
     # module); only p11enroll's runs are checked
     tpm2_flush
 }
+
+# doctor: the family, and each key type proven, leaving nothing behind
+CHECK_OUT=$W/probe.out check /tpm2/doctor_probe 0 "0 failed" -- \
+    "$P11ENROLL" doctor --probe --token "$TPM2_URI" --module "$TPM2_MODULE" \
+    --pin-file pin
+for line in 'ok    family       Module family "tpm2"' \
+    "ok    key-types    The token can generate and sign with ec-p256, ec-p384, rsa-3072 (not rsa-4096)." \
+    "ok    probe        Made a ec-p256 key pair (as token objects" \
+    "ok    probe        Made a ec-p384 key pair (as token objects" \
+    "ok    probe        Made a rsa-3072 key pair (as token objects"; do
+    if grep -qF -- "$line" probe.out; then
+        ok "/tpm2/doctor_probe/line $line"
+    else
+        bad "/tpm2/doctor_probe/line" "no line '$line' in:"
+        show probe.out
+    fi
+done
+nothing_loaded doctor
+left=$(pkcs11-tool --module "$TPM2_MODULE" --token-label p11e-tpm --login \
+    --pin "$TPM2_USER_PIN" --list-objects 2>/dev/null | grep -c 'Object;')
+expect /tpm2/doctor_probe/no_objects_left test "$left" -eq 0
+tpm2_flush # what pkcs11-tool left loaded
 
 for kt in ec-p256 ec-p384 rsa-3072; do
     if enroll "tpm-$kt" "$kt"; then
