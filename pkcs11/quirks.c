@@ -210,3 +210,15 @@ enum pe_rc tok_piv_slot_id(const char *slot, unsigned char *pid)
     *pid = (unsigned char)(5 + (v - 0x82));
     return PE_OK;
 }
+
+bool tok_is_trust_store(const char *module_name, const CK_INFO *minfo,
+                        const CK_TOKEN_INFO *tinfo)
+{
+    return (module_name != NULL &&
+            strstr(module_name, "p11-kit-trust") != NULL) ||
+           (minfo != NULL &&
+            has(minfo->libraryDescription, sizeof(minfo->libraryDescription),
+                "Kit Trust Module")) ||
+           (tinfo != NULL &&
+            has(tinfo->model, sizeof(tinfo->model), "p11-kit-trust"));
+}

@@ -91,6 +91,8 @@ struct tok_token_entry {
     char *label, *manufacturer, *model, *serial;
     unsigned long slot_id;
     unsigned long flags; /* TOK_F_* */
+    bool trust_store;    /* p11-kit's trust module: CA certificates, no
+                            keys; tok_open never picks it */
 };
 
 struct tok_token_list {

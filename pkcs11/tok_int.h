@@ -247,6 +247,10 @@ struct tok_quirks {
 };
 
 const struct tok_quirks *tok_quirks(const struct tok_ctx *ctx);
+/* p11-kit's trust module (read-only CA certificates, no keys): never a
+ * candidate for tok_open, marked by tok_list_tokens. */
+bool tok_is_trust_store(const char *module_name, const CK_INFO *minfo,
+                        const CK_TOKEN_INFO *tinfo);
 /* The family for this module/token. */
 enum tok_family tok_detect_family(const char *module_name, const CK_INFO *minfo,
                                   const CK_TOKEN_INFO *tinfo);
