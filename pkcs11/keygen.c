@@ -36,8 +36,28 @@ static const unsigned char rsa_e[] = {0x01, 0x00, 0x01};
 enum pe_rc tok_key_check_safe(struct tok_ctx *ctx, CK_OBJECT_HANDLE priv)
 {
     bool sensitive = false, extractable = true, local = false;
+    CK_BBOOL b[3] = {CK_FALSE, CK_TRUE, CK_FALSE};
+    CK_ATTRIBUTE t[] = {{CKA_SENSITIVE, &b[0], 1},
+                        {CKA_EXTRACTABLE, &b[1], 1},
+                        {CKA_LOCAL, &b[2], 1}};
     CK_RV rv;
 
+    /* one call; a token that lacks one of them is asked one by one */
+    rv = ctx->fl->C_GetAttributeValue(ctx->sess, priv, t, 3);
+    if (rv == CKR_OK) {
+        if (b[0] != CK_TRUE || b[1] != CK_FALSE)
+            return pe_failf(PE_E_KEY,
+                            "Token \"%s\" made the new key %s; it was "
+                            "removed.",
+                            ctx->label,
+                            b[0] != CK_TRUE ? "not sensitive" : "extractable");
+        if (b[2] != CK_TRUE)
+            return pe_failf(PE_E_KEY,
+                            "Token \"%s\" says the new key was not generated "
+                            "on the token (CKA_LOCAL false); it was removed.",
+                            ctx->label);
+        return PE_OK;
+    }
     rv = tok_attr_bool(ctx, priv, CKA_SENSITIVE, &sensitive);
     if (rv == CKR_OK)
         rv = tok_attr_bool(ctx, priv, CKA_EXTRACTABLE, &extractable);

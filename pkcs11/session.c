@@ -188,7 +188,6 @@ enum pe_rc tok_open(const char *uri, const char *module, struct tok_ctx **pctx)
 {
     struct tok_ctx *ctx;
     const char *ps;
-    CK_INFO mi;
     enum pe_rc rc;
 
     *pctx = NULL;
@@ -213,10 +212,9 @@ enum pe_rc tok_open(const char *uri, const char *module, struct tok_ctx **pctx)
     rc = select_retry(ctx, false);
     if (rc != PE_OK)
         goto out;
-    if (ctx->fl->C_GetInfo(&mi) != CKR_OK)
-        memset(&mi, 0, sizeof(mi));
-    ctx->family = tok_detect_family(
-        ctx->mod->path ? ctx->mod->path : ctx->mod->name, &mi, &ctx->tinfo);
+    ctx->family =
+        tok_detect_family(ctx->mod->path ? ctx->mod->path : ctx->mod->name,
+                          &ctx->minfo, &ctx->tinfo);
     log_debug(LOG_CAT_PKCS11, "token %s in %s, family %s", ctx->token_uri,
               ctx->mod->name, tok_family_name(ctx->family));
     rc = open_session_retry(ctx);
@@ -287,9 +285,8 @@ static void remember_refused(struct tok_ctx *ctx, const struct secret *pin)
 
 /* Check the flags before any PIN is sent. */
 static enum pe_rc check_flags(struct tok_ctx *ctx, enum tok_user user,
-                              bool interactive)
+                              bool interactive, unsigned long f)
 {
-    unsigned long f = tok_token_flags(ctx);
     unsigned long locked, final, low;
     const char *who = user == TOK_SO ? "SO PIN" : "PIN";
 
@@ -393,17 +390,21 @@ static enum pe_rc do_login(struct tok_ctx *ctx, CK_USER_TYPE ut,
     return tok_ckfail(ctx, rv, what);
 }
 
+/* flags: the token's, read just now by the caller, or FLAGS_UNREAD. */
+#define FLAGS_UNREAD ((unsigned long)-1)
+
 static enum pe_rc login_once(struct tok_ctx *ctx,
                              const struct secret_source *pin,
                              enum tok_user user, bool interactive,
-                             struct secret **psecret)
+                             struct secret **psecret, unsigned long flags)
 {
     struct secret_source src;
     char prompt[96];
     const char *who = user == TOK_SO ? "SO PIN" : "PIN";
     enum pe_rc rc;
 
-    rc = check_flags(ctx, user, interactive);
+    rc = check_flags(ctx, user, interactive,
+                     flags != FLAGS_UNREAD ? flags : tok_token_flags(ctx));
     if (rc != PE_OK)
         return rc;
     if (*psecret == NULL) {
@@ -435,17 +436,19 @@ enum pe_rc tok_login(struct tok_ctx *ctx, const struct secret_source *pin,
 {
     struct secret *secret = NULL;
     struct tok_backoff b = {0, 0};
+    unsigned long flags;
     enum pe_rc rc;
 
     if (ctx->logged_in && ctx->user == user)
         return PE_OK;
     tok_op_begin(ctx);
-    if (user == TOK_USER && !(tok_token_flags(ctx) & CKF_LOGIN_REQUIRED)) {
+    flags = tok_token_flags(ctx);
+    if (user == TOK_USER && !(flags & CKF_LOGIN_REQUIRED)) {
         log_debug(LOG_CAT_PKCS11, "token needs no login");
         return PE_OK;
     }
     ctx->interactive = interactive;
-    rc = login_once(ctx, pin, user, interactive, &secret);
+    rc = login_once(ctx, pin, user, interactive, &secret, flags);
     /* On SoftHSM only (transient_rv), CKR_GENERAL_ERROR & co. are no
      * verdict on the PIN (a refusal is CKR_PIN_INCORRECT, final): it gives
      * them while another process rewrites the token, and counts no tries.
@@ -460,11 +463,11 @@ enum pe_rc tok_login(struct tok_ctx *ctx, const struct secret_source *pin,
             if (rc != PE_OK)
                 break;
         }
-        rc = login_once(ctx, pin, user, interactive, &secret);
+        rc = login_once(ctx, pin, user, interactive, &secret, FLAGS_UNREAD);
     }
     if (rc != PE_OK && rc != PE_E_PIN_INCORRECT && rc != PE_E_PIN_LOCKED &&
         tok_recover_once(ctx))
-        rc = login_once(ctx, pin, user, interactive, &secret);
+        rc = login_once(ctx, pin, user, interactive, &secret, FLAGS_UNREAD);
     if (rc != PE_OK) {
         secret_free(secret);
         return rc;

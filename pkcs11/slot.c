@@ -161,6 +161,7 @@ struct match {
     struct tok_mod *mod;
     CK_SLOT_ID slot;
     CK_TOKEN_INFO ti;
+    CK_INFO mi;      /* of mod */
     size_t n;        /* matches */
     size_t ntokens;  /* tokens seen */
     size_t nodd;     /* slots unreadable or tokens without label+serial */
@@ -230,6 +231,7 @@ static void match_module(struct tok_ctx *ctx, struct tok_mod *m, bool want_same,
             mt->mod = m;
             mt->slot = slots[i];
             mt->ti = ti;
+            mt->mi = mi;
         }
     }
 }
@@ -291,6 +293,7 @@ enum pe_rc tok_slot_select(struct tok_ctx *ctx, bool want_same)
     ctx->fl = mt->mod->fl;
     ctx->slot = mt->slot;
     ctx->tinfo = mt->ti;
+    ctx->minfo = mt->mi;
     tok_copy_padded(ctx->label, sizeof(ctx->label), mt->ti.label,
                     sizeof(mt->ti.label));
     tok_copy_padded(ctx->serial, sizeof(ctx->serial), mt->ti.serialNumber,

@@ -52,6 +52,7 @@ struct tok_ctx {
     CK_SLOT_ID slot;
     CK_SESSION_HANDLE sess;
     CK_TOKEN_INFO tinfo;
+    CK_INFO minfo; /* of the module, zeroed when it tells none */
     char label[33], serial[17], manufacturer[33], model[17];
     char *token_uri;
     enum tok_family family;
@@ -180,7 +181,8 @@ enum pe_rc tok_key_handle(struct tok_key *key, CK_OBJECT_HANDLE *ph);
 /* true when some object on the token has this CKA_ID. */
 enum pe_rc tok_id_in_use(struct tok_ctx *ctx, const unsigned char *id,
                          size_t idlen, bool *pused);
-/* A fresh random CKA_ID of idlen bytes that no object has. */
+/* A fresh random CKA_ID of idlen bytes that no object has (16 bytes and
+ * more: not searched for, a clash is as likely as guessing a key). */
 enum pe_rc tok_fresh_id(struct tok_ctx *ctx, unsigned char *id, size_t idlen);
 
 /* true for what a token says when it refuses an attribute it need not
