@@ -6,6 +6,7 @@
  *                call_begin()/call_end() and on to the real module
  * faults.c       P11E_MOCK_FAIL, the "device removed" state, the call
  *                log (P11E_MOCK_LOG) and the CKR_/CKF_ name tables
+ * tokens.c       P11E_MOCK_REFUSE, P11E_MOCK_HIDE_MECHS, P11E_MOCK_DELAY_MS
  * ykcs11.c       the ykcs11 2.2.0 personality (P11E_MOCK_YKCS11=1):
  *                state, module/token info, sessions, attestation objects
  * ykcs11_rules.c its login, key generation and certificate write rules
