@@ -2,10 +2,11 @@
 /*
  * keygen.c - generate key pairs on the token, check them, destroy them.
  *
- * SoftHSM defaults CKA_TOKEN and CKA_SENSITIVE to FALSE (research §2), so
- * every safety attribute is sent explicitly; ykcs11 2.2.0 rejects
- * EXTRACTABLE and ALWAYS_AUTHENTICATE (§1.1), so its template leaves them
- * out and relies on the card.  Curve and size stay in the public template.
+ * SoftHSM defaults CKA_TOKEN and CKA_SENSITIVE to FALSE, so every safety
+ * attribute is sent explicitly; ykcs11 2.2.0 rejects EXTRACTABLE and
+ * ALWAYS_AUTHENTICATE, so its template leaves them out and relies on the
+ * card; tpm2-pkcs11 sets the usage itself (quirks.c).  Curve and size stay
+ * in the public template.  What is sent is read back (tok_key_check_safe).
  */
 #include <stdint.h>
 #include <stdio.h>

@@ -1,12 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * quirks.c - what differs between module families, as data.
- * Sources, each in its upstream project: ykcs11 2.2.0
- * (Yubico/yubico-piv-tool ykcs11/objects.c check_*_template, token.c),
- * AWS CloudHSM SDK 5 (known issues, certificate storage attributes),
- * p11-kit 0.24 (its RPC's mechanism list), SoftHSM 2.6 and tpm2-pkcs11
- * 1.9 (tpm2-software/tpm2-pkcs11 src/lib/tpm.c tpm_handlers,
- * src/lib/attrs.c attr_conditional_add).
+ * Each row says what its module does, as read in the module's own source
+ * or documentation: ykcs11 2.2.0 (its template checks), AWS CloudHSM SDK
+ * 5 (known issues, certificate storage attributes), p11-kit 0.24 (its
+ * RPC's mechanism list), SoftHSM 2.6 and tpm2-pkcs11 1.9 (how it turns a
+ * key template into TPM object attributes and checks the two agree).
  */
 #include <stdlib.h>
 #include <string.h>
