@@ -5,6 +5,7 @@
  * enrollment or renewal with them would meet.
  */
 #include <stdio.h>
+#include <string.h>
 
 #include "cmd.h"
 #include "doctor.h"
@@ -21,7 +22,7 @@ static void doctor_usage(FILE *f)
            "|-fd N|-env V]\n"
            "          | --form URL] [--ca-file F] [--token-url URL] "
            "[--within 30d]\n"
-           "         [--config F] [--json]\n"
+           "         [--config F] [--json] [--probe]\n"
            "\n"
            "Checks, one line each (ok, warn, FAIL or skip): the module "
            "loads, the\n"
@@ -33,6 +34,11 @@ static void doctor_usage(FILE *f)
            "HTTPS, the\n"
            "clock agrees with the CA's, and the REST credentials get a "
            "token.\n"
+           "--probe also makes a key pair of each type the token lists "
+           "(in the\n"
+           "session where it can), signs once with it and removes it: "
+           "proof, not\n"
+           "the token's claim.\n"
            "Exit code 0 when nothing failed, else that of the first "
            "failure.\n"
            "Every enroll option and config key is accepted (see p11enroll "
@@ -58,17 +64,40 @@ static void doctor_usage(FILE *f)
     tokopt_usage(f, false);
 }
 
+/* Take --probe (doctor's own) out of argv, before "--"; true when given. */
+static bool take_probe(int *pargc, char **argv)
+{
+    bool probe = false;
+    int i, j;
+
+    for (i = 1, j = 1; i < *pargc; i++) {
+        if (strcmp(argv[i], "--") == 0) {
+            while (i < *pargc)
+                argv[j++] = argv[i++];
+            break;
+        }
+        if (strcmp(argv[i], "--probe") == 0)
+            probe = true;
+        else
+            argv[j++] = argv[i];
+    }
+    *pargc = j;
+    argv[j] = NULL;
+    return probe;
+}
+
 enum pe_rc cmd_doctor(int argc, char **argv)
 {
     static struct doctor_report report; /* large: not on the stack */
     struct doctor_ca_opts ca = {0};
     struct enroll_opts o;
     struct lifeopt lo;
-    bool help = false;
+    bool help = false, probe;
     int first = 0;
     enum pe_rc rc;
 
     report.n = 0;
+    probe = take_probe(&argc, argv);
     rc = lifeopt_split(argc, argv, false, &lo);
     if (rc != PE_OK || lo.help) {
         doctor_usage(lo.help && rc == PE_OK ? stdout : stderr);
@@ -82,7 +111,7 @@ enum pe_rc cmd_doctor(int argc, char **argv)
             doctor_usage(stderr);
         goto out;
     }
-    doctor_token(&report, &o.tok, lo.within_s);
+    doctor_token(&report, &o.tok, lo.within_s, probe);
     ca.url = o.form != NULL ? o.form : o.endpoint;
     ca.form = o.form != NULL;
     ca.ca_file = o.ca_file;

@@ -62,6 +62,7 @@ static enum pe_rc print_json(const struct tok_token_list *list)
             if (t == NULL)
                 continue;
             json_object_set_new(t, "flags", flags_json(e->flags));
+            json_object_set_new(t, "trust_store", json_boolean(e->trust_store));
             json_array_append_new(toks, t);
         }
         json_object_set_new(m, "tokens", toks);
@@ -88,10 +89,13 @@ static void print_text(const struct tok_token_list *list)
             if (strcmp(e->module, list->modules[i]) != 0)
                 continue;
             n++;
-            printf("  Token \"%s\" (%s %s, serial %s, slot %lu)%s\n", e->label,
-                   e->manufacturer, e->model, e->serial, e->slot_id,
+            printf("  Token \"%s\" (%s %s, serial %s, slot %lu)%s%s\n",
+                   e->label, e->manufacturer, e->model, e->serial, e->slot_id,
                    (e->flags & TOK_F_TOKEN_INITIALIZED) ? ""
-                                                        : " not initialised");
+                                                        : " not initialised",
+                   e->trust_store ? ": p11-kit trust store, CA certificates "
+                                    "only, never used for keys"
+                                  : "");
             printf("    URI:   %s\n", e->uri);
             printf("    Flags: %s\n",
                    tok_flags_str(e->flags, flags, sizeof(flags)));

@@ -82,6 +82,10 @@ static bool check_open(struct doctor_report *r, const struct tokopt *to,
                "Token \"%s\" (%s %s, serial %s) is present: %s.",
                tok_token_label(ctx), tok_token_manufacturer(ctx),
                tok_token_model(ctx), tok_token_serial(ctx), tok_token_uri(ctx));
+    doctor_add(r, "family", DOCTOR_OK, PE_OK, "Module family \"%s\"%s.",
+               tok_family_name(tok_family(ctx)),
+               to->family != NULL ? " (as --token-family says)"
+                                  : " (detected; --token-family overrides)");
     return true;
 }
 
@@ -231,6 +235,44 @@ static void check_key_types(struct doctor_report *r, struct tok_ctx *ctx)
         doctor_add(r, "key-types", DOCTOR_OK, PE_OK,
                    "The token can generate and sign with %s (not %s).", yes,
                    no);
+}
+
+/* doctor --probe: each key type the token claims, made, used once and
+ * removed (tok_probe_keytype). */
+static void check_probe(struct doctor_report *r, struct tok_ctx *ctx,
+                        bool logged_in)
+{
+    static const enum tok_keytype types[] = {TOK_EC_P256, TOK_EC_P384,
+                                             TOK_RSA_3072, TOK_RSA_4096};
+    bool token_objects;
+    const char *name;
+    enum pe_rc rc;
+    size_t i;
+
+    if (!logged_in) {
+        doctor_add(r, "probe", DOCTOR_SKIP, PE_OK,
+                   "Not probed: making a key needs the login.");
+        return;
+    }
+    for (i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+        name = tok_keytype_name(types[i]);
+        if (!tok_supports_keytype(ctx, types[i]))
+            continue;
+        rc = tok_probe_keytype(ctx, types[i], &token_objects);
+        if (rc != PE_OK)
+            doctor_add(r, "probe", DOCTOR_FAIL, rc,
+                       "The token lists %s keys, but making and using one "
+                       "failed: %s",
+                       name, pe_sentence(rc));
+        else
+            doctor_add(r, "probe", DOCTOR_OK, PE_OK,
+                       "Made a %s key pair%s, signed with it and checked the "
+                       "signature; it was removed again.",
+                       name,
+                       token_objects ? " (as token objects: the token makes "
+                                       "no session keys)"
+                                     : " in the session");
+    }
 }
 
 /* "1234 bytes" or "not told" */
@@ -442,7 +484,8 @@ out:
     tok_object_list_free(l);
 }
 
-void doctor_token(struct doctor_report *r, const struct tokopt *to, long window)
+void doctor_token(struct doctor_report *r, const struct tokopt *to, long window,
+                  bool probe)
 {
     struct tok_ctx *ctx = NULL;
     unsigned long f;
@@ -457,6 +500,8 @@ void doctor_token(struct doctor_report *r, const struct tokopt *to, long window)
     check_pin_tries(r, f);
     logged_in = check_login(r, to, ctx, f);
     check_key_types(r, ctx);
+    if (probe)
+        check_probe(r, ctx, logged_in);
     check_free_space(r, ctx);
     check_certs(r, ctx, window, logged_in);
 out:

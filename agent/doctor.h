@@ -4,7 +4,7 @@
  * sentence, before an enrollment or renewal spends a key or an order.
  *
  *   struct doctor_report r = {0};
- *   doctor_token(&r, &tokopts, window);      module, token, PIN, certificates
+ *   doctor_token(&r, &tokopts, window, probe); module, token, PIN, certs
  *   doctor_ca(&r, &caopts);                  TLS, clock, credentials
  *   doctor_print(&r, stdout) or doctor_json(&r);
  *   rc = doctor_outcome(&r);                 the first failure's result
@@ -49,12 +49,13 @@ void doctor_add(struct doctor_report *r, const char *name,
                 enum doctor_status st, enum pe_rc rc, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
 
-/* The token side: module loads, token found, its state, PIN tries, login
- * (with the PIN options given), key types and free space (as far as the
- * token layer tells), and every leaf certificate's expiry (window
- * seconds: warn) and chain. */
-void doctor_token(struct doctor_report *r, const struct tokopt *to,
-                  long window);
+/* The token side: module loads, token found, its family, state, PIN
+ * tries, login (with the PIN options given), key types and free space (as
+ * far as the token layer tells), and every leaf certificate's expiry
+ * (window seconds: warn) and chain.  probe: each key type the token lists
+ * is made in the session, signed with once and removed. */
+void doctor_token(struct doctor_report *r, const struct tokopt *to, long window,
+                  bool probe);
 
 struct doctor_ca_opts {
     const char *url;         /* REST endpoint or form URL; NULL: no checks */

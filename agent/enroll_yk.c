@@ -8,32 +8,21 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "bundle.h"
 #include "log.h"
 
-/* ykcs11's CKA_ID of a PIV slot (9a 1, 9c 2, 9d 3, 9e 4, 82..95 5..24) as
- * hex into *phex. */
+/* ykcs11's CKA_ID of a PIV slot (tok_piv_slot_id) as hex into *phex. */
 enum pe_rc enroll_slot_key_id(const char *slot, char **phex)
 {
-    static const char *const named[] = {"9a", "9c", "9d", "9e"};
-    unsigned long v;
-    char *end = NULL, hex[3];
-    size_t i;
+    unsigned char id;
+    char hex[3];
+    enum pe_rc rc;
 
-    for (i = 0; i < 4; i++)
-        if (strcasecmp(slot, named[i]) == 0) {
-            snprintf(hex, sizeof(hex), "%02zx", i + 1);
-            return journal_set(phex, hex);
-        }
-    v = strtoul(slot, &end, 16);
-    if (end == slot || *end != '\0' || v < 0x82 || v > 0x95)
-        return pe_failf(PE_E_USAGE,
-                        "--slot must be 9a, 9c, 9d, 9e or one of "
-                        "82..95, not \"%.20s\".",
-                        slot);
-    snprintf(hex, sizeof(hex), "%02lx", 5 + (v - 0x82));
+    rc = tok_piv_slot_id(slot, &id);
+    if (rc != PE_OK)
+        return rc;
+    snprintf(hex, sizeof(hex), "%02x", id);
     return journal_set(phex, hex);
 }
 

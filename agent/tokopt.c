@@ -177,7 +177,7 @@ void tokopt_usage(FILE *f, bool with_so)
                "  --token URI          pkcs11: URI of the token (RFC 7512)\n"
                "  --module M           module path or p11-kit module name\n"
                "  --token-family F     generic|ykcs11|cloudhsm|p11kit-remote|\n"
-               "                       softhsm\n"
+               "                       softhsm|tpm2\n"
                "PIN (never on the command line; default: the URI's "
                "pin-source,\n"
                "the PIN pad, then a prompt on the terminal):\n"

@@ -265,6 +265,13 @@ bench_report() {
                 "$(grep -c '^C_FindObjectsInit' "calls-$m-$kt.log")"
         done
     done
+    if [ -s nhsm-wall-p11enroll ]; then
+        printf 'network HSM (%s ms per PKCS#11 call), %s: p11enroll %s ms in %s calls, manual %s ms in %s calls\n' \
+            "$NHSM_MS" "$NHSM_KT" "$(bench_ms "$(cat nhsm-wall-p11enroll)")" \
+            "$(wc -l <nhsm-calls-p11enroll.log)" \
+            "$(bench_ms "$(cat nhsm-wall-manual)")" \
+            "$(wc -l <nhsm-calls-manual.log)"
+    fi
     [ -s fails ] && echo "failed timed runs: $(wc -l <fails) (see above)"
     echo
     echo "goals:"

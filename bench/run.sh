@@ -169,6 +169,27 @@ for kt in $KEYS; do
     done
 done
 
+# ---- 2b. a network HSM: every PKCS#11 call 5 ms away (the mock's delay) ----
+NHSM_MS=5 NHSM_KT=${KEYS%% *}
+echo "timing $NHSM_KT with $NHSM_MS ms per PKCS#11 call..." >&2
+for m in p11enroll manual; do
+    bench_fresh_token
+    export P11E_MOCK_LOG=$W/nhsm-calls-$m.log P11E_MOCK_DELAY_MS=$NHSM_MS
+    : >"$P11E_MOCK_LOG"
+    bench_now t0
+    if [ "$m" = p11enroll ]; then
+        bench_p11enroll "$NHSM_KT" "$MOCK" "" >run.out 2>&1
+    else
+        bench_manual "$NHSM_KT" "$MOCK" >run.out 2>&1
+    fi || {
+        echo "$m with the delay failed:" >&2
+        sed 's/^/    /' run.out >&2
+    }
+    bench_now t1
+    unset P11E_MOCK_LOG P11E_MOCK_DELAY_MS
+    echo $((t1 - t0)) >"nhsm-wall-$m"
+done
+
 # ---- 3. the floor: the token's own keygen + one signature -----------------
 echo "timing the token's floor..." >&2
 for kt in $KEYS; do

@@ -29,6 +29,7 @@ packages=(
     softhsm2 opensc libengine-pkcs11-openssl osslsigncode binutils
     gnutls-bin clang-format shellcheck procps man-db groff-base
     strace time # bench/run.sh
+    swtpm swtpm-tools tpm2-tools libtpm2-pkcs11-1 libtss2-tcti-swtpm0 # tpm2 tests
     python3     # JSON checks in the tests
     openjdk-17-jdk-headless # jarsigner, keytool, jar: tests/e2e/recipe_jarsigner.sh
     sbsigntool  # sbsign, sbverify: tests/e2e/recipe_sbsign.sh

@@ -1,8 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * attest.c - key attestation objects a token keeps itself (ykcs11; see
- * docs/tokens.md and Yubico/yubico-piv-tool doc/YKCS11/index.adoc,
- * ykcs11/ykcs11.c).
+ * attest.c - key attestation objects a token keeps itself (ykcs11, as
+ * Yubico documents its attestation objects).
  */
 #include <stdint.h>
 #include <stdlib.h>

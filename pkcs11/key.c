@@ -60,15 +60,45 @@ enum pe_rc tok_keytype_parse(const char *name, enum tok_keytype *ptype)
 
 /* ---- attribute helpers ------------------------------------------------- */
 
-CK_RV tok_attr_get_in(CK_FUNCTION_LIST *fl, CK_SESSION_HANDLE sess,
-                      CK_OBJECT_HANDLE h, CK_ATTRIBUTE_TYPE type,
-                      unsigned char **pval, size_t *plen)
+bool tok_attr_refused(CK_RV rv)
 {
-    CK_ATTRIBUTE a = {type, NULL, 0};
+    return rv == CKR_ATTRIBUTE_TYPE_INVALID ||
+           rv == CKR_ATTRIBUTE_VALUE_INVALID || rv == CKR_TEMPLATE_INCONSISTENT;
+}
+
+/* A first read into a buffer this big answers most attributes (a
+ * certificate, a public point, a label) in one call instead of two. */
+#define ATTR_FIRST_TRY 4096
+
+CK_RV tok_attr_get(struct tok_ctx *ctx, CK_OBJECT_HANDLE h,
+                   CK_ATTRIBUTE_TYPE type, unsigned char **pval, size_t *plen)
+{
+    CK_FUNCTION_LIST *fl = ctx->fl;
+    CK_SESSION_HANDLE sess = ctx->sess;
+    CK_ATTRIBUTE a = {type, NULL, ATTR_FIRST_TRY};
     CK_RV rv;
 
     *pval = NULL;
     *plen = 0;
+    a.pValue = malloc(ATTR_FIRST_TRY);
+    if (a.pValue == NULL)
+        return CKR_HOST_MEMORY;
+    rv = fl->C_GetAttributeValue(sess, h, &a, 1);
+    if (rv == CKR_OK && a.ulValueLen <= ATTR_FIRST_TRY) {
+        if (a.ulValueLen == 0) {
+            free(a.pValue);
+            return CKR_OK;
+        }
+        *pval = a.pValue;
+        *plen = a.ulValueLen;
+        return CKR_OK;
+    }
+    free(a.pValue);
+    if (rv != CKR_OK && rv != CKR_BUFFER_TOO_SMALL)
+        return rv;
+    /* bigger: ask its size, then read it */
+    a.pValue = NULL;
+    a.ulValueLen = 0;
     rv = fl->C_GetAttributeValue(sess, h, &a, 1);
     if (rv != CKR_OK)
         return rv;
@@ -89,12 +119,6 @@ CK_RV tok_attr_get_in(CK_FUNCTION_LIST *fl, CK_SESSION_HANDLE sess,
     *pval = a.pValue;
     *plen = a.ulValueLen;
     return CKR_OK;
-}
-
-CK_RV tok_attr_get(struct tok_ctx *ctx, CK_OBJECT_HANDLE h,
-                   CK_ATTRIBUTE_TYPE type, unsigned char **pval, size_t *plen)
-{
-    return tok_attr_get_in(ctx->fl, ctx->sess, h, type, pval, plen);
 }
 
 CK_RV tok_attr_bool(struct tok_ctx *ctx, CK_OBJECT_HANDLE h,
@@ -154,18 +178,19 @@ enum pe_rc tok_id_in_use(struct tok_ctx *ctx, const unsigned char *id,
 
 enum pe_rc tok_fresh_id(struct tok_ctx *ctx, unsigned char *id, size_t idlen)
 {
-    bool used = true;
+    bool used = false;
     enum pe_rc rc;
-    int i;
 
-    for (i = 0; i < 8 && used; i++) {
-        if (RAND_bytes(id, (int)idlen) != 1)
-            return pe_fail_ossl(PE_E_INTERNAL, "RAND_bytes");
-        rc = tok_id_in_use(ctx, id, idlen, &used);
-        if (rc != PE_OK)
-            return rc;
-    }
-    return used ? pe_failf(PE_E_INTERNAL, "No free CKA_ID found.") : PE_OK;
+    if (RAND_bytes(id, (int)idlen) != 1)
+        return pe_fail_ossl(PE_E_INTERNAL, "RAND_bytes");
+    /* 16 random bytes meet another object's ID with probability 2^-128:
+     * no search; shorter IDs are looked for */
+    if (idlen >= 16)
+        return PE_OK;
+    rc = tok_id_in_use(ctx, id, idlen, &used);
+    if (rc == PE_OK && used)
+        rc = pe_failf(PE_E_INTERNAL, "No free CKA_ID found.");
+    return rc;
 }
 
 /* ---- public keys -------------------------------------------------------- */
@@ -190,6 +215,35 @@ static enum pe_rc pkey_from_params(const char *type, OSSL_PARAM_BLD *bld,
     return rc;
 }
 
+/* CKA_EC_PARAMS and CKA_EC_POINT in one call where they fit, else one
+ * read each (*pparams and *ppoint malloc'ed). */
+static CK_RV ec_attrs(struct tok_ctx *ctx, CK_OBJECT_HANDLE h,
+                      unsigned char **pparams, size_t *pplen,
+                      unsigned char **ppoint, size_t *pqlen)
+{
+    CK_ATTRIBUTE t[2] = {{CKA_EC_PARAMS, NULL, 128}, {CKA_EC_POINT, NULL, 256}};
+    CK_RV rv;
+
+    t[0].pValue = malloc(t[0].ulValueLen);
+    t[1].pValue = malloc(t[1].ulValueLen);
+    rv = t[0].pValue != NULL && t[1].pValue != NULL
+             ? ctx->fl->C_GetAttributeValue(ctx->sess, h, t, 2)
+             : CKR_HOST_MEMORY;
+    if (rv == CKR_OK && t[0].ulValueLen <= 128 && t[1].ulValueLen <= 256) {
+        *pparams = t[0].pValue;
+        *pplen = t[0].ulValueLen;
+        *ppoint = t[1].pValue;
+        *pqlen = t[1].ulValueLen;
+        return CKR_OK;
+    }
+    free(t[0].pValue);
+    free(t[1].pValue);
+    rv = tok_attr_get(ctx, h, CKA_EC_PARAMS, pparams, pplen);
+    if (rv == CKR_OK)
+        rv = tok_attr_get(ctx, h, CKA_EC_POINT, ppoint, pqlen);
+    return rv;
+}
+
 static enum pe_rc ec_public(struct tok_ctx *ctx, CK_OBJECT_HANDLE h,
                             EVP_PKEY **ppub)
 {
@@ -205,9 +259,7 @@ static enum pe_rc ec_public(struct tok_ctx *ctx, CK_OBJECT_HANDLE h,
     enum pe_rc rc = PE_E_KEY;
     CK_RV rv;
 
-    rv = tok_attr_get(ctx, h, CKA_EC_PARAMS, &params, &plen);
-    if (rv == CKR_OK)
-        rv = tok_attr_get(ctx, h, CKA_EC_POINT, &point, &qlen);
+    rv = ec_attrs(ctx, h, &params, &plen, &point, &qlen);
     if (rv != CKR_OK || plen == 0 || qlen == 0) {
         rc = rv != CKR_OK ? tok_ckfail(ctx, rv, "Reading the EC public key")
                           : pe_failf(PE_E_KEY, "The EC key has no public "
@@ -413,6 +465,43 @@ enum pe_rc tok_key_handle(struct tok_key *key, CK_OBJECT_HANDLE *ph)
 }
 
 /* Build a struct tok_key for the private key object h. */
+/* ID, label, key type and always-authenticate of key->priv in one call;
+ * anything but CKR_OK (a token without CKA_ALWAYS_AUTHENTICATE, a long
+ * label): the caller reads them one by one. */
+static CK_RV key_attrs_at_once(struct tok_ctx *ctx, struct tok_key *key,
+                               unsigned char **plabel, size_t *pllen)
+{
+    unsigned char id[256], label[256];
+    CK_KEY_TYPE kt = 0;
+    CK_BBOOL aa = CK_FALSE;
+    CK_ATTRIBUTE t[] = {{CKA_ID, id, sizeof(id)},
+                        {CKA_LABEL, label, sizeof(label)},
+                        {CKA_KEY_TYPE, &kt, sizeof(kt)},
+                        {CKA_ALWAYS_AUTHENTICATE, &aa, sizeof(aa)}};
+    CK_RV rv;
+
+    rv = ctx->fl->C_GetAttributeValue(ctx->sess, key->priv, t, 4);
+    if (rv != CKR_OK || t[0].ulValueLen > sizeof(id) ||
+        t[1].ulValueLen > sizeof(label))
+        return rv != CKR_OK ? rv : CKR_BUFFER_TOO_SMALL;
+    key->id = malloc(t[0].ulValueLen + 1);
+    *plabel = malloc(t[1].ulValueLen + 1);
+    if (key->id == NULL || *plabel == NULL) {
+        free(key->id);
+        free(*plabel);
+        key->id = NULL;
+        *plabel = NULL;
+        return CKR_HOST_MEMORY;
+    }
+    memcpy(key->id, id, t[0].ulValueLen);
+    key->idlen = t[0].ulValueLen;
+    memcpy(*plabel, label, t[1].ulValueLen);
+    *pllen = t[1].ulValueLen;
+    key->ktype = kt;
+    key->always_auth = aa == CK_TRUE;
+    return CKR_OK;
+}
+
 enum pe_rc tok_key_new_handle(struct tok_ctx *ctx, CK_OBJECT_HANDLE h,
                               struct tok_key **pkey)
 {
@@ -429,18 +518,21 @@ enum pe_rc tok_key_new_handle(struct tok_ctx *ctx, CK_OBJECT_HANDLE h,
     key->priv = h;
     key->pubh = CK_INVALID_HANDLE;
     key->generation = ctx->generation;
-    rv = tok_attr_get(ctx, h, CKA_ID, &key->id, &key->idlen);
-    if (rv == CKR_OK)
-        rv = tok_attr_get(ctx, h, CKA_LABEL, &label, &llen);
-    if (rv == CKR_OK)
-        rv = tok_attr_ulong(ctx, h, CKA_KEY_TYPE, &key->ktype);
+    rv = key_attrs_at_once(ctx, key, &label, &llen);
     if (rv != CKR_OK) {
-        rc = tok_ckfail(ctx, rv, "Reading the key's attributes");
-        goto out;
+        rv = tok_attr_get(ctx, h, CKA_ID, &key->id, &key->idlen);
+        if (rv == CKR_OK)
+            rv = tok_attr_get(ctx, h, CKA_LABEL, &label, &llen);
+        if (rv == CKR_OK)
+            rv = tok_attr_ulong(ctx, h, CKA_KEY_TYPE, &key->ktype);
+        if (rv != CKR_OK) {
+            rc = tok_ckfail(ctx, rv, "Reading the key's attributes");
+            goto out;
+        }
+        if (tok_attr_bool(ctx, h, CKA_ALWAYS_AUTHENTICATE, &key->always_auth) !=
+            CKR_OK)
+            key->always_auth = false;
     }
-    if (tok_attr_bool(ctx, h, CKA_ALWAYS_AUTHENTICATE, &key->always_auth) !=
-        CKR_OK)
-        key->always_auth = false;
     key->label = calloc(1, llen + 1);
     if (key->label == NULL)
         goto out;

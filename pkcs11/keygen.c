@@ -4,8 +4,9 @@
  *
  * SoftHSM defaults CKA_TOKEN and CKA_SENSITIVE to FALSE, so every safety
  * attribute is sent explicitly; ykcs11 2.2.0 rejects EXTRACTABLE and
- * ALWAYS_AUTHENTICATE (docs/tokens.md), so its template leaves them
- * out and relies on the card.  Curve and size stay in the public template.
+ * ALWAYS_AUTHENTICATE, so its template leaves them out and relies on the
+ * card; tpm2-pkcs11 sets the usage itself (quirks.c).  Curve and size stay
+ * in the public template.  What is sent is read back (tok_key_check_safe).
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -36,8 +37,28 @@ static const unsigned char rsa_e[] = {0x01, 0x00, 0x01};
 enum pe_rc tok_key_check_safe(struct tok_ctx *ctx, CK_OBJECT_HANDLE priv)
 {
     bool sensitive = false, extractable = true, local = false;
+    CK_BBOOL b[3] = {CK_FALSE, CK_TRUE, CK_FALSE};
+    CK_ATTRIBUTE t[] = {{CKA_SENSITIVE, &b[0], 1},
+                        {CKA_EXTRACTABLE, &b[1], 1},
+                        {CKA_LOCAL, &b[2], 1}};
     CK_RV rv;
 
+    /* one call; a token that lacks one of them is asked one by one */
+    rv = ctx->fl->C_GetAttributeValue(ctx->sess, priv, t, 3);
+    if (rv == CKR_OK) {
+        if (b[0] != CK_TRUE || b[1] != CK_FALSE)
+            return pe_failf(PE_E_KEY,
+                            "Token \"%s\" made the new key %s; it was "
+                            "removed.",
+                            ctx->label,
+                            b[0] != CK_TRUE ? "not sensitive" : "extractable");
+        if (b[2] != CK_TRUE)
+            return pe_failf(PE_E_KEY,
+                            "Token \"%s\" says the new key was not generated "
+                            "on the token (CKA_LOCAL false); it was removed.",
+                            ctx->label);
+        return PE_OK;
+    }
     rv = tok_attr_bool(ctx, priv, CKA_SENSITIVE, &sensitive);
     if (rv == CKR_OK)
         rv = tok_attr_bool(ctx, priv, CKA_EXTRACTABLE, &extractable);
@@ -81,23 +102,31 @@ static void destroy_id(struct tok_ctx *ctx, const unsigned char *id,
     }
 }
 
-static enum pe_rc generate_once(struct tok_ctx *ctx,
-                                const struct tok_keygen *spec,
-                                const unsigned char *id, size_t idlen,
-                                CK_OBJECT_HANDLE *ppriv, CK_OBJECT_HANDLE *ppub)
+/*
+ * One C_GenerateKeyPair.  The full template states every usage and safety
+ * attribute; the family's quirks leave out what it rejects or reads
+ * otherwise; minimal keeps only what PKCS#11 requires for a private,
+ * sensitive signing key (the rest is read back by tok_key_check_safe).
+ * Returns the CK_RV; the caller makes the sentence.
+ */
+static CK_RV generate_once(struct tok_ctx *ctx, const struct tok_keygen *spec,
+                           const unsigned char *id, size_t idlen, bool minimal,
+                           bool session, CK_OBJECT_HANDLE *ppriv,
+                           CK_OBJECT_HANDLE *ppub)
 {
     const struct tok_quirks *q = tok_quirks(ctx);
     CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
+    CK_BBOOL *token = session ? &no : &yes;
     CK_ULONG bits = spec->type == TOK_RSA_4096 ? 4096 : 3072;
     CK_MECHANISM mech = {CKM_EC_KEY_PAIR_GEN, NULL, 0};
     CK_ATTRIBUTE pub[12], priv[12];
     CK_ULONG np = 0, nq = 0;
-    CK_OBJECT_HANDLE hpub = CK_INVALID_HANDLE, hpriv = CK_INVALID_HANDLE;
     size_t llen = spec->label != NULL ? strlen(spec->label) : 0;
     CK_RV rv;
 
-    ADD(pub, np, CKA_TOKEN, &yes, sizeof(yes));
-    ADD(pub, np, CKA_VERIFY, &yes, sizeof(yes));
+    ADD(pub, np, CKA_TOKEN, token, sizeof(*token));
+    if (!minimal && !q->usage_from_token)
+        ADD(pub, np, CKA_VERIFY, &yes, sizeof(yes));
     ADD(pub, np, CKA_ID, id, idlen);
     if (llen > 0)
         ADD(pub, np, CKA_LABEL, spec->label, llen);
@@ -110,37 +139,70 @@ static enum pe_rc generate_once(struct tok_ctx *ctx,
         ADD(pub, np, CKA_MODULUS_BITS, &bits, sizeof(bits));
         ADD(pub, np, CKA_PUBLIC_EXPONENT, rsa_e, sizeof(rsa_e));
     }
-    ADD(priv, nq, CKA_TOKEN, &yes, sizeof(yes));
+    ADD(priv, nq, CKA_TOKEN, token, sizeof(*token));
     ADD(priv, nq, CKA_PRIVATE, &yes, sizeof(yes));
     ADD(priv, nq, CKA_SENSITIVE, &yes, sizeof(yes));
     ADD(priv, nq, CKA_SIGN, &yes, sizeof(yes));
     ADD(priv, nq, CKA_ID, id, idlen);
     if (llen > 0)
         ADD(priv, nq, CKA_LABEL, spec->label, llen);
-    if (!q->minimal_templates) {
+    if (!minimal && !q->minimal_templates) {
         ADD(priv, nq, CKA_EXTRACTABLE, &no, sizeof(no));
-        ADD(priv, nq, CKA_DECRYPT, &no, sizeof(no));
+        if (!q->usage_from_token)
+            ADD(priv, nq, CKA_DECRYPT, &no, sizeof(no));
         if (spec->always_authenticate)
             ADD(priv, nq, CKA_ALWAYS_AUTHENTICATE, &yes, sizeof(yes));
     }
-    rv = ctx->fl->C_GenerateKeyPair(ctx->sess, &mech, pub, np, priv, nq, &hpub,
-                                    &hpriv);
-    log_debug(LOG_CAT_PKCS11, "C_GenerateKeyPair %s: %s",
-              tok_keytype_name(spec->type), ckr_name(rv));
-    if (rv != CKR_OK) {
-        enum pe_rc rc = tok_ckfail(ctx, rv, "Generating the key pair");
+    rv = ctx->fl->C_GenerateKeyPair(ctx->sess, &mech, pub, np, priv, nq,
+                                    ppub, ppriv);
+    log_debug(LOG_CAT_PKCS11, "C_GenerateKeyPair %s%s%s: %s",
+              tok_keytype_name(spec->type), session ? " (session objects)" : "",
+              minimal ? " (minimal template)" : "", ckr_name(rv));
+    return rv;
+}
 
-        if (rv == CKR_USER_NOT_LOGGED_IN || rv == CKR_USER_TYPE_INVALID)
-            return pe_failf(PE_E_TOKEN,
-                            "Token \"%s\" needs a %s login to generate "
-                            "keys (%s).",
-                            ctx->label, q->so_for_keygen ? "SO" : "user",
-                            ckr_name(rv));
-        return rc;
+CK_RV tok_keygen_pair(struct tok_ctx *ctx, const struct tok_keygen *spec,
+                      const unsigned char *id, size_t idlen, bool session,
+                      CK_OBJECT_HANDLE *ppriv, CK_OBJECT_HANDLE *ppub)
+{
+    const struct tok_quirks *q = tok_quirks(ctx);
+    CK_RV rv, rv2;
+
+    *ppriv = CK_INVALID_HANDLE;
+    *ppub = CK_INVALID_HANDLE;
+    rv = generate_once(ctx, spec, id, idlen, false, session, ppriv, ppub);
+    if (!tok_attr_refused(rv))
+        return rv;
+    log_debug(LOG_CAT_PKCS11,
+              "the key template was refused (%s); trying the minimal one",
+              ckr_name(rv));
+    rv2 = generate_once(ctx, spec, id, idlen, true, session, ppriv, ppub);
+    if (rv2 == CKR_OK && spec->always_authenticate && !q->minimal_templates)
+        log_warn("Token \"%s\" refused part of the key template; the key "
+                 "was made without always-authenticate.",
+                 ctx->label);
+    return rv2 == CKR_OK ? CKR_OK : rv;
+}
+
+/* The key pair on the token, with the sentence of the first failure. */
+static enum pe_rc generate(struct tok_ctx *ctx, const struct tok_keygen *spec,
+                           const unsigned char *id, size_t idlen,
+                           CK_OBJECT_HANDLE *ppriv, CK_OBJECT_HANDLE *ppub)
+{
+    const struct tok_quirks *q = tok_quirks(ctx);
+    CK_RV rv;
+
+    rv = tok_keygen_pair(ctx, spec, id, idlen, false, ppriv, ppub);
+    if (rv == CKR_OK)
+        return PE_OK;
+    if (rv == CKR_USER_NOT_LOGGED_IN || rv == CKR_USER_TYPE_INVALID) {
+        ctx->last_rv = rv;
+        return pe_failf(PE_E_TOKEN,
+                        "Token \"%s\" needs a %s login to generate keys (%s).",
+                        ctx->label, q->so_for_keygen ? "SO" : "user",
+                        ckr_name(rv));
     }
-    *ppriv = hpriv;
-    *ppub = hpub;
-    return PE_OK;
+    return tok_ckfail(ctx, rv, "Generating the key pair");
 }
 
 /* A key with this id made by an earlier, interrupted attempt. */
@@ -183,6 +245,7 @@ enum pe_rc tok_key_generate_ex(struct tok_ctx *ctx,
     size_t idlen = spec->idlen;
     CK_OBJECT_HANDLE priv = CK_INVALID_HANDLE, pub = CK_INVALID_HANDLE;
     struct tok_backoff b = {0, 0};
+    struct tok_keygen chosen;
     bool used = false;
     enum pe_rc rc;
 
@@ -191,6 +254,20 @@ enum pe_rc tok_key_generate_ex(struct tok_ctx *ctx,
     rc = check_spec(ctx, spec);
     if (rc != PE_OK)
         return rc;
+    if (spec->any_type) {
+        chosen = *spec;
+        rc = tok_keytype_pick(ctx, &chosen.type);
+        if (rc != PE_OK)
+            return rc;
+        say("No key type was given: making %s, the first of ec-p256, "
+            "ec-p384, rsa-3072 and rsa-4096 token \"%s\" can make.",
+            tok_keytype_name(chosen.type), ctx->label);
+        spec = &chosen;
+    } else {
+        rc = tok_keytype_check(ctx, spec->type);
+        if (rc != PE_OK)
+            return rc;
+    }
     if (id == NULL) {
         rc = tok_fresh_id(ctx, fresh, sizeof(fresh));
         id = fresh;
@@ -205,11 +282,13 @@ enum pe_rc tok_key_generate_ex(struct tok_ctx *ctx,
     }
     if (rc != PE_OK)
         return rc;
-    rc = generate_once(ctx, spec, id, idlen, &priv, &pub);
+    rc = generate(ctx, spec, id, idlen, &priv, &pub);
     /* SoftHSM fails a keygen with CKR_GENERAL_ERROR while another process
-     * rewrites the token.  The ID was free before: a private key with it
-     * now is ours (made before the answer was lost), never a second one;
-     * a lone public half goes.  Not for PIV slots, whose ID was not free. */
+     * rewrites the token (tok_retry_transient is false on other families:
+     * there the first failure stands and nothing is adopted).  The ID was free
+     * before: a private key with it now is ours (made before the answer was
+     * lost), never a second one; a lone public half goes.  Not for PIV slots,
+     * whose ID was not free. */
     while (rc != PE_OK && !tok_quirks(ctx)->piv_ids &&
            tok_retry_transient(ctx, &b)) {
         pub = CK_INVALID_HANDLE;
@@ -218,12 +297,12 @@ enum pe_rc tok_key_generate_ex(struct tok_ctx *ctx,
             break;
         }
         destroy_id(ctx, id, idlen, CKO_PUBLIC_KEY);
-        rc = generate_once(ctx, spec, id, idlen, &priv, &pub);
+        rc = generate(ctx, spec, id, idlen, &priv, &pub);
     }
     if (rc != PE_OK && tok_recover_once(ctx)) {
         /* The key may have been made before the device dropped. */
         if (!adopt_existing(ctx, id, idlen, &priv))
-            rc = generate_once(ctx, spec, id, idlen, &priv, &pub);
+            rc = generate(ctx, spec, id, idlen, &priv, &pub);
         else
             rc = PE_OK;
     }

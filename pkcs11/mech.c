@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * mech.c - what the token can do: the key types it can generate and sign
- * with (C_GetMechanismList/C_GetMechanismInfo) and the free object memory
- * it reports (CK_TOKEN_INFO).  Used by `p11enroll doctor`.
+ * with (C_GetMechanismList/C_GetMechanismInfo), checked before a key is
+ * made, and the free object memory it reports (CK_TOKEN_INFO).
  */
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "log.h"
 #include "tok_int.h"
@@ -50,63 +52,141 @@ static bool size_covered(const CK_MECHANISM_INFO *mi, const struct mech_need *n)
     return n->ec && mi->ulMinKeySize <= bytes && bytes <= mi->ulMaxKeySize;
 }
 
-/* true when mech is in list and its info has flag and covers the size. */
-static bool mech_ok(struct tok_ctx *ctx, const CK_MECHANISM_TYPE *list,
-                    CK_ULONG count, CK_MECHANISM_TYPE mech, CK_FLAGS flag,
-                    const struct mech_need *n)
+/* The token's mechanism list, read once per ctx (a fixed buffer first:
+ * one call for most tokens).  false when the token cannot tell. */
+static bool mech_list(struct tok_ctx *ctx)
 {
-    CK_MECHANISM_INFO mi = {0};
-    CK_ULONG i;
+    CK_ULONG count = TOK_MAX_MECHS;
     CK_RV rv;
 
-    for (i = 0; i < count && list[i] != mech; i++)
-        ;
-    if (i == count)
-        return false;
-    rv = ctx->fl->C_GetMechanismInfo(ctx->slot, mech, &mi);
-    if (rv != CKR_OK) {
-        log_debug(LOG_CAT_PKCS11, "C_GetMechanismInfo(0x%lx): %s",
-                  (unsigned long)mech, ckr_name(rv));
-        return false;
-    }
-    log_debug(LOG_CAT_PKCS11, "mechanism 0x%lx: sizes %lu..%lu flags 0x%lx",
-              (unsigned long)mech, (unsigned long)mi.ulMinKeySize,
-              (unsigned long)mi.ulMaxKeySize, (unsigned long)mi.flags);
-    return (mi.flags & flag) && size_covered(&mi, n);
+    if (ctx->nmechs > 0 || ctx->mechs_rv != CKR_OK)
+        return ctx->nmechs > 0;
+    rv = ctx->fl->C_GetMechanismList(ctx->slot, ctx->mechs, &count);
+    log_debug(LOG_CAT_PKCS11, "C_GetMechanismList: %s, %lu mechanisms",
+              ckr_name(rv), (unsigned long)count);
+    if (rv == CKR_OK && count == 0)
+        rv = CKR_FUNCTION_NOT_SUPPORTED; /* tells nothing */
+    if (rv == CKR_OK)
+        ctx->nmechs = count;
+    else
+        ctx->mechs_rv = rv; /* CKR_BUFFER_TOO_SMALL too: not asked again */
+    return ctx->nmechs > 0;
 }
+
+static bool mech_listed(const struct tok_ctx *ctx, CK_MECHANISM_TYPE mech)
+{
+    CK_ULONG i;
+
+    for (i = 0; i < ctx->nmechs; i++)
+        if (ctx->mechs[i] == mech)
+            return true;
+    return false;
+}
+
+/* The info of a key-pair generation mechanism, read once per ctx. */
+static CK_RV mech_info(struct tok_ctx *ctx, CK_MECHANISM_TYPE mech,
+                       CK_MECHANISM_INFO *pmi)
+{
+    size_t k = mech == CKM_EC_KEY_PAIR_GEN ? 0 : 1;
+    CK_RV rv;
+
+    if (!ctx->gen_read[k]) {
+        memset(&ctx->gen_info[k], 0, sizeof(ctx->gen_info[k]));
+        rv = ctx->fl->C_GetMechanismInfo(ctx->slot, mech, &ctx->gen_info[k]);
+        log_debug(LOG_CAT_PKCS11,
+                  "C_GetMechanismInfo(0x%lx): %s, sizes %lu..%lu flags 0x%lx",
+                  (unsigned long)mech, ckr_name(rv),
+                  (unsigned long)ctx->gen_info[k].ulMinKeySize,
+                  (unsigned long)ctx->gen_info[k].ulMaxKeySize,
+                  (unsigned long)ctx->gen_info[k].flags);
+        ctx->gen_rv[k] = rv;
+        ctx->gen_read[k] = true;
+    }
+    *pmi = ctx->gen_info[k];
+    return ctx->gen_rv[k];
+}
+
+/* What the token claims about type: its list names the generation and the
+ * signing mechanism, and the generation mechanism's sizes cover it. */
+enum keytype_claim { CLAIM_NO, CLAIM_YES, CLAIM_UNKNOWN };
+
+static enum keytype_claim keytype_claim(struct tok_ctx *ctx,
+                                        enum tok_keytype type)
+{
+    CK_MECHANISM_INFO mi;
+    struct mech_need n;
+
+    need_of(type, &n);
+    if (!mech_list(ctx))
+        return CLAIM_UNKNOWN;
+    if (!mech_listed(ctx, n.gen) || !mech_listed(ctx, n.sign))
+        return CLAIM_NO;
+    if (mech_info(ctx, n.gen, &mi) != CKR_OK)
+        return CLAIM_UNKNOWN;
+    return (mi.flags & CKF_GENERATE_KEY_PAIR) && size_covered(&mi, &n)
+               ? CLAIM_YES
+               : CLAIM_NO;
+}
+
+static const enum tok_keytype preferred[] = {TOK_EC_P256, TOK_EC_P384,
+                                             TOK_RSA_3072, TOK_RSA_4096};
+#define NPREFERRED (sizeof(preferred) / sizeof(preferred[0]))
 
 bool tok_supports_keytype(struct tok_ctx *ctx, enum tok_keytype type)
 {
-    CK_MECHANISM_TYPE *list = NULL;
-    CK_ULONG count = 0;
-    struct mech_need n;
-    bool ok = false;
-    CK_RV rv;
+    bool ok;
 
     if (ctx == NULL)
         return false;
-    tok_op_begin(ctx);
-    need_of(type, &n);
-    rv = ctx->fl->C_GetMechanismList(ctx->slot, NULL, &count);
-    if (rv != CKR_OK || count == 0)
-        goto out;
-    list = calloc(count, sizeof(*list));
-    if (list == NULL)
-        goto out;
-    rv = ctx->fl->C_GetMechanismList(ctx->slot, list, &count);
-    if (rv != CKR_OK)
-        goto out;
-    ok = mech_ok(ctx, list, count, n.gen, CKF_GENERATE_KEY_PAIR, &n) &&
-         mech_ok(ctx, list, count, n.sign, CKF_SIGN, &n);
-out:
-    if (rv != CKR_OK) {
-        ctx->last_rv = rv;
-        log_debug(LOG_CAT_PKCS11, "C_GetMechanismList: %s", ckr_name(rv));
-    }
+    ok = keytype_claim(ctx, type) == CLAIM_YES;
     log_debug(LOG_CAT_PKCS11, "key type %s: %s", tok_keytype_name(type),
               ok ? "supported" : "not supported");
-    free(list);
     return ok;
+}
+
+enum pe_rc tok_keytype_check(struct tok_ctx *ctx, enum tok_keytype type)
+{
+    char can[64] = "";
+    const char *first = NULL;
+    size_t i, o = 0;
+
+    if (keytype_claim(ctx, type) != CLAIM_NO)
+        return PE_OK; /* a token that tells nothing is let try */
+    for (i = 0; i < NPREFERRED; i++) {
+        if (preferred[i] == type ||
+            keytype_claim(ctx, preferred[i]) != CLAIM_YES)
+            continue;
+        if (first == NULL)
+            first = tok_keytype_name(preferred[i]);
+        o += (size_t)snprintf(can + o, sizeof(can) - o, "%s%s",
+                              o > 0 ? ", " : "",
+                              tok_keytype_name(preferred[i]));
+    }
+    if (first == NULL)
+        return pe_failf(PE_E_KEY,
+                        "Token \"%s\" cannot make %s keys, nor any other "
+                        "key type p11enroll makes.",
+                        ctx->label, tok_keytype_name(type));
+    return pe_failf(PE_E_KEY,
+                    "Token \"%s\" cannot make %s keys; it can make %s: "
+                    "give --key-type %s.",
+                    ctx->label, tok_keytype_name(type), can, first);
+}
+
+enum pe_rc tok_keytype_pick(struct tok_ctx *ctx, enum tok_keytype *ptype)
+{
+    size_t i;
+
+    for (i = 0; i < NPREFERRED; i++) {
+        if (keytype_claim(ctx, preferred[i]) == CLAIM_NO)
+            continue;
+        *ptype = preferred[i];
+        return PE_OK;
+    }
+    return pe_failf(PE_E_KEY,
+                    "Token \"%s\" can make none of the key types p11enroll "
+                    "makes (ec-p256, ec-p384, rsa-3072, rsa-4096).",
+                    ctx->label);
 }
 
 static unsigned long memory_value(CK_ULONG v)

@@ -180,7 +180,8 @@ const char *tok_module_name(const struct tok_ctx *ctx)
 }
 
 static enum pe_rc add_entry(struct tok_token_list *list, struct tok_mod *m,
-                            CK_SLOT_ID slot, const CK_TOKEN_INFO *ti)
+                            const CK_INFO *mi, CK_SLOT_ID slot,
+                            const CK_TOKEN_INFO *ti)
 {
     struct tok_token_entry *v, *e;
     char buf[33];
@@ -206,6 +207,8 @@ static enum pe_rc add_entry(struct tok_token_list *list, struct tok_mod *m,
     e->serial = strdup(buf);
     e->slot_id = slot;
     e->flags = ti->flags;
+    e->trust_store =
+        tok_is_trust_store(m->path != NULL ? m->path : m->name, mi, ti);
     if (e->module == NULL || e->uri == NULL || e->label == NULL ||
         e->manufacturer == NULL || e->model == NULL || e->serial == NULL)
         return PE_E_NOMEM;
@@ -217,9 +220,12 @@ static enum pe_rc list_module(struct tok_token_list *list, struct tok_mod *m)
     CK_SLOT_ID slots[64];
     CK_ULONG n = 64, i;
     CK_TOKEN_INFO ti;
+    CK_INFO mi;
     CK_RV rv;
     enum pe_rc rc;
 
+    if (m->fl->C_GetInfo(&mi) != CKR_OK)
+        memset(&mi, 0, sizeof(mi));
     rv = m->fl->C_GetSlotList(CK_TRUE, slots, &n);
     if (rv != CKR_OK) {
         log_warn("C_GetSlotList of %s: %s", m->name, ckr_name(rv));
@@ -232,7 +238,7 @@ static enum pe_rc list_module(struct tok_token_list *list, struct tok_mod *m)
                      (unsigned long)slots[i], ckr_name(rv));
             continue;
         }
-        rc = add_entry(list, m, slots[i], &ti);
+        rc = add_entry(list, m, &mi, slots[i], &ti);
         if (rc != PE_OK)
             return rc;
     }

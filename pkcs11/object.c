@@ -1,10 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * object.c - certificates on the token: the leaf next to its key (never
+ * object.c - writing certificates: the leaf next to its key (never
  * leaving the token without one), the chain as authority certificates,
- * and reading them back.
+ * and both or neither.  One certificate object at a time: cert.c.
  */
-#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,257 +16,65 @@
 #include "log.h"
 #include "tok_int.h"
 
-#define MAX_CERTS 256
+#define CHAIN_ID_LEN 16
+#define MAX_CHAIN    32
 
-struct der {
-    unsigned char *p;
-    size_t len;
+/* ---- the leaf ---------------------------------------------------------- */
+
+/* A leaf's write, across the tries of tok_retry. */
+struct leaf_job {
+    struct tok_key *key;
+    X509 *x;
+    struct tok_der val;
+    bool remove_old; /* this pass removes the key's other certificates */
+    bool created;    /* a create was sent: the leaf may be ours */
+    size_t nold;     /* other certificates of the key, last seen */
+    struct tok_cert_result res;
 };
 
-static enum pe_rc cert_der(X509 *x, struct der *d)
-{
-    int n;
-
-    d->p = NULL;
-    n = i2d_X509(x, &d->p);
-    if (n <= 0)
-        return pe_fail_ossl(PE_E_INPUT, "Encoding the certificate");
-    d->len = (size_t)n;
-    return PE_OK;
-}
-
-static enum pe_rc name_der(const X509_NAME *name, struct der *d)
-{
-    int n;
-
-    d->p = NULL;
-    n = i2d_X509_NAME(name, &d->p);
-    if (n <= 0)
-        return pe_fail_ossl(PE_E_INPUT, "Encoding a certificate name");
-    d->len = (size_t)n;
-    return PE_OK;
-}
-
-/* Token certificates, optionally only those with this CKA_ID. */
-static CK_RV find_certs(struct tok_ctx *ctx, const unsigned char *id,
-                        size_t idlen, CK_OBJECT_HANDLE *out, CK_ULONG *pn)
-{
-    CK_OBJECT_CLASS cls = CKO_CERTIFICATE;
-    CK_BBOOL yes = CK_TRUE;
-    CK_ATTRIBUTE t[] = {{CKA_CLASS, &cls, sizeof(cls)},
-                        {CKA_TOKEN, &yes, sizeof(yes)},
-                        {CKA_ID, (void *)(uintptr_t)id, idlen}};
-
-    return tok_find(ctx, t, id != NULL ? 3 : 2, out, MAX_CERTS, pn);
-}
-
-/* Whether object h on session sess holds the value d (*prv: the read's). */
-static bool value_equals_in(CK_FUNCTION_LIST *fl, CK_SESSION_HANDLE sess,
-                            CK_OBJECT_HANDLE h, const struct der *d, CK_RV *prv)
-{
-    unsigned char *v = NULL;
-    size_t len = 0;
-    bool eq;
-
-    *prv = tok_attr_get_in(fl, sess, h, CKA_VALUE, &v, &len);
-    eq = *prv == CKR_OK && len == d->len && memcmp(v, d->p, len) == 0;
-    free(v);
-    return eq;
-}
-
-static bool value_equals(struct tok_ctx *ctx, CK_OBJECT_HANDLE h,
-                         const struct der *d, CK_RV *prv)
-{
-    return value_equals_in(ctx->fl, ctx->sess, h, d, prv);
-}
-
-/* A certificate object's template; t points into the struct itself. */
-struct cert_tmpl {
-    CK_OBJECT_CLASS cls;
-    CK_CERTIFICATE_TYPE ct;
-    CK_BBOOL yes, no;
-    CK_ULONG cat;
-    CK_ATTRIBUTE t[12];
-    CK_ULONG n;
-    CK_ULONG token; /* t[token] is CKA_TOKEN */
-    bool stage;     /* made in the session, then copied (quirks.c) */
-    struct der subj, iss;
-    unsigned char *serial;
-};
-
-static void cert_tmpl_clear(struct cert_tmpl *c)
-{
-    OPENSSL_free(c->subj.p);
-    OPENSSL_free(c->iss.p);
-    OPENSSL_free(c->serial);
-    memset(c, 0, sizeof(*c));
-}
-
-/* The template for x (DER val); id, label and val must outlive it. */
-static enum pe_rc cert_tmpl_init(const struct tok_ctx *ctx, struct cert_tmpl *c,
-                                 X509 *x, const struct der *val,
-                                 const unsigned char *id, size_t idlen,
-                                 const char *label, bool authority)
-{
-    const struct tok_quirks *q = tok_quirks(ctx);
-    CK_ULONG n = 0;
-    enum pe_rc rc;
-    int slen;
-
-    memset(c, 0, sizeof(*c));
-    c->cls = CKO_CERTIFICATE;
-    c->ct = CKC_X_509;
-    c->yes = CK_TRUE;
-    c->no = CK_FALSE;
-    c->cat = 2; /* authority */
-    rc = name_der(X509_get_subject_name(x), &c->subj);
-    if (rc == PE_OK)
-        rc = name_der(X509_get_issuer_name(x), &c->iss);
-    if (rc != PE_OK) {
-        cert_tmpl_clear(c);
-        return rc;
-    }
-    slen = i2d_ASN1_INTEGER(X509_get_serialNumber(x), &c->serial);
-    c->t[n++] = (CK_ATTRIBUTE){CKA_CLASS, &c->cls, sizeof(c->cls)};
-    c->t[n++] = (CK_ATTRIBUTE){CKA_CERTIFICATE_TYPE, &c->ct, sizeof(c->ct)};
-    c->token = n;
-    c->t[n++] = (CK_ATTRIBUTE){CKA_TOKEN, &c->yes, sizeof(c->yes)};
-    c->t[n++] = (CK_ATTRIBUTE){CKA_PRIVATE, &c->no, sizeof(c->no)};
-    c->t[n++] = (CK_ATTRIBUTE){CKA_ID, (void *)(uintptr_t)id, idlen};
-    if (label != NULL && label[0] != '\0')
-        c->t[n++] =
-            (CK_ATTRIBUTE){CKA_LABEL, (void *)(uintptr_t)label, strlen(label)};
-    c->t[n++] = (CK_ATTRIBUTE){CKA_SUBJECT, c->subj.p, c->subj.len};
-    if (q->cert_extra_attrs) {
-        c->t[n++] = (CK_ATTRIBUTE){CKA_ISSUER, c->iss.p, c->iss.len};
-        if (slen > 0)
-            c->t[n++] =
-                (CK_ATTRIBUTE){CKA_SERIAL_NUMBER, c->serial, (CK_ULONG)slen};
-    }
-    if (authority && q->cert_category)
-        c->t[n++] =
-            (CK_ATTRIBUTE){CKA_CERTIFICATE_CATEGORY, &c->cat, sizeof(c->cat)};
-    c->t[n++] = (CK_ATTRIBUTE){CKA_VALUE, val->p, val->len};
-    c->n = n;
-    c->stage = q->stage_objects;
-    return PE_OK;
-}
-
-/* What a token says when it cannot make or copy the session object: the
- * write is then made directly. */
-static bool stage_refused(CK_RV rv)
-{
-    return rv == CKR_FUNCTION_NOT_SUPPORTED || rv == CKR_ACTION_PROHIBITED ||
-           rv == CKR_ATTRIBUTE_READ_ONLY || rv == CKR_ATTRIBUTE_TYPE_INVALID ||
-           rv == CKR_ATTRIBUTE_VALUE_INVALID || rv == CKR_TEMPLATE_INCONSISTENT;
-}
-
 /*
- * Create the token object of c on sess.  Where c->stage, it is made as a
- * session object and C_CopyObject puts it on the token whole, in a few
- * writes of the object's file instead of one per attribute (quirks.c,
- * SoftHSM); the session object is destroyed either way, and a process
- * that dies in between leaves nothing (session objects end with the
- * session).  A token that refuses either step gets the object directly.
- * Safe on any thread, as long as sess is used by none other.
+ * One try, safe to repeat: find the key's certificates; write the new one
+ * unless it is there, and read it back; with remove_old, remove the
+ * others.
  */
-static CK_RV create_object(CK_FUNCTION_LIST *fl, CK_SESSION_HANDLE sess,
-                           struct cert_tmpl *c, CK_OBJECT_HANDLE *ph)
+static enum pe_rc leaf_once(struct tok_ctx *ctx, void *arg)
 {
-    CK_ATTRIBUTE copy = {CKA_TOKEN, &c->yes, sizeof(c->yes)};
-    CK_OBJECT_HANDLE hs = CK_INVALID_HANDLE;
-    CK_RV rv;
-
-    if (c->stage) {
-        c->t[c->token].pValue = &c->no;
-        rv = fl->C_CreateObject(sess, c->t, c->n, &hs);
-        c->t[c->token].pValue = &c->yes;
-        log_debug(LOG_CAT_PKCS11, "C_CreateObject (session certificate): %s",
-                  ckr_name(rv));
-        if (rv == CKR_OK) {
-            rv = fl->C_CopyObject(sess, hs, &copy, 1, ph);
-            log_debug(LOG_CAT_PKCS11, "C_CopyObject (to the token): %s",
-                      ckr_name(rv));
-            (void)fl->C_DestroyObject(sess, hs);
-        }
-        if (!stage_refused(rv))
-            return rv;
-    }
-    rv = fl->C_CreateObject(sess, c->t, c->n, ph);
-    log_debug(LOG_CAT_PKCS11, "C_CreateObject (certificate): %s", ckr_name(rv));
-    return rv;
-}
-
-/* Create a certificate object; *ph is the new handle. */
-static enum pe_rc create_cert(struct tok_ctx *ctx, X509 *x,
-                              const struct der *val, const unsigned char *id,
-                              size_t idlen, const char *label, bool authority,
-                              CK_OBJECT_HANDLE *ph)
-{
-    struct cert_tmpl c;
-    enum pe_rc rc;
-    CK_RV rv;
-
-    rc = cert_tmpl_init(ctx, &c, x, val, id, idlen, label, authority);
-    if (rc != PE_OK)
-        return rc;
-    rv = create_object(ctx->fl, ctx->sess, &c, ph);
-    if (rv != CKR_OK)
-        rc = tok_ckfail(ctx, rv, "Writing the certificate");
-    cert_tmpl_clear(&c);
-    return rc;
-}
-
-/*
- * One attempt, safe to repeat after a recovery: find the key's certificates;
- * write the new one unless it is there; read it back; remove the others.
- * *pcreated: an earlier attempt wrote it (found again: written, not kept).
- */
-static enum pe_rc leaf_once(struct tok_ctx *ctx, struct tok_key *key, X509 *x,
-                            const struct der *val, struct tok_cert_result *res,
-                            bool *pcreated)
-{
+    struct leaf_job *j = arg;
+    struct tok_key *key = j->key;
     CK_OBJECT_HANDLE *h = NULL, hnew = CK_INVALID_HANDLE;
-    CK_ULONG n = 0, i, nold = 0;
-    bool *old = NULL;
-    enum pe_rc rc;
+    CK_ULONG n = 0, i;
+    enum pe_rc rc = PE_OK;
     CK_RV rv;
 
     h = calloc(MAX_CERTS, sizeof(*h));
-    old = calloc(MAX_CERTS, sizeof(*old));
-    if (h == NULL || old == NULL) {
-        rc = PE_E_NOMEM;
-        goto out;
-    }
-    rv = find_certs(ctx, key->id, key->idlen, h, &n);
+    if (h == NULL)
+        return PE_E_NOMEM;
+    rv = tok_cert_find(ctx, key->id, key->idlen, h, &n);
     if (rv != CKR_OK) {
         rc = tok_ckfail(ctx, rv, "Finding the key's certificates");
         goto out;
     }
+    j->nold = 0;
     for (i = 0; i < n; i++) {
-        if (hnew == CK_INVALID_HANDLE && value_equals(ctx, h[i], val, &rv)) {
+        if (hnew == CK_INVALID_HANDLE &&
+            tok_cert_equals(ctx, h[i], &j->val, &rv)) {
             hnew = h[i];
+            h[i] = CK_INVALID_HANDLE;
             continue;
         }
         if (rv != CKR_OK) {
             rc = tok_ckfail(ctx, rv, "Reading a certificate");
             goto out;
         }
-        old[i] = true;
-        nold++;
-    }
-    if (hnew != CK_INVALID_HANDLE && nold == 0) {
-        res->unchanged = !res->replaced && !*pcreated;
-        rc = PE_OK;
-        goto out;
+        j->nold++;
     }
     if (hnew == CK_INVALID_HANDLE) {
-        rc = create_cert(ctx, x, val, key->id, key->idlen, key->label, false,
-                         &hnew);
+        j->created = true;
+        rc = tok_cert_create(ctx, j->x, &j->val, key->id, key->idlen,
+                             key->label, false, &hnew);
         if (rc != PE_OK)
             goto out;
-        *pcreated = true;
-        if (!value_equals(ctx, hnew, val, &rv)) {
+        if (!tok_cert_equals(ctx, hnew, &j->val, &rv)) {
             if (rv != CKR_OK) {
                 rc = tok_ckfail(ctx, rv, "Reading the new certificate back");
                 goto out;
@@ -281,9 +88,14 @@ static enum pe_rc leaf_once(struct tok_ctx *ctx, struct tok_key *key, X509 *x,
             goto out;
         }
     }
+    j->res.unchanged = !j->created && j->nold == 0 && !j->res.replaced;
     /* ykcs11 overwrites the slot's one certificate object in place. */
-    for (i = 0; i < n && !tok_quirks(ctx)->piv_ids; i++) {
-        if (!old[i] || h[i] == hnew)
+    if (tok_quirks(ctx)->piv_ids) {
+        j->res.replaced = j->res.replaced || j->nold > 0;
+        j->nold = 0;
+    }
+    for (i = 0; j->remove_old && i < n && j->nold > 0; i++) {
+        if (h[i] == CK_INVALID_HANDLE)
             continue;
         rv = ctx->fl->C_DestroyObject(ctx->sess, h[i]);
         log_debug(LOG_CAT_PKCS11, "C_DestroyObject (old certificate): %s",
@@ -292,65 +104,57 @@ static enum pe_rc leaf_once(struct tok_ctx *ctx, struct tok_key *key, X509 *x,
             rc = tok_ckfail(ctx, rv, "Removing the old certificate");
             goto out;
         }
-        res->replaced = true;
+        j->res.replaced = true;
     }
-    if (tok_quirks(ctx)->piv_ids && nold > 0)
-        res->replaced = true;
-    rc = PE_OK;
+    if (j->remove_old)
+        j->nold = 0;
 out:
     free(h);
-    free(old);
     return rc;
 }
 
-struct chain_par;
-static void chain_par_join(struct tok_ctx *ctx, struct chain_par *par);
-
-/* The leaf's write; par: chain certificates being written meanwhile,
- * waited for after the first try (a retry may re-initialise the module
- * under their sessions). */
-static enum pe_rc leaf_write(struct tok_ctx *ctx, struct tok_key *key,
-                             X509 *leaf, struct tok_cert_result *pres,
-                             struct chain_par *par)
+static enum pe_rc leaf_begin(struct leaf_job *j, struct tok_key *key, X509 *x)
 {
-    struct tok_cert_result res = {NULL, false, false};
-    struct tok_backoff b = {0, 0};
-    struct der val = {NULL, 0};
-    bool created = false;
-    enum pe_rc rc;
+    memset(j, 0, sizeof(*j));
+    j->key = key;
+    j->x = x;
+    return tok_cert_der(x, &j->val);
+}
 
-    if (pres != NULL)
-        memset(pres, 0, sizeof(*pres));
-    rc = cert_der(leaf, &val);
-    if (rc != PE_OK)
-        return rc;
-    tok_op_begin(ctx);
-    rc = leaf_once(ctx, key, leaf, &val, &res, &created);
-    if (par != NULL)
-        chain_par_join(ctx, par);
-    while (rc != PE_OK && tok_retry_transient(ctx, &b))
-        rc = leaf_once(ctx, key, leaf, &val, &res, &created);
-    if (rc != PE_OK && tok_recover_once(ctx))
-        rc = leaf_once(ctx, key, leaf, &val, &res, &created);
-    OPENSSL_free(val.p);
-    if (rc != PE_OK)
-        return rc;
-    res.uri = tok_format_object_uri(ctx, CKO_CERTIFICATE, key->id, key->idlen,
-                                    key->label);
-    if (res.uri == NULL)
+/* The result, with the URI, into *pres (may be NULL). */
+static enum pe_rc leaf_end(struct tok_ctx *ctx, struct leaf_job *j,
+                           struct tok_cert_result *pres)
+{
+    j->res.uri = tok_format_object_uri(ctx, CKO_CERTIFICATE, j->key->id,
+                                       j->key->idlen, j->key->label);
+    if (j->res.uri == NULL)
         return PE_E_NOMEM;
-    log_info("%s certificate %s.", res.unchanged ? "Kept" : "Wrote", res.uri);
+    log_info("%s certificate %s.", j->res.unchanged ? "Kept" : "Wrote",
+             j->res.uri);
     if (pres != NULL)
-        *pres = res;
+        *pres = j->res;
     else
-        tok_cert_result_clear(&res);
+        tok_cert_result_clear(&j->res);
+    memset(&j->res, 0, sizeof(j->res));
     return PE_OK;
 }
 
 enum pe_rc tok_cert_write_leaf(struct tok_ctx *ctx, struct tok_key *key,
                                X509 *leaf, struct tok_cert_result *pres)
 {
-    return leaf_write(ctx, key, leaf, pres, NULL);
+    struct leaf_job j;
+    enum pe_rc rc;
+
+    if (pres != NULL)
+        memset(pres, 0, sizeof(*pres));
+    rc = leaf_begin(&j, key, leaf);
+    j.remove_old = true;
+    if (rc == PE_OK)
+        rc = tok_retry(ctx, leaf_once, &j);
+    if (rc == PE_OK)
+        rc = leaf_end(ctx, &j, pres);
+    OPENSSL_free(j.val.p);
+    return rc;
 }
 
 void tok_cert_result_clear(struct tok_cert_result *res)
@@ -361,6 +165,8 @@ void tok_cert_result_clear(struct tok_cert_result *res)
     memset(res, 0, sizeof(*res));
 }
 
+/* ---- the chain --------------------------------------------------------- */
+
 static void cn_label(X509 *x, char *buf, size_t size)
 {
     X509_NAME *name = X509_get_subject_name(x);
@@ -369,7 +175,7 @@ static void cn_label(X509 *x, char *buf, size_t size)
         snprintf(buf, size, "CA certificate");
 }
 
-static void der_list_free(struct der *v, CK_ULONG n)
+static void der_list_free(struct tok_der *v, CK_ULONG n)
 {
     CK_ULONG i;
 
@@ -379,11 +185,11 @@ static void der_list_free(struct der *v, CK_ULONG n)
 }
 
 /* The values of every certificate on the token (one search). */
-static enum pe_rc token_cert_values(struct tok_ctx *ctx, struct der **pv,
+static enum pe_rc token_cert_values(struct tok_ctx *ctx, struct tok_der **pv,
                                     CK_ULONG *pn)
 {
     CK_OBJECT_HANDLE *h;
-    struct der *v = NULL;
+    struct tok_der *v = NULL;
     CK_ULONG n = 0, i;
     size_t len;
     CK_RV rv;
@@ -393,7 +199,7 @@ static enum pe_rc token_cert_values(struct tok_ctx *ctx, struct der **pv,
     h = calloc(MAX_CERTS, sizeof(*h));
     if (h == NULL)
         return PE_E_NOMEM;
-    rv = find_certs(ctx, NULL, 0, h, &n);
+    rv = tok_cert_find(ctx, NULL, 0, h, &n);
     if (rv == CKR_OK && n > 0) {
         v = calloc(n, sizeof(*v));
         if (v == NULL) {
@@ -419,8 +225,8 @@ static enum pe_rc token_cert_values(struct tok_ctx *ctx, struct der **pv,
 /* Whether chain certificate i (DER val) is there already: earlier in the
  * chain, or among the token's certificates have[nhave]. */
 static bool chain_cert_present(STACK_OF(X509) * chain, int i,
-                               const struct der *val, const struct der *have,
-                               CK_ULONG nhave)
+                               const struct tok_der *val,
+                               const struct tok_der *have, CK_ULONG nhave)
 {
     X509 *x = sk_X509_value(chain, i);
     CK_ULONG j;
@@ -435,40 +241,83 @@ static bool chain_cert_present(STACK_OF(X509) * chain, int i,
     return false;
 }
 
-/*
- * One attempt, safe to repeat after a recovery: list the token's
- * certificates once, write each chain certificate that is not among them
- * and read it back by its handle (no search after the writes).  A chain
- * certificate's CKA_ID is 16 random bytes: a clash with another object's
- * ID has probability 2^-128, so no search for it either.
- */
-static enum pe_rc chain_once(struct tok_ctx *ctx, STACK_OF(X509) * chain,
-                             size_t *pwritten, size_t *pskipped)
+/* A chain's write, across the tries of tok_retry. */
+struct chain_job {
+    STACK_OF(X509) * chain;
+    unsigned char ids[MAX_CHAIN][CHAIN_ID_LEN]; /* of the creates sent */
+    size_t nids;
+    size_t present; /* on the token at the first look */
+    bool listed;    /* present is known */
+    size_t missing; /* not on the token at the first look */
+};
+
+/* At the first look: how many chain certificates are there already. */
+static enum pe_rc chain_count(struct chain_job *j, const struct tok_der *have,
+                              CK_ULONG nhave)
 {
-    struct der *have = NULL, val = {NULL, 0};
+    struct tok_der val;
+    enum pe_rc rc;
+    int i;
+
+    for (i = 0; i < sk_X509_num(j->chain); i++) {
+        rc = tok_cert_der(sk_X509_value(j->chain, i), &val);
+        if (rc != PE_OK)
+            return rc;
+        if (chain_cert_present(j->chain, i, &val, have, nhave))
+            j->present++;
+        else
+            j->missing++;
+        OPENSSL_free(val.p);
+    }
+    return PE_OK;
+}
+
+/*
+ * One try, safe to repeat: list the token's certificates once, write each
+ * chain certificate that is not among them and read it back by its handle
+ * (no search after the writes).  A chain certificate's CKA_ID is 16 random
+ * bytes: a clash with another object's ID has probability 2^-128, so no
+ * search for it either.
+ */
+static enum pe_rc chain_once(struct tok_ctx *ctx, void *arg)
+{
+    struct chain_job *j = arg;
+    struct tok_der *have = NULL, val = {NULL, 0};
     CK_ULONG nhave = 0;
     CK_OBJECT_HANDLE h;
-    unsigned char id[16];
     char label[128];
+    unsigned char *id;
+    bool first = !j->listed;
     enum pe_rc rc;
     CK_RV rv;
     int i;
 
     rc = token_cert_values(ctx, &have, &nhave);
-    for (i = 0; rc == PE_OK && chain != NULL && i < sk_X509_num(chain); i++) {
-        X509 *x = sk_X509_value(chain, i);
+    if (rc == PE_OK && first)
+        rc = chain_count(j, have, nhave);
+    if (rc == PE_OK)
+        j->listed = true;
+    for (i = 0; rc == PE_OK && i < sk_X509_num(j->chain); i++) {
+        X509 *x = sk_X509_value(j->chain, i);
 
-        rc = cert_der(x, &val);
+        rc = tok_cert_der(x, &val);
         if (rc != PE_OK)
             break;
-        if (chain_cert_present(chain, i, &val, have, nhave)) {
-            (*pskipped)++;
-        } else if (RAND_bytes(id, sizeof(id)) != 1) {
+        if (chain_cert_present(j->chain, i, &val, have, nhave)) {
+            /* there before, or written by an earlier try */
+        } else if (j->nids == MAX_CHAIN) {
+            rc = pe_failf(PE_E_INPUT,
+                          "The chain has more than %d "
+                          "certificates.",
+                          MAX_CHAIN);
+        } else if (RAND_bytes(j->ids[j->nids], CHAIN_ID_LEN) != 1) {
             rc = pe_fail_ossl(PE_E_INTERNAL, "RAND_bytes");
         } else {
+            id = j->ids[j->nids++];
             cn_label(x, label, sizeof(label));
-            rc = create_cert(ctx, x, &val, id, sizeof(id), label, true, &h);
-            if (rc == PE_OK && !value_equals(ctx, h, &val, &rv))
+            rc = tok_cert_create(ctx, x, &val, id, CHAIN_ID_LEN, label, true,
+                                 &h);
+            if (rc == PE_OK && !tok_cert_equals(ctx, h, &val, &rv))
                 rc = rv != CKR_OK
                          ? tok_ckfail(ctx, rv,
                                       "Reading a chain certificate back")
@@ -476,8 +325,6 @@ static enum pe_rc chain_once(struct tok_ctx *ctx, STACK_OF(X509) * chain,
                                     "Token \"%s\" returned a different "
                                     "chain certificate than was written.",
                                     ctx->label);
-            if (rc == PE_OK)
-                (*pwritten)++;
         }
         OPENSSL_free(val.p);
         val.p = NULL;
@@ -486,248 +333,66 @@ static enum pe_rc chain_once(struct tok_ctx *ctx, STACK_OF(X509) * chain,
     return rc;
 }
 
-enum pe_rc tok_cert_write_chain(struct tok_ctx *ctx, STACK_OF(X509) * chain,
-                                size_t *pwritten, size_t *pskipped)
+static enum pe_rc chain_write(struct tok_ctx *ctx, struct chain_job *j,
+                              STACK_OF(X509) * chain, size_t *pwritten,
+                              size_t *pskipped)
 {
-    size_t written = 0, skipped = 0, w2, s2;
-    struct tok_backoff b = {0, 0};
-    bool recovered = false;
     enum pe_rc rc = PE_OK;
 
-    if (!tok_quirks(ctx)->chain_storage) {
+    memset(j, 0, sizeof(*j));
+    j->chain = chain;
+    if (!tok_quirks(ctx)->chain_storage)
         log_info("Token \"%s\" (%s) cannot hold chain certificates; none "
                  "written.",
                  ctx->label, tok_family_name(ctx->family));
-        goto out;
-    }
-    tok_op_begin(ctx);
-    rc = chain_once(ctx, chain, &written, &skipped);
-    /* again after a transient error (SoftHSM's concurrent writers) or,
-     * once, a recovery */
-    while (rc != PE_OK &&
-           (tok_retry_transient(ctx, &b) ||
-            (!recovered && (recovered = tok_recover_once(ctx))))) {
-        /* those written by the failed try are found now: not skipped */
-        w2 = 0;
-        s2 = 0;
-        rc = chain_once(ctx, chain, &w2, &s2);
-        skipped = s2 > written ? s2 - written : 0;
-        written += w2;
-    }
-out:
+    else if (chain != NULL && sk_X509_num(chain) > 0)
+        rc = tok_retry(ctx, chain_once, j);
     if (pwritten != NULL)
-        *pwritten = written;
+        *pwritten = rc == PE_OK ? j->missing : 0;
     if (pskipped != NULL)
-        *pskipped = skipped;
+        *pskipped = j->present;
     return rc;
 }
 
-/* ---- the chain beside the leaf ------------------------------------------ */
-
-/*
- * The chain certificates not on the token yet are written while the leaf
- * is: each on a session and a thread of its own that makes nothing but
- * PKCS#11 calls (p11-kit initialised the module with OS locking, and no
- * session is used by two threads).  It is a shortcut, never the only way:
- * a chain certificate that does not get there (no second session, no
- * thread, a failed write) is written in turn afterwards by
- * tok_cert_write_chain, with its retries and recovery.  A network HSM
- * pays a round trip per object.
- */
-#define CHAIN_PAR_MAX 4
-
-struct chain_job {
-    CK_FUNCTION_LIST *fl;
-    CK_SESSION_HANDLE sess;
-    struct der val;
-    unsigned char id[16];
-    char label[128];
-    struct cert_tmpl tmpl;
-    pthread_t thread;
-    bool running;
-    CK_RV rv;  /* of the write or of the read back */
-    bool same; /* read back equal to val */
-};
-
-struct chain_par {
-    struct chain_job job[CHAIN_PAR_MAX];
-    size_t njobs;
-    size_t present; /* chain certificates already on the token */
-    bool listed;    /* present is known */
-    bool all;       /* every missing chain certificate has a job */
-};
-
-/* On its own thread: write, read back, compare. */
-static void *chain_job_run(void *arg)
+enum pe_rc tok_cert_write_chain(struct tok_ctx *ctx, STACK_OF(X509) * chain,
+                                size_t *pwritten, size_t *pskipped)
 {
-    struct chain_job *j = arg;
-    CK_OBJECT_HANDLE h = CK_INVALID_HANDLE;
+    struct chain_job j;
 
-    j->rv = create_object(j->fl, j->sess, &j->tmpl, &h);
-    if (j->rv == CKR_OK)
-        j->same = value_equals_in(j->fl, j->sess, h, &j->val, &j->rv);
-    return NULL;
+    return chain_write(ctx, &j, chain, pwritten, pskipped);
 }
 
-static void chain_job_clear(struct tok_ctx *ctx, struct chain_job *j)
+/* ---- leaf and chain, or neither ---------------------------------------- */
+
+/* Take back what a failed tok_cert_write_all wrote: the chain
+ * certificates by their fresh IDs, the leaf by its value.  First failure
+ * wins. */
+static enum pe_rc undo_writes(struct tok_ctx *ctx, const struct leaf_job *l,
+                              const struct chain_job *c)
 {
-    if (j->sess != CK_INVALID_HANDLE)
-        (void)ctx->fl->C_CloseSession(j->sess);
-    cert_tmpl_clear(&j->tmpl);
-    OPENSSL_free(j->val.p);
-    memset(j, 0, sizeof(*j));
-    j->sess = CK_INVALID_HANDLE;
-}
-
-/* Start writing x (DER *val, taken over) on a session of its own. */
-static bool chain_job_start(struct tok_ctx *ctx, struct chain_par *par, X509 *x,
-                            struct der *val)
-{
-    struct chain_job *j;
-    CK_RV rv;
-
-    if (par->njobs == CHAIN_PAR_MAX) {
-        OPENSSL_free(val->p);
-        return false;
-    }
-    j = &par->job[par->njobs];
-    memset(j, 0, sizeof(*j));
-    j->sess = CK_INVALID_HANDLE;
-    j->fl = ctx->fl;
-    j->val = *val;
-    cn_label(x, j->label, sizeof(j->label));
-    if (RAND_bytes(j->id, sizeof(j->id)) != 1 ||
-        cert_tmpl_init(ctx, &j->tmpl, x, &j->val, j->id, sizeof(j->id),
-                       j->label, true) != PE_OK)
-        goto fail;
-    rv = ctx->fl->C_OpenSession(ctx->slot, CKF_SERIAL_SESSION | CKF_RW_SESSION,
-                                NULL, NULL, &j->sess);
-    log_debug(LOG_CAT_PKCS11, "C_OpenSession (for a chain certificate): %s",
-              ckr_name(rv));
-    if (rv != CKR_OK) {
-        j->sess = CK_INVALID_HANDLE;
-        goto fail;
-    }
-    if (pthread_create(&j->thread, NULL, chain_job_run, j) != 0)
-        goto fail;
-    j->running = true;
-    par->njobs++;
-    return true;
-fail:
-    chain_job_clear(ctx, j);
-    return false;
-}
-
-/* List the token's certificates once and start a job for every chain
- * certificate that is not among them.  Best effort: what is not started
- * here is written in turn by chain_par_finish. */
-static void chain_par_start(struct tok_ctx *ctx, STACK_OF(X509) * chain,
-                            struct chain_par *par)
-{
-    struct der *have = NULL, val = {NULL, 0};
-    CK_ULONG nhave = 0;
-    int i;
-
-    memset(par, 0, sizeof(*par));
-    if (chain == NULL || sk_X509_num(chain) == 0 ||
-        !tok_quirks(ctx)->chain_storage)
-        return;
-    tok_op_begin(ctx);
-    if (token_cert_values(ctx, &have, &nhave) != PE_OK)
-        return; /* the leaf's write meets the same trouble first */
-    par->listed = true;
-    par->all = true;
-    for (i = 0; i < sk_X509_num(chain); i++) {
-        X509 *x = sk_X509_value(chain, i);
-
-        if (cert_der(x, &val) != PE_OK) {
-            par->all = false;
-            break;
-        }
-        if (chain_cert_present(chain, i, &val, have, nhave)) {
-            par->present++;
-            OPENSSL_free(val.p);
-        } else if (!chain_job_start(ctx, par, x, &val)) {
-            par->all = false;
-        }
-        val.p = NULL;
-    }
-    der_list_free(have, nhave);
-}
-
-/* Wait for the jobs and close their sessions; again is a no-op. */
-static void chain_par_join(struct tok_ctx *ctx, struct chain_par *par)
-{
+    enum pe_rc rc = PE_OK, rc2;
     size_t i;
 
-    for (i = 0; i < par->njobs; i++) {
-        struct chain_job *j = &par->job[i];
-
-        if (j->running) {
-            pthread_join(j->thread, NULL);
-            j->running = false;
-        }
-        if (j->sess != CK_INVALID_HANDLE) {
-            (void)ctx->fl->C_CloseSession(j->sess);
-            j->sess = CK_INVALID_HANDLE;
-        }
+    for (i = 0; i < c->nids; i++) {
+        rc2 = tok_cert_remove(ctx, c->ids[i], CHAIN_ID_LEN, NULL, NULL);
+        if (rc == PE_OK)
+            rc = rc2;
     }
+    if (l->created && !tok_quirks(ctx)->piv_ids) {
+        rc2 = tok_cert_remove(ctx, l->key->id, l->key->idlen, &l->val, NULL);
+        if (rc == PE_OK)
+            rc = rc2;
+    }
+    return rc;
 }
 
-static void chain_par_clear(struct tok_ctx *ctx, struct chain_par *par)
+/* The key's old certificates go once leaf and chain are there. */
+static enum pe_rc leaf_remove_old(struct tok_ctx *ctx, struct leaf_job *l)
 {
-    size_t i;
-
-    chain_par_join(ctx, par);
-    for (i = 0; i < par->njobs; i++)
-        chain_job_clear(ctx, &par->job[i]);
-    par->njobs = 0;
-}
-
-/* After the jobs: done when they wrote every missing chain certificate,
- * else the chain in turn.  What the jobs wrote is found there, even when
- * the answer was lost, so what was written is what is there now less what
- * was there before. */
-static enum pe_rc chain_par_finish(struct tok_ctx *ctx, STACK_OF(X509) * chain,
-                                   struct chain_par *par, size_t *pwritten,
-                                   size_t *pskipped)
-{
-    size_t i, done = 0, w = 0, sk = 0;
-    bool all = par->all;
-    enum pe_rc rc;
-
-    for (i = 0; i < par->njobs; i++) {
-        const struct chain_job *j = &par->job[i];
-
-        if (j->rv == CKR_OK && j->same) {
-            done++;
-        } else if (j->rv == CKR_OK) {
-            return pe_failf(PE_E_TOKEN,
-                            "Token \"%s\" returned a different chain "
-                            "certificate than was written.",
-                            ctx->label);
-        } else {
-            log_debug(LOG_CAT_PKCS11,
-                      "chain certificate on its own session: %s; writing "
-                      "the chain in turn",
-                      ckr_name(j->rv));
-            all = false;
-        }
-    }
-    if (all) {
-        *pwritten = done;
-        *pskipped = par->present;
+    if (l->nold == 0)
         return PE_OK;
-    }
-    rc = tok_cert_write_chain(ctx, chain, &w, &sk);
-    if (par->listed) {
-        *pwritten = w + sk > par->present ? w + sk - par->present : 0;
-        *pskipped = par->present;
-    } else {
-        *pwritten = w;
-        *pskipped = sk;
-    }
-    return rc;
+    l->remove_old = true;
+    return tok_retry(ctx, leaf_once, l);
 }
 
 enum pe_rc tok_cert_write_all(struct tok_ctx *ctx, struct tok_key *key,
@@ -735,175 +400,42 @@ enum pe_rc tok_cert_write_all(struct tok_ctx *ctx, struct tok_key *key,
                               struct tok_cert_result *res, size_t *pwritten,
                               size_t *pskipped)
 {
-    struct chain_par par;
-    size_t w = 0, sk = 0;
-    enum pe_rc rc;
+    struct chain_job c;
+    struct leaf_job l;
+    char why[512];
+    enum pe_rc rc, urc;
 
-    chain_par_start(ctx, chain, &par);
-    rc = leaf_write(ctx, key, leaf, res, &par);
-    chain_par_join(ctx, &par); /* unless leaf_write did */
-    if (rc == PE_OK)
-        rc = chain_par_finish(ctx, chain, &par, &w, &sk);
-    chain_par_clear(ctx, &par);
+    memset(&c, 0, sizeof(c));
+    if (res != NULL)
+        memset(res, 0, sizeof(*res));
     if (pwritten != NULL)
-        *pwritten = w;
+        *pwritten = 0;
     if (pskipped != NULL)
-        *pskipped = sk;
-    return rc;
-}
-
-static enum pe_rc read_once(struct tok_ctx *ctx, struct tok_key *key,
-                            X509 **pcert)
-{
-    CK_OBJECT_HANDLE *h;
-    CK_ULONG n = 0, i;
-    unsigned char *v = NULL;
-    const unsigned char *p;
-    size_t len;
-    EVP_PKEY *pub = NULL, *cpub;
-    X509 *x;
-    CK_RV rv;
-
-    h = calloc(MAX_CERTS, sizeof(*h));
-    if (h == NULL)
-        return PE_E_NOMEM;
-    rv = find_certs(ctx, key->id, key->idlen, h, &n);
-    for (i = 0; rv == CKR_OK && i < n; i++) {
-        rv = tok_attr_get(ctx, h[i], CKA_VALUE, &v, &len);
-        if (rv != CKR_OK)
-            break;
-        p = v;
-        x = d2i_X509(NULL, &p, (long)len);
-        free(v);
-        v = NULL;
-        if (x == NULL)
-            continue;
-        /* prefer the certificate that matches the key, if several */
-        if (*pcert == NULL) {
-            *pcert = x;
-            continue;
-        }
-        if (pub == NULL && n > 1 &&
-            tok_obj_public(ctx, key->priv, &pub) != PE_OK)
-            pub = NULL;
-        cpub = X509_get0_pubkey(x);
-        if (pub != NULL && cpub != NULL && EVP_PKEY_eq(pub, cpub) == 1) {
-            X509_free(*pcert);
-            *pcert = x;
-        } else {
-            X509_free(x);
-        }
-    }
-    EVP_PKEY_free(pub);
-    free(h);
-    if (rv != CKR_OK) {
-        X509_free(*pcert);
-        *pcert = NULL;
-        return tok_ckfail(ctx, rv, "Reading the key's certificate");
-    }
-    return PE_OK;
-}
-
-enum pe_rc tok_cert_read(struct tok_ctx *ctx, struct tok_key *key, X509 **pcert)
-{
-    enum pe_rc rc;
-
-    *pcert = NULL;
-    tok_op_begin(ctx);
-    rc = read_once(ctx, key, pcert);
-    if (rc != PE_OK && tok_recover_once(ctx))
-        rc = read_once(ctx, key, pcert);
-    return rc;
-}
-
-static enum pe_rc find_same_once(struct tok_ctx *ctx, struct tok_key *key,
-                                 const struct der *val, bool *pfound)
-{
-    CK_OBJECT_HANDLE *h;
-    CK_ULONG n = 0, i;
-    CK_RV rv;
-
-    *pfound = false;
-    h = calloc(MAX_CERTS, sizeof(*h));
-    if (h == NULL)
-        return PE_E_NOMEM;
-    rv = find_certs(ctx, key->id, key->idlen, h, &n);
-    for (i = 0; rv == CKR_OK && i < n && !*pfound; i++)
-        *pfound = value_equals(ctx, h[i], val, &rv);
-    free(h);
-    if (rv != CKR_OK)
-        return tok_ckfail(ctx, rv, "Reading the key's certificates");
-    return PE_OK;
-}
-
-enum pe_rc tok_cert_find_same(struct tok_ctx *ctx, struct tok_key *key,
-                              X509 *cert, bool *pfound)
-{
-    struct der val = {NULL, 0};
-    enum pe_rc rc;
-
-    *pfound = false;
-    rc = cert_der(cert, &val);
-    if (rc != PE_OK)
-        return rc;
-    tok_op_begin(ctx);
-    rc = find_same_once(ctx, key, &val, pfound);
-    if (rc != PE_OK && tok_recover_once(ctx))
-        rc = find_same_once(ctx, key, &val, pfound);
-    OPENSSL_free(val.p);
-    return rc;
-}
-
-/* One attempt, safe to repeat after a recovery: what was removed before
- * is not found again. */
-static enum pe_rc destroy_once(struct tok_ctx *ctx, const unsigned char *id,
-                               size_t idlen, size_t *pn)
-{
-    CK_OBJECT_HANDLE *h;
-    CK_ULONG n = 0, i;
-    enum pe_rc rc = PE_OK;
-    CK_RV rv;
-
-    h = calloc(MAX_CERTS, sizeof(*h));
-    if (h == NULL)
-        return PE_E_NOMEM;
-    rv = find_certs(ctx, id, idlen, h, &n);
-    if (rv != CKR_OK)
-        rc = tok_ckfail(ctx, rv, "Finding the certificates to remove");
-    for (i = 0; rc == PE_OK && i < n; i++) {
-        rv = ctx->fl->C_DestroyObject(ctx->sess, h[i]);
-        log_debug(LOG_CAT_PKCS11, "C_DestroyObject (retired certificate): %s",
-                  ckr_name(rv));
-        if (rv != CKR_OK)
-            rc = tok_ckfail(ctx, rv, "Removing the certificate");
+        *pskipped = 0;
+    rc = leaf_begin(&l, key, leaf);
+    if (rc == PE_OK)
+        rc = tok_retry(ctx, leaf_once, &l);
+    if (rc == PE_OK)
+        rc = chain_write(ctx, &c, chain, pwritten, pskipped);
+    if (rc == PE_OK)
+        rc = leaf_remove_old(ctx, &l);
+    if (rc == PE_OK) {
+        rc = leaf_end(ctx, &l, res);
+    } else if (l.created || c.nids > 0) {
+        snprintf(why, sizeof(why), "%s", pe_sentence(rc));
+        urc = undo_writes(ctx, &l, &c);
+        if (urc == PE_OK)
+            pe_failf(rc, "%s The token holds what it held before.", why);
         else
-            (*pn)++;
+            pe_failf(rc,
+                     "%s Removing what this run wrote failed too, so the "
+                     "token may hold the new certificate without its "
+                     "chain: %s",
+                     why, pe_sentence(urc));
+        if (pwritten != NULL)
+            *pwritten = 0;
     }
-    free(h);
-    return rc;
-}
-
-enum pe_rc tok_cert_destroy(struct tok_ctx *ctx, const unsigned char *id,
-                            size_t idlen, size_t *pn)
-{
-    struct tok_backoff b = {0, 0};
-    size_t n = 0;
-    enum pe_rc rc;
-
-    if (pn != NULL)
-        *pn = 0;
-    if (id == NULL || idlen == 0)
-        return pe_failf(PE_E_INTERNAL, "tok_cert_destroy: no CKA_ID");
-    tok_op_begin(ctx);
-    rc = destroy_once(ctx, id, idlen, &n);
-    while (rc != PE_OK && tok_retry_transient(ctx, &b))
-        rc = destroy_once(ctx, id, idlen, &n);
-    if (rc != PE_OK && tok_recover_once(ctx))
-        rc = destroy_once(ctx, id, idlen, &n);
-    if (rc == PE_OK && n > 0)
-        log_info("Removed %zu certificate%s from token \"%s\".", n,
-                 n == 1 ? "" : "s", ctx->label);
-    if (pn != NULL)
-        *pn = n;
+    tok_cert_result_clear(&l.res);
+    OPENSSL_free(l.val.p);
     return rc;
 }

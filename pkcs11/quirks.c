@@ -1,12 +1,15 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * quirks.c - what differs between module families, as data.
- * Each quirk and its upstream source is in docs/tokens.md (ykcs11 2.2.0:
- * Yubico/yubico-piv-tool ykcs11/objects.c check_*_template, token.c; AWS
- * CloudHSM SDK 5 known issues and certificate storage attributes; p11-kit
- * 0.24 RPC mechanism list; SoftHSM 2.6).
+ * Each row says what its module does, as read in the module's own source
+ * or documentation: ykcs11 2.2.0 (its template checks), AWS CloudHSM SDK
+ * 5 (known issues, certificate storage attributes), p11-kit 0.24 (its
+ * RPC's mechanism list), SoftHSM 2.6 and tpm2-pkcs11 1.9 (how it turns a
+ * key template into TPM object attributes and checks the two agree).
  */
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "tok_int.h"
 
@@ -55,12 +58,11 @@ static const struct {
       .cert_category = true,
       .chain_storage = true,
       .cert_extra_attrs = true}},
-    /* SoftHSM 2 (file store): the whole template is accepted.  Its
-     * C_CreateObject sets a token object's attributes one at a time and
-     * rewrites the object's file for each, about 25 times for a
-     * certificate; C_CopyObject copies the attributes in one transaction
-     * and applies its template in another.  So a certificate is made as a
-     * session object and copied to the token, with fewer file rewrites. */
+    /* SoftHSM 2 (file store): the whole template is accepted.  It
+     * rewrites token.object in place, so a process that starts or logs in
+     * while another writes sees no token or gets CKR_GENERAL_ERROR: only
+     * here are such answers worth another try (many processes sharing one
+     * SoftHSM token is how fleets are tested) */
     {TOK_FAMILY_SOFTHSM,
      "softhsm",
      {.so_for_keygen = false,
@@ -69,7 +71,24 @@ static const struct {
       .cert_category = true,
       .chain_storage = true,
       .cert_extra_attrs = true,
-      .stage_objects = true}},
+      .transient_retry = true}},
+    /* tpm2-pkcs11 1.9: the key's usage is the TPM object's: CKA_VERIFY
+     * and CKA_DECRYPT both set its decrypt attribute, CKA_SIGN its sign
+     * attribute, and a template value that differs from the object made
+     * fails the keygen with CKR_GENERAL_ERROR.  An RSA key keeps the
+     * decrypt attribute (CKM_RSA_PKCS signs with a raw TPM decrypt).  The
+     * mechanism info tells the RSA sizes the TPM makes (3072 at most on
+     * most TPMs).  CKA_TOKEN must be true: no session keys. */
+    {TOK_FAMILY_TPM2,
+     "tpm2",
+     {.so_for_keygen = false,
+      .minimal_templates = false,
+      .piv_ids = false,
+      .cert_category = true,
+      .chain_storage = true,
+      .cert_extra_attrs = true,
+      .usage_from_token = true,
+      .no_session_keys = true}},
 };
 
 #define NFAMILIES (sizeof(families) / sizeof(families[0]))
@@ -106,7 +125,7 @@ enum pe_rc tok_family_parse(const char *name, enum tok_family *pfamily)
     }
     return pe_failf(PE_E_USAGE,
                     "Unknown token family \"%s\"; use generic, ykcs11, "
-                    "cloudhsm, p11kit-remote or softhsm.",
+                    "cloudhsm, p11kit-remote, softhsm or tpm2.",
                     name);
 }
 
@@ -155,9 +174,50 @@ enum tok_family tok_detect_family(const char *module_name, const CK_INFO *minfo,
         (minfo != NULL &&
          has(minfo->manufacturerID, sizeof(minfo->manufacturerID), "Amazon")))
         return TOK_FAMILY_CLOUDHSM;
+    if ((module_name != NULL && (strstr(module_name, "tpm2_pkcs11") != NULL ||
+                                 strstr(module_name, "tpm2-pkcs11") != NULL)) ||
+        (minfo != NULL &&
+         has(minfo->manufacturerID, sizeof(minfo->manufacturerID),
+             "tpm2-software")))
+        return TOK_FAMILY_TPM2;
     if ((module_name != NULL && strstr(module_name, "softhsm") != NULL) ||
         (tinfo != NULL &&
          has(tinfo->manufacturerID, sizeof(tinfo->manufacturerID), "SoftHSM")))
         return TOK_FAMILY_SOFTHSM;
     return TOK_FAMILY_GENERIC;
+}
+
+enum pe_rc tok_piv_slot_id(const char *slot, unsigned char *pid)
+{
+    static const char *const named[] = {"9a", "9c", "9d", "9e"};
+    unsigned long v;
+    char *end = NULL;
+    size_t i;
+
+    for (i = 0; i < sizeof(named) / sizeof(named[0]); i++) {
+        if (strcasecmp(slot, named[i]) == 0) {
+            *pid = (unsigned char)(i + 1);
+            return PE_OK;
+        }
+    }
+    v = strtoul(slot, &end, 16);
+    if (end == slot || *end != '\0' || v < 0x82 || v > 0x95)
+        return pe_failf(PE_E_USAGE,
+                        "--slot must be 9a, 9c, 9d, 9e or one of "
+                        "82..95, not \"%.20s\".",
+                        slot);
+    *pid = (unsigned char)(5 + (v - 0x82));
+    return PE_OK;
+}
+
+bool tok_is_trust_store(const char *module_name, const CK_INFO *minfo,
+                        const CK_TOKEN_INFO *tinfo)
+{
+    return (module_name != NULL &&
+            strstr(module_name, "p11-kit-trust") != NULL) ||
+           (minfo != NULL &&
+            has(minfo->libraryDescription, sizeof(minfo->libraryDescription),
+                "Kit Trust Module")) ||
+           (tinfo != NULL &&
+            has(tinfo->model, sizeof(tinfo->model), "p11-kit-trust"));
 }

@@ -21,9 +21,10 @@
 #include "tok_int.h"
 
 /*
- * Bounded backoff for SoftHSM's concurrent-writer race (docs/tokens.md): a
- * process that starts or logs in while another rewrites token.object sees
- * no token, a blank one, or gets CKR_GENERAL_ERROR.  We wait at most
+ * Bounded backoff for SoftHSM's concurrent-writer race (quirks.c,
+ * transient_retry): a process that starts or logs in while another
+ * rewrites token.object sees no token, a blank one, or gets
+ * CKR_GENERAL_ERROR.  We wait at most
  * TOK_RETRY_BUDGET_MS in all per step, in growing, jittered pauses (a
  * fleet started at once must not retry in lockstep).  A selection that saw
  * only well-formed tokens and none matched is most likely a real mismatch:
@@ -62,9 +63,14 @@ static bool backoff_wait(struct tok_backoff *b, unsigned budget_ms)
 
 /* Failures SoftHSM gives while another process rewrites the token: not a
  * verdict of the token (never a PIN refusal; a half-read token.object
- * also looks as if it had no user PIN), so worth another try. */
-static bool transient_rv(CK_RV rv)
+ * also looks as if it had no user PIN), so worth another try there.  On
+ * any other token CKR_GENERAL_ERROR is the token's answer: the first
+ * failing call is what the user is told, and a PIN is never sent again
+ * (a real card may have counted the try). */
+static bool transient_rv(const struct tok_ctx *ctx, CK_RV rv)
 {
+    if (!tok_quirks(ctx)->transient_retry)
+        return false;
     return rv == CKR_GENERAL_ERROR || rv == CKR_SLOT_ID_INVALID ||
            rv == CKR_TOKEN_NOT_PRESENT || rv == CKR_TOKEN_NOT_RECOGNIZED ||
            rv == CKR_USER_PIN_NOT_INITIALIZED;
@@ -104,9 +110,9 @@ static enum pe_rc open_session(struct tok_ctx *ctx)
 /*
  * Select the token; when none matches, re-initialise and look again with a
  * bounded backoff: SoftHSM misses a token while another process rewrites
- * it (docs/tokens.md), a restarted network HSM or p11-kit server needs a
- * moment.  A token that is really absent fails with the same sentence,
- * after the wait.
+ * it (the family is not known before the token is found), a restarted network
+ * HSM or p11-kit server needs a moment.  A token that is really absent fails
+ * with the same sentence, after the wait.
  */
 static enum pe_rc select_retry(struct tok_ctx *ctx, bool same)
 {
@@ -169,7 +175,7 @@ static enum pe_rc open_session_retry(struct tok_ctx *ctx)
     enum pe_rc rc;
 
     rc = open_session(ctx);
-    while (rc != PE_OK && transient_rv(ctx->last_rv) &&
+    while (rc != PE_OK && transient_rv(ctx, ctx->last_rv) &&
            backoff_wait(&b, TOK_RETRY_BUDGET_MS)) {
         log_debug(LOG_CAT_PKCS11, "C_OpenSession: trying again");
         rc = b.attempt < TOK_RETRY_REINIT_AFTER ? open_session(ctx)
@@ -182,7 +188,6 @@ enum pe_rc tok_open(const char *uri, const char *module, struct tok_ctx **pctx)
 {
     struct tok_ctx *ctx;
     const char *ps;
-    CK_INFO mi;
     enum pe_rc rc;
 
     *pctx = NULL;
@@ -207,10 +212,9 @@ enum pe_rc tok_open(const char *uri, const char *module, struct tok_ctx **pctx)
     rc = select_retry(ctx, false);
     if (rc != PE_OK)
         goto out;
-    if (ctx->fl->C_GetInfo(&mi) != CKR_OK)
-        memset(&mi, 0, sizeof(mi));
-    ctx->family = tok_detect_family(
-        ctx->mod->path ? ctx->mod->path : ctx->mod->name, &mi, &ctx->tinfo);
+    ctx->family =
+        tok_detect_family(ctx->mod->path ? ctx->mod->path : ctx->mod->name,
+                          &ctx->minfo, &ctx->tinfo);
     log_debug(LOG_CAT_PKCS11, "token %s in %s, family %s", ctx->token_uri,
               ctx->mod->name, tok_family_name(ctx->family));
     rc = open_session_retry(ctx);
@@ -281,9 +285,8 @@ static void remember_refused(struct tok_ctx *ctx, const struct secret *pin)
 
 /* Check the flags before any PIN is sent. */
 static enum pe_rc check_flags(struct tok_ctx *ctx, enum tok_user user,
-                              bool interactive)
+                              bool interactive, unsigned long f)
 {
-    unsigned long f = tok_token_flags(ctx);
     unsigned long locked, final, low;
     const char *who = user == TOK_SO ? "SO PIN" : "PIN";
 
@@ -387,17 +390,21 @@ static enum pe_rc do_login(struct tok_ctx *ctx, CK_USER_TYPE ut,
     return tok_ckfail(ctx, rv, what);
 }
 
+/* flags: the token's, read just now by the caller, or FLAGS_UNREAD. */
+#define FLAGS_UNREAD ((unsigned long)-1)
+
 static enum pe_rc login_once(struct tok_ctx *ctx,
                              const struct secret_source *pin,
                              enum tok_user user, bool interactive,
-                             struct secret **psecret)
+                             struct secret **psecret, unsigned long flags)
 {
     struct secret_source src;
     char prompt[96];
     const char *who = user == TOK_SO ? "SO PIN" : "PIN";
     enum pe_rc rc;
 
-    rc = check_flags(ctx, user, interactive);
+    rc = check_flags(ctx, user, interactive,
+                     flags != FLAGS_UNREAD ? flags : tok_token_flags(ctx));
     if (rc != PE_OK)
         return rc;
     if (*psecret == NULL) {
@@ -429,23 +436,26 @@ enum pe_rc tok_login(struct tok_ctx *ctx, const struct secret_source *pin,
 {
     struct secret *secret = NULL;
     struct tok_backoff b = {0, 0};
+    unsigned long flags;
     enum pe_rc rc;
 
     if (ctx->logged_in && ctx->user == user)
         return PE_OK;
     tok_op_begin(ctx);
-    if (user == TOK_USER && !(tok_token_flags(ctx) & CKF_LOGIN_REQUIRED)) {
+    flags = tok_token_flags(ctx);
+    if (user == TOK_USER && !(flags & CKF_LOGIN_REQUIRED)) {
         log_debug(LOG_CAT_PKCS11, "token needs no login");
         return PE_OK;
     }
     ctx->interactive = interactive;
-    rc = login_once(ctx, pin, user, interactive, &secret);
-    /* CKR_GENERAL_ERROR & co. are no verdict on the PIN (a refusal is
-     * CKR_PIN_INCORRECT, final): SoftHSM gives them while another process
-     * rewrites the token.  The same PIN (read once) goes again, in the
-     * same session first, then through a re-initialised module. */
+    rc = login_once(ctx, pin, user, interactive, &secret, flags);
+    /* On SoftHSM only (transient_rv), CKR_GENERAL_ERROR & co. are no
+     * verdict on the PIN (a refusal is CKR_PIN_INCORRECT, final): it gives
+     * them while another process rewrites the token, and counts no tries.
+     * The same PIN (read once) goes again, in the same session first, then
+     * through a re-initialised module. */
     while (rc != PE_OK && rc != PE_E_PIN_INCORRECT && rc != PE_E_PIN_LOCKED &&
-           secret != NULL && transient_rv(ctx->last_rv) &&
+           secret != NULL && transient_rv(ctx, ctx->last_rv) &&
            backoff_wait(&b, TOK_RETRY_BUDGET_MS)) {
         log_debug(LOG_CAT_PKCS11, "login: trying again");
         if (b.attempt >= TOK_RETRY_REINIT_AFTER) {
@@ -453,11 +463,11 @@ enum pe_rc tok_login(struct tok_ctx *ctx, const struct secret_source *pin,
             if (rc != PE_OK)
                 break;
         }
-        rc = login_once(ctx, pin, user, interactive, &secret);
+        rc = login_once(ctx, pin, user, interactive, &secret, FLAGS_UNREAD);
     }
     if (rc != PE_OK && rc != PE_E_PIN_INCORRECT && rc != PE_E_PIN_LOCKED &&
         tok_recover_once(ctx))
-        rc = login_once(ctx, pin, user, interactive, &secret);
+        rc = login_once(ctx, pin, user, interactive, &secret, FLAGS_UNREAD);
     if (rc != PE_OK) {
         secret_free(secret);
         return rc;
@@ -533,6 +543,21 @@ enum pe_rc tok_context_login(struct tok_ctx *ctx)
     return rc;
 }
 
+enum pe_rc tok_login_again(struct tok_ctx *ctx)
+{
+    CK_RV rv;
+
+    if (!ctx->logged_in || ctx->login_pin == NULL ||
+        ctx->login_pin->buf == NULL)
+        return PE_OK; /* nothing to redo, or a PIN pad: not asked twice */
+    rv = ctx->fl->C_Logout(ctx->sess);
+    log_debug(LOG_CAT_PKCS11, "C_Logout: %s", ckr_name(rv));
+    if (rv != CKR_OK)
+        return tok_ckfail(ctx, rv, "C_Logout");
+    return do_login(ctx, ctx->user == TOK_SO ? CKU_SO : CKU_USER,
+                    ctx->login_pin, "PIN");
+}
+
 /* ---- recovery ---------------------------------------------------------- */
 
 static enum pe_rc recover(struct tok_ctx *ctx)
@@ -559,7 +584,7 @@ bool tok_retry_transient(struct tok_ctx *ctx, struct tok_backoff *b)
     CK_RV rv = ctx->last_rv;
     enum pe_rc rc;
 
-    if (!transient_rv(rv) || !backoff_wait(b, TOK_RETRY_BUDGET_MS))
+    if (!transient_rv(ctx, rv) || !backoff_wait(b, TOK_RETRY_BUDGET_MS))
         return false;
     log_debug(LOG_CAT_PKCS11, "%s: trying again", ckr_name(rv));
     ctx->last_rv = CKR_OK;
@@ -577,7 +602,7 @@ bool tok_retry_transient(struct tok_ctx *ctx, struct tok_backoff *b)
         log_debug(LOG_CAT_PKCS11, "re-open after %s failed: %s", ckr_name(rv),
                   pe_sentence(rc));
         /* a transient failure of the re-open may be retried in turn */
-        return transient_rv(ctx->last_rv) && tok_retry_transient(ctx, b);
+        return transient_rv(ctx, ctx->last_rv) && tok_retry_transient(ctx, b);
     }
     return true;
 }
@@ -606,4 +631,18 @@ bool tok_recover_once(struct tok_ctx *ctx)
         return false;
     }
     return true;
+}
+
+enum pe_rc tok_retry(struct tok_ctx *ctx, tok_step_fn step, void *arg)
+{
+    struct tok_backoff b = {0, 0};
+    enum pe_rc rc;
+
+    tok_op_begin(ctx);
+    rc = step(ctx, arg);
+    while (rc != PE_OK && tok_retry_transient(ctx, &b))
+        rc = step(ctx, arg);
+    if (rc != PE_OK && tok_recover_once(ctx))
+        rc = step(ctx, arg);
+    return rc;
 }

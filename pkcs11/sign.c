@@ -2,7 +2,8 @@
 /*
  * sign.c - sign a digest the caller made, with mechanisms every module and
  * p11-kit 0.24 remoting forward: CKM_ECDSA (r||s, converted to DER) and
- * CKM_RSA_PKCS over the DER DigestInfo (docs/tokens.md).
+ * CKM_RSA_PKCS over the DER DigestInfo (tpm2-pkcs11 signs it with a raw
+ * TPM decrypt, which is why its RSA keys keep the decrypt attribute).
  */
 #include <stdint.h>
 #include <stdlib.h>

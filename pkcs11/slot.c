@@ -161,9 +161,11 @@ struct match {
     struct tok_mod *mod;
     CK_SLOT_ID slot;
     CK_TOKEN_INFO ti;
+    CK_INFO mi;      /* of mod */
     size_t n;        /* matches */
     size_t ntokens;  /* tokens seen */
     size_t nodd;     /* slots unreadable or tokens without label+serial */
+    size_t ntrust;   /* p11-kit trust store tokens, passed over */
     char cands[640]; /* URIs of every token seen */
 };
 
@@ -178,8 +180,9 @@ static void match_module(struct tok_ctx *ctx, struct tok_mod *m, bool want_same,
     CK_RV rv;
     char *u;
 
-    if (!want_same && m->fl->C_GetInfo(&mi) == CKR_OK &&
-        !p11_kit_uri_match_module_info(ctx->uri, &mi))
+    if (m->fl->C_GetInfo(&mi) != CKR_OK)
+        memset(&mi, 0, sizeof(mi));
+    else if (!want_same && !p11_kit_uri_match_module_info(ctx->uri, &mi))
         return;
     rv = m->fl->C_GetSlotList(CK_TRUE, slots, &n);
     log_debug(LOG_CAT_PKCS11, "C_GetSlotList %s: %s, %lu slots", m->name,
@@ -198,6 +201,11 @@ static void match_module(struct tok_ctx *ctx, struct tok_mod *m, bool want_same,
         }
         if (!(ti.flags & CKF_TOKEN_INITIALIZED))
             continue;
+        /* CA certificates only: no key is ever made or found there */
+        if (tok_is_trust_store(m->path != NULL ? m->path : m->name, &mi, &ti)) {
+            mt->ntrust++;
+            continue;
+        }
         mt->ntokens++;
         /* SoftHSM shows a token it is rewriting without label and serial */
         if (p11_kit_space_strlen(ti.label, sizeof(ti.label)) == 0 &&
@@ -223,6 +231,7 @@ static void match_module(struct tok_ctx *ctx, struct tok_mod *m, bool want_same,
             mt->mod = m;
             mt->slot = slots[i];
             mt->ti = ti;
+            mt->mi = mi;
         }
     }
 }
@@ -235,7 +244,12 @@ static enum pe_rc not_found(struct tok_ctx *ctx, const struct match *mt)
     if (p11_kit_uri_format(ctx->uri, P11_KIT_URI_FOR_TOKEN, &want) !=
         P11_KIT_URI_OK)
         want = NULL;
-    if (mt->ntokens == 0)
+    if (mt->ntokens == 0 && mt->ntrust > 0)
+        rc = pe_failf(PE_E_TOKEN_NOT_FOUND,
+                      "No token that can hold keys is present; the only "
+                      "one is p11-kit's trust store (CA certificates, no "
+                      "keys).");
+    else if (mt->ntokens == 0)
         rc = pe_failf(PE_E_TOKEN_NOT_FOUND,
                       "No token is present%s%s (no slot of the module%s "
                       "shows a token; a network HSM or p11-kit server may "
@@ -279,6 +293,7 @@ enum pe_rc tok_slot_select(struct tok_ctx *ctx, bool want_same)
     ctx->fl = mt->mod->fl;
     ctx->slot = mt->slot;
     ctx->tinfo = mt->ti;
+    ctx->minfo = mt->mi;
     tok_copy_padded(ctx->label, sizeof(ctx->label), mt->ti.label,
                     sizeof(mt->ti.label));
     tok_copy_padded(ctx->serial, sizeof(ctx->serial), mt->ti.serialNumber,

@@ -17,8 +17,7 @@
  * pe_failf() on failure.  Objects are found again by CKA_ID after a
  * network HSM dropped (re-initialise, re-find, re-login, retry once), so
  * struct tok_key stays valid across such a recovery.  Not thread-safe:
- * one tok_ctx per thread (tok_cert_write_all's own threads each use a
- * session of their own and are joined before it returns).  Never fork
+ * one tok_ctx per thread, and this layer starts no threads.  Never fork
  * after tok_open.
  */
 #ifndef P11E_TOK_H
@@ -92,6 +91,8 @@ struct tok_token_entry {
     char *label, *manufacturer, *model, *serial;
     unsigned long slot_id;
     unsigned long flags; /* TOK_F_* */
+    bool trust_store;    /* p11-kit's trust module: CA certificates, no
+                            keys; tok_open never picks it */
 };
 
 struct tok_token_list {
@@ -114,19 +115,23 @@ enum tok_family {
     TOK_FAMILY_YKCS11,        /* whitelisted templates, SO login, CKA_ID 1-25 */
     TOK_FAMILY_CLOUDHSM,      /* no certificate category, RW sessions only */
     TOK_FAMILY_P11KIT_REMOTE, /* p11-kit-client.so: hash locally */
-    TOK_FAMILY_SOFTHSM,       /* certificates copied to the token whole */
+    TOK_FAMILY_SOFTHSM,       /* CKR_GENERAL_ERROR & co. tried again */
+    TOK_FAMILY_TPM2,          /* tpm2-pkcs11: the TPM sets key usage */
 };
 
 /* Detected at tok_open from module and token info. */
 enum tok_family tok_family(const struct tok_ctx *ctx);
 /* Override the detected family (call right after tok_open). */
 void tok_set_family(struct tok_ctx *ctx, enum tok_family family);
-/* "generic", "ykcs11", "cloudhsm", "p11kit-remote", "softhsm". */
+/* "generic", "ykcs11", "cloudhsm", "p11kit-remote", "softhsm", "tpm2". */
 const char *tok_family_name(enum tok_family family);
 /* Parse a family name; PE_E_USAGE if unknown. */
 enum pe_rc tok_family_parse(const char *name, enum tok_family *pfamily);
 /* false when chain certificates cannot live on this token (ykcs11). */
 bool tok_can_store_chain(const struct tok_ctx *ctx);
+/* ykcs11's one-byte CKA_ID of a PIV slot ("9a" 1, "9c" 2, "9d" 3, "9e" 4,
+ * "82".."95" 5..24) into *pid; PE_E_USAGE with a sentence otherwise. */
+enum pe_rc tok_piv_slot_id(const char *slot, unsigned char *pid);
 
 /* ---- login ------------------------------------------------------------- */
 
@@ -166,6 +171,27 @@ enum pe_rc tok_keytype_parse(const char *name, enum tok_keytype *ptype);
  * false too when the token cannot be asked.  Needs no login. */
 bool tok_supports_keytype(struct tok_ctx *ctx, enum tok_keytype type);
 
+/* PE_OK unless the token's mechanism list or key sizes say it cannot make
+ * type (a token that tells nothing may try); then PE_E_KEY: "Token \"X\"
+ * cannot make ec-p256 keys; it can make rsa-3072, rsa-4096: give
+ * --key-type rsa-3072."  tok_key_generate_ex calls it first. */
+enum pe_rc tok_keytype_check(struct tok_ctx *ctx, enum tok_keytype type);
+
+/* The first of ec-p256, ec-p384, rsa-3072, rsa-4096 the token does not
+ * refuse (as for tok_keytype_check); PE_E_KEY when it refuses all. */
+enum pe_rc tok_keytype_pick(struct tok_ctx *ctx, enum tok_keytype *ptype);
+
+/*
+ * Proof that the token makes and signs with type (doctor --probe): a key
+ * pair living only in this session (CKA_TOKEN false; where the token makes
+ * token objects only, as tpm2-pkcs11, a pair under a fresh CKA_ID, and
+ * *ptoken_objects true), one SHA-256 signature checked against its public
+ * key, and the pair removed: the token is left as it was.  Needs the login
+ * keygen needs.  PE_OK when all of it worked.
+ */
+enum pe_rc tok_probe_keytype(struct tok_ctx *ctx, enum tok_keytype type,
+                             bool *ptoken_objects);
+
 /* Free memory the token reports for public and private objects, in
  * bytes, read fresh; TOK_MEMORY_UNKNOWN where it tells none
  * (CK_UNAVAILABLE_INFORMATION or CK_EFFECTIVELY_INFINITE, as SoftHSM). */
@@ -179,6 +205,9 @@ struct tok_keygen {
     const unsigned char *id;  /* NULL: a fresh random CKA_ID */
     size_t idlen;             /* ykcs11: 1 byte, 1..25 (PIV slot) */
     bool always_authenticate; /* CKA_ALWAYS_AUTHENTICATE on the key */
+    bool any_type;            /* no type was asked for: type is ignored and
+                                 tok_keytype_pick chooses (and says which);
+                                 tok_key_type tells the choice */
 };
 
 /*
@@ -281,12 +310,9 @@ enum pe_rc tok_cert_write_chain(struct tok_ctx *ctx, STACK_OF(X509) * chain,
                                 size_t *pwritten, size_t *pskipped);
 
 /*
- * Both of the above: the leaf next to its key and the chain, the chain
- * certificates not on the token yet each written on a session of its own
- * while the leaf is (where that fails, in turn afterwards).  The same
- * guarantees as the two calls one after the other.  When the leaf's write
- * fails, the chain's may have succeeded: those certificates are found and
- * kept the next time.
+ * Both of the above, one after the other: the leaf next to its key, then
+ * the chain.  pwritten and pskipped count chain certificates (0 when the
+ * leaf's write failed).
  */
 enum pe_rc tok_cert_write_all(struct tok_ctx *ctx, struct tok_key *key,
                               X509 *leaf, STACK_OF(X509) * chain,

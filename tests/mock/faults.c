@@ -364,6 +364,16 @@ static int fn_index(const char *name, size_t len)
 }
 
 /* One "FUNC=RV[@N[+]][!flag...]" entry into *f; false if malformed. */
+bool mock_ckr_parse(const char *s, size_t len, CK_RV *prv)
+{
+    unsigned long v;
+
+    if (!parse_value(s, len, true, &v))
+        return false;
+    *prv = v;
+    return true;
+}
+
 static bool parse_entry(const char *s, size_t len, struct fault *f)
 {
     const char *eq = memchr(s, '=', len);
@@ -563,6 +573,7 @@ static void fault_fired(const struct fault *f, CK_RV rv)
 
 void call_start(struct mock_call *c, const char *fn)
 {
+    mock_delay();
     memset(c, 0, sizeof(*c));
     c->fn = fn;
     c->rv = CKR_OK;

@@ -6,6 +6,7 @@
  *                call_begin()/call_end() and on to the real module
  * faults.c       P11E_MOCK_FAIL, the "device removed" state, the call
  *                log (P11E_MOCK_LOG) and the CKR_/CKF_ name tables
+ * tokens.c       P11E_MOCK_REFUSE, P11E_MOCK_HIDE_MECHS, P11E_MOCK_DELAY_MS
  * ykcs11.c       the ykcs11 2.2.0 personality (P11E_MOCK_YKCS11=1):
  *                state, module/token info, sessions, attestation objects
  * ykcs11_rules.c its login, key generation and certificate write rules
@@ -74,11 +75,26 @@ bool faults_gone(void);
 /* The flags P11E_MOCK_TOKEN_FLAGS asks to OR in (0 if unset). */
 CK_FLAGS faults_token_flags(void);
 
+/* Parse a CKR_ name or a number of len bytes at s. */
+bool mock_ckr_parse(const char *s, size_t len, CK_RV *prv);
+
 /* "CKR_PIN_INCORRECT" (static; "CKR_0x..." for unknown values). */
 const char *mock_ckr_name(CK_RV rv);
 
 /* Print "p11e-mock: ..." on stderr (and into the log). */
 void mock_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/*
+ * tokens.c: tokens that say no, and tokens far away (read at every call)
+ */
+
+/* P11E_MOCK_REFUSE: the CKR_ for the first attribute of t[n] it names, or
+ * CKR_OK. */
+CK_RV mock_refused(const CK_ATTRIBUTE *t, CK_ULONG n, const char **pname);
+/* P11E_MOCK_HIDE_MECHS: true when mech is to be left out of the list. */
+bool mock_mech_hidden(CK_MECHANISM_TYPE mech);
+/* P11E_MOCK_DELAY_MS: sleep that long (every call). */
+void mock_delay(void);
 
 /*
  * ykcs11.c: each returns true when it handled the call (c->rv set);

@@ -173,9 +173,17 @@ static CK_RV m_C_GetMechanismList(CK_SLOT_ID slot, CK_MECHANISM_TYPE *list,
 {
     struct mock_call c;
 
+    CK_ULONG i, j;
+
     if (!call_begin(&c, "C_GetMechanismList") &&
         !yk_mechanism_list(&c, slot, list, count))
         c.rv = T ? T->C_GetMechanismList(slot, list, count) : NOT_INIT;
+    if (c.rv == CKR_OK && list != NULL && count != NULL) {
+        for (i = 0, j = 0; i < *count; i++)
+            if (!mock_mech_hidden(list[i]))
+                list[j++] = list[i];
+        *count = j;
+    }
     return call_end(&c);
 }
 
@@ -184,8 +192,11 @@ static CK_RV m_C_GetMechanismInfo(CK_SLOT_ID slot, CK_MECHANISM_TYPE type,
 {
     struct mock_call c;
 
-    if (!call_begin(&c, "C_GetMechanismInfo") &&
-        !yk_mechanism_info(&c, slot, type, info))
+    if (call_begin(&c, "C_GetMechanismInfo"))
+        return call_end(&c);
+    if (mock_mech_hidden(type))
+        c.rv = CKR_MECHANISM_INVALID;
+    else if (!yk_mechanism_info(&c, slot, type, info))
         c.rv = T ? T->C_GetMechanismInfo(slot, type, info) : NOT_INIT;
     return call_end(&c);
 }
@@ -322,6 +333,19 @@ static int object_token(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE o)
     return v ? 1 : 0;
 }
 
+/* P11E_MOCK_REFUSE (tokens.c): true when the template is refused. */
+static bool refused(struct mock_call *c, const CK_ATTRIBUTE *t, CK_ULONG n)
+{
+    const char *name;
+    CK_RV rv = mock_refused(t, n, &name);
+
+    if (rv == CKR_OK)
+        return false;
+    c->rv = rv;
+    call_detail(c, "[refused %s]", name);
+    return true;
+}
+
 static CK_RV m_C_CreateObject(CK_SESSION_HANDLE h, CK_ATTRIBUTE *tmpl,
                               CK_ULONG n, CK_OBJECT_HANDLE *ph)
 {
@@ -330,7 +354,7 @@ static CK_RV m_C_CreateObject(CK_SESSION_HANDLE h, CK_ATTRIBUTE *tmpl,
     call_start(&c, "C_CreateObject");
     call_detail(&c, "class=%lu token=%d", attr_ulong(tmpl, n, CKA_CLASS, ~0UL),
                 attr_token(tmpl, n, 0));
-    if (!call_check(&c)) {
+    if (!call_check(&c) && !refused(&c, tmpl, n)) {
         if (!yk_create_object(&c, h, tmpl, n, ph))
             c.rv = T ? T->C_CreateObject(h, tmpl, n, ph) : NOT_INIT;
     }
@@ -553,7 +577,8 @@ static CK_RV m_C_GenerateKeyPair(CK_SESSION_HANDLE h, CK_MECHANISM *m,
     call_start(&c, "C_GenerateKeyPair");
     if (m != NULL)
         call_detail(&c, "mech=0x%lx", (unsigned long)m->mechanism);
-    if (!call_check(&c)) {
+    if (!call_check(&c) && !refused(&c, pub, npub) &&
+        !refused(&c, priv, npriv)) {
         if (!yk_generate_key_pair(&c, h, m, pub, npub, priv, npriv, phpub,
                                   phpriv))
             c.rv = T ? T->C_GenerateKeyPair(h, m, pub, npub, priv, npriv, phpub,

@@ -120,7 +120,7 @@ TEST("/tok/key/fresh_ids")
 TEST("/tok/key/explicit_id_in_use_is_refused")
 {
     static const unsigned char id[] = {0x42};
-    struct tok_keygen spec = {TOK_EC_P256, "x", id, 1, false};
+    struct tok_keygen spec = {TOK_EC_P256, "x", id, 1, false, false};
     struct tok_key *a = NULL, *b = NULL;
 
     CHECK_INT(tok_key_generate_ex(ctx, &spec, &a), PE_OK);
@@ -173,7 +173,7 @@ TEST("/tok/key/find_by_uri_checks_the_token")
 
 TEST("/tok/sign/always_authenticate_uses_the_same_pin")
 {
-    struct tok_keygen spec = {TOK_EC_P256, "9c", NULL, 0, true};
+    struct tok_keygen spec = {TOK_EC_P256, "9c", NULL, 0, true, false};
     struct tok_key *key = NULL;
     EVP_PKEY *pub = NULL;
 
@@ -191,7 +191,7 @@ TEST("/tok/sign/always_authenticate_uses_the_same_pin")
 
 TEST("/tok/sign/always_authenticate_rsa")
 {
-    struct tok_keygen spec = {TOK_RSA_3072, "rsa9c", NULL, 0, true};
+    struct tok_keygen spec = {TOK_RSA_3072, "rsa9c", NULL, 0, true, false};
     struct tok_key *key = NULL;
     EVP_PKEY *pub = NULL;
 

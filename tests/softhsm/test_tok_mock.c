@@ -230,7 +230,7 @@ TEST("/tok/mock/device_removed_mid_write_recovers")
 }
 
 /* The 2nd write reaches the token but its answer is lost: found again,
- * not written twice.  Direct writes (C_CreateObject), as most tokens. */
+ * not written twice. */
 TEST("/tok/mock/write_answer_lost_leaves_one_certificate")
 {
     struct tok_ctx *ctx =
@@ -245,41 +245,11 @@ TEST("/tok/mock/write_answer_lost_leaves_one_certificate")
     CHECK_INT(tok_cert_write_leaf(ctx, key, l2, NULL), PE_OK);
     check_only_cert(ctx, key, l2);
     CHECK_INT(log_count("C_CreateObject"), 2);
-    CHECK_INT(log_count("C_CopyObject"), 0);
     X509_free(l1);
     X509_free(l2);
     EVP_PKEY_free(ca);
     tok_key_free(key);
     tok_close(ctx);
-}
-
-/* The same for SoftHSM's staged writes, where the C_CopyObject puts the
- * certificate on the token. */
-TEST("/tok/mock/staged_write_answer_lost_leaves_one_certificate")
-{
-    struct tok_ctx *ctx =
-        mock_open("C_CopyObject=CKR_DEVICE_REMOVED@2!after", NULL);
-    X509 *l1, *l2;
-    EVP_PKEY *ca;
-    struct tok_key *key = key_two_leaves(ctx, &l1, &l2, &ca);
-
-    CHECK_INT(tok_family(ctx), TOK_FAMILY_SOFTHSM);
-    CHECK_INT(tok_cert_write_leaf(ctx, key, l1, NULL), PE_OK);
-    CHECK_INT(tok_cert_write_leaf(ctx, key, l2, NULL), PE_OK);
-    check_only_cert(ctx, key, l2);
-    CHECK_INT(log_count("C_CreateObject"), 2);
-    CHECK_INT(log_count("C_CopyObject"), 2);
-    X509_free(l1);
-    X509_free(l2);
-    EVP_PKEY_free(ca);
-    tok_key_free(key);
-    tok_close(ctx);
-}
-
-/* The same, pulled during a staged write's copy (SoftHSM). */
-TEST("/tok/mock/staged_copy_fails_keeps_old_certificate")
-{
-    keeps_old_certificate("C_CopyObject=CKR_DEVICE_REMOVED@2+");
 }
 
 TEST("/tok/mock/keygen_answer_lost_makes_one_key")
@@ -321,11 +291,10 @@ TEST("/tok/mock/chain_write_recovers")
 }
 
 /*
- * tok_cert_write_all writes the chain certificates on sessions of their own
- * while the leaf is written; wherever that fails they are written in turn.
- * Each case: a leaf and a two-certificate chain written at once through
- * the fault spec; whatever failed, the token ends with the leaf next to its
- * key and each chain certificate once, and the counts say so.
+ * tok_cert_write_all writes the leaf, then the chain, on the one session.
+ * Each case: a leaf and a two-certificate chain written through the fault
+ * spec; whatever failed, the token ends with the leaf next to its key and
+ * each chain certificate once, and the counts say so.
  */
 struct write_all_case {
     struct tok_ctx *ctx;
@@ -386,32 +355,17 @@ TEST("/tok/mock/write_all_chain_beside_leaf")
 
     write_all_begin(&c, NULL);
     write_all_check(&c);
-    CHECK_INT(log_count("C_CreateObject"), 3);
-    /* SoftHSM: made in the session, copied to the token (quirks.c) */
-    CHECK_INT(log_count("C_CreateObject class=1 token=0"), 3);
-    CHECK_INT(log_count("C_CopyObject token=1"), 3);
-    CHECK_INT(log_count("C_DestroyObject token=0"), 3);
-    CHECK_INT(log_count("C_OpenSession"), 3); /* tok_open's and two more */
-    /* renewal: the chain is there; the new leaf replaces the old one, and
-     * no session is opened for a chain certificate */
+    CHECK_INT(log_count("C_CreateObject class=1 token=1"), 3);
+    CHECK_INT(log_count("C_CopyObject"), 0);
+    CHECK_INT(log_count("C_OpenSession"), 1); /* tok_open's only */
+    /* renewal: the chain is there; the new leaf replaces the old one */
     CHECK_INT(tok_cert_write_all(c.ctx, c.key, c.l2, c.chain, NULL, &w, &s),
               PE_OK);
     CHECK_INT(w, 0);
     CHECK_INT(s, 2);
     check_only_cert(c.ctx, c.key, c.l2);
     CHECK_INT(tu_count(c.ctx, TOK_OBJ_CERT, NULL, 0), 3);
-    CHECK_INT(log_count("C_OpenSession"), 3);
-    write_all_end(&c);
-}
-
-TEST("/tok/mock/write_all_without_second_session")
-{
-    struct write_all_case c;
-
-    /* a token that allows one session: the chain is written in turn */
-    write_all_begin(&c, "C_OpenSession=CKR_SESSION_COUNT@2+");
-    write_all_check(&c);
-    CHECK_INT(log_count("C_CreateObject"), 3);
+    CHECK_INT(log_count("C_OpenSession"), 1);
     write_all_end(&c);
 }
 
@@ -419,11 +373,32 @@ TEST("/tok/mock/write_all_transient_failure")
 {
     struct write_all_case c;
 
-    /* the 2nd write fails once, the leaf's or a chain certificate's:
-     * written again either way, nothing twice */
+    /* SoftHSM (quirks.c): the 1st chain certificate's write fails once
+     * and is made again, nothing twice */
     write_all_begin(&c, "C_CreateObject=CKR_GENERAL_ERROR@2");
+    CHECK_INT(tok_family(c.ctx), TOK_FAMILY_SOFTHSM);
     write_all_check(&c);
     CHECK_INT(log_count("C_CreateObject"), 4);
+    write_all_end(&c);
+}
+
+TEST("/tok/mock/general_error_is_final_on_other_tokens")
+{
+    struct write_all_case c;
+    size_t w = 99, s = 99;
+
+    /* any family but SoftHSM: CKR_GENERAL_ERROR is the token's answer,
+     * reported as the call that gave it, not tried again */
+    write_all_begin(&c, "C_CreateObject=CKR_GENERAL_ERROR@2");
+    tok_set_family(c.ctx, TOK_FAMILY_GENERIC);
+    CHECK_INT(tok_cert_write_all(c.ctx, c.key, c.l1, c.chain, NULL, &w, &s),
+              PE_E_TOKEN);
+    CHECK_CONTAINS(pe_detail(), "Writing the certificate on token "
+                                "\"p11e-test\" failed: CKR_GENERAL_ERROR.");
+    CHECK_CONTAINS(pe_detail(), "The token holds what it held before.");
+    CHECK_INT(log_count("C_CreateObject"), 2);
+    CHECK_INT(log_count("C_Finalize"), 0);
+    CHECK_INT(tu_count(c.ctx, TOK_OBJ_CERT, NULL, 0), 0);
     write_all_end(&c);
 }
 
@@ -443,25 +418,4 @@ TEST("/tok/mock/write_all_device_removed_recovers")
 {
     /* during the 2nd write */
     write_all_replugged("C_CreateObject=CKR_DEVICE_REMOVED@2");
-}
-
-TEST("/tok/mock/write_all_device_removed_during_copy_recovers")
-{
-    /* while a staged certificate is copied to the token */
-    write_all_replugged("C_CopyObject=CKR_DEVICE_REMOVED@2");
-}
-
-TEST("/tok/mock/write_all_copy_refused_writes_directly")
-{
-    struct write_all_case c;
-
-    /* a token that will not copy (--token-family softhsm on another
-     * module): every certificate is then created on the token directly */
-    write_all_begin(&c, "C_CopyObject=CKR_FUNCTION_NOT_SUPPORTED");
-    write_all_check(&c);
-    CHECK_INT(log_count("C_CopyObject"), 3);
-    CHECK_INT(log_count("C_CreateObject"), 6);
-    CHECK_INT(log_count("C_DestroyObject token=0"), 3); /* session objects */
-    CHECK_INT(log_count("C_DestroyObject"), 3);
-    write_all_end(&c);
 }

@@ -182,3 +182,39 @@ TEST("/tok/retry/keygen_answer_lost_adopts_the_key_made")
     tok_key_free(key);
     tok_close(ctx);
 }
+
+/* The retries above are SoftHSM's (quirks.c).  Any other token's
+ * CKR_GENERAL_ERROR is its answer: the PIN is sent once, and the message
+ * names that call and that code. */
+TEST("/tok/retry/login_general_error_is_final_on_other_tokens")
+{
+    struct tok_ctx *ctx = NULL;
+
+    CHECK_INT(open_with("C_Login=CKR_GENERAL_ERROR@1", NULL, &ctx), PE_OK);
+    tok_set_family(ctx, TOK_FAMILY_GENERIC);
+    CHECK_INT(tok_login(ctx, &pin, TOK_USER, false), PE_E_TOKEN);
+    CHECK_CONTAINS(pe_detail(), "C_Login (PIN) on token \"p11e-test\" failed: "
+                                "CKR_GENERAL_ERROR.");
+    CHECK_INT(log_count("C_Login"), 1);
+    CHECK_INT(log_count("C_Finalize"), 0);
+    tok_close(ctx);
+}
+
+TEST("/tok/retry/keygen_general_error_is_final_on_other_tokens")
+{
+    struct tok_ctx *ctx = NULL;
+    struct tok_key *key = NULL;
+
+    CHECK_INT(
+        open_with("C_GenerateKeyPair=CKR_GENERAL_ERROR@1!after", NULL, &ctx),
+        PE_OK);
+    tok_set_family(ctx, TOK_FAMILY_GENERIC);
+    CHECK_INT(tok_login(ctx, &pin, TOK_USER, false), PE_OK);
+    CHECK_INT(tok_key_generate(ctx, TOK_EC_P256, "k", &key), PE_E_TOKEN);
+    CHECK_CONTAINS(pe_detail(), "Generating the key pair on token "
+                                "\"p11e-test\" failed: CKR_GENERAL_ERROR.");
+    CHECK(key == NULL);
+    CHECK_INT(log_count("C_GenerateKeyPair"), 1);
+    CHECK_INT(log_count("C_Login"), 1);
+    tok_close(ctx);
+}

@@ -79,7 +79,7 @@ TEST("/tok/ykcs11/slot_is_required")
 TEST("/tok/ykcs11/keygen_sign_write_in_9c")
 {
     static const unsigned char slot9c[] = {2};
-    struct tok_keygen spec = {TOK_EC_P256, NULL, slot9c, 1, false};
+    struct tok_keygen spec = {TOK_EC_P256, NULL, slot9c, 1, false, false};
     struct tok_ctx *ctx = yk_open();
     struct tok_key *key = NULL;
     EVP_PKEY *pub = NULL, *ca = tu_ec_key();
@@ -113,7 +113,7 @@ TEST("/tok/ykcs11/keygen_sign_write_in_9c")
 TEST("/tok/ykcs11/attestation")
 {
     static const unsigned char slot9a[] = {1};
-    struct tok_keygen spec = {TOK_EC_P384, NULL, slot9a, 1, false};
+    struct tok_keygen spec = {TOK_EC_P384, NULL, slot9a, 1, false, false};
     struct tok_ctx *ctx = yk_open();
     struct tok_key *key = NULL;
     EVP_PKEY *pub = NULL;

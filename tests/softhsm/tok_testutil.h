@@ -171,6 +171,9 @@ static inline void tu_mock_end(void)
     unsetenv("P11E_MOCK_TOKEN_FLAGS");
     unsetenv("P11E_MOCK_PINPAD_PIN");
     unsetenv("P11E_MOCK_LOG");
+    unsetenv("P11E_MOCK_REFUSE");
+    unsetenv("P11E_MOCK_HIDE_MECHS");
+    unsetenv("P11E_MOCK_DELAY_MS");
 }
 
 /* Lines of the mock's log at logpath that start with prefix. */
