@@ -152,9 +152,16 @@ static enum pe_rc open_all(struct run *r)
 {
     enum pe_rc rc;
 
+    enum tok_keytype type;
+
     rc = step_open_ca(r);
     if (rc == PE_OK)
         rc = step_open_token(r);
+    /* a key type the token cannot make is refused before the CA is asked */
+    if (rc == PE_OK && r->rec->status == JOURNAL_NEW &&
+        r->rec->key_type != NULL &&
+        tok_keytype_parse(r->rec->key_type, &type) == PE_OK)
+        rc = tok_keytype_check(r->ctx, type);
     if (rc == PE_OK)
         rc = enroll_load_trust(r->rec, &r->trust);
     if (rc == PE_OK && r->rec->status < JOURNAL_SUBMITTED &&

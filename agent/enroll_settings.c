@@ -167,36 +167,48 @@ static enum pe_rc take_sources(const struct enroll_opts *o,
     return rc;
 }
 
+/* One option into one record field, as take or take_path does. */
+struct take_row {
+    char **field;
+    const char *value;
+    bool path;
+};
+
+static enum pe_rc take_rows(const struct take_row *t, size_t n, bool *pchanged)
+{
+    enum pe_rc rc = PE_OK;
+    size_t i;
+
+    for (i = 0; i < n && rc == PE_OK; i++)
+        rc = t[i].path ? take_path(t[i].field, t[i].value, pchanged)
+                       : take(t[i].field, t[i].value, pchanged);
+    return rc;
+}
+
 /* What may change in any state that is not final: how to reach things,
  * never what was ordered. */
 static enum pe_rc take_access(const struct enroll_opts *o,
                               struct journal_rec *rec)
 {
+    const struct take_row t[] = {
+        {&rec->client_id, o->form == NULL ? o->client_id : NULL, false},
+        {&rec->token_url, o->token_url, false},
+        {&rec->format, o->format, false},
+        {&rec->ca_file, o->ca_file, true},
+        {&rec->trust, o->trust, true},
+        {&rec->out_cert, o->out_cert, true},
+        {&rec->out_chain, o->out_chain, true},
+        {&rec->hsm_type, o->hsm_type, false},
+        {&rec->attestation_cmd, o->attestation_cmd, false},
+        {&rec->attestation_file, o->attestation_file, true},
+    };
     bool changed = false;
     enum pe_rc rc;
 
     rc = take_module(rec, o->tok.module);
     if (rc == PE_OK)
-        rc = take(&rec->client_id, o->form == NULL ? o->client_id : NULL,
-                  &changed);
-    if (rc == PE_OK)
-        rc = take(&rec->token_url, o->token_url, &changed);
-    if (rc == PE_OK)
-        rc = take(&rec->format, o->format, &changed);
-    if (rc == PE_OK)
-        rc = take_path(&rec->ca_file, o->ca_file, &changed);
-    if (rc == PE_OK)
-        rc = take_path(&rec->trust, o->trust, &changed);
-    if (rc == PE_OK)
-        rc = take_path(&rec->out_cert, o->out_cert, &changed);
-    if (rc == PE_OK)
-        rc = take_path(&rec->out_chain, o->out_chain, &changed);
-    if (rc == PE_OK)
-        rc = take(&rec->hsm_type, o->hsm_type, &changed);
-    if (rc == PE_OK)
-        rc = take(&rec->attestation_cmd, o->attestation_cmd, &changed);
-    if (rc == PE_OK)
-        rc = take_path(&rec->attestation_file, o->attestation_file, &changed);
+        rc = take_rows(t, sizeof(t) / sizeof(t[0]), &changed);
+    /* one way of attestation replaces the other */
     if (rc == PE_OK && o->attestation_file != NULL)
         rc = journal_set(&rec->attestation_cmd, NULL);
     if (rc == PE_OK && o->attestation_cmd != NULL)
@@ -210,18 +222,17 @@ static enum pe_rc take_access(const struct enroll_opts *o,
 static enum pe_rc take_request(const struct enroll_opts *o,
                                struct journal_rec *rec, bool *pchanged)
 {
+    const struct take_row t[] = {
+        {&rec->email, o->email, false},
+        {&rec->first_name, o->first_name, false},
+        {&rec->last_name, o->last_name, false},
+        {&rec->title, o->title, false},
+        {&rec->san_email, o->san_email, false},
+    };
     char *dn = NULL;
     enum pe_rc rc;
 
-    rc = take(&rec->email, o->email, pchanged);
-    if (rc == PE_OK)
-        rc = take(&rec->first_name, o->first_name, pchanged);
-    if (rc == PE_OK)
-        rc = take(&rec->last_name, o->last_name, pchanged);
-    if (rc == PE_OK)
-        rc = take(&rec->title, o->title, pchanged);
-    if (rc == PE_OK)
-        rc = take(&rec->san_email, o->san_email, pchanged);
+    rc = take_rows(t, sizeof(t) / sizeof(t[0]), pchanged);
     if (rc == PE_OK)
         rc = subject_dn(o, &dn);
     if (rc == PE_OK)
@@ -320,9 +331,9 @@ enum pe_rc enroll_fill_record(const struct enroll_opts *o,
     if (rc == PE_OK)
         rc = journal_set(&rec->key_origin,
                          o->key_id != NULL ? "reused" : "generated");
+    /* no --key-type: the first type the token can make (step_key) */
     if (rc == PE_OK && o->key_id == NULL)
-        rc = journal_set(&rec->key_type,
-                         o->key_type != NULL ? o->key_type : "ec-p256");
+        rc = journal_set(&rec->key_type, o->key_type);
     if (rc == PE_OK)
         rc = journal_set(&rec->key_label,
                          o->label != NULL ? o->label : DEFAULT_LABEL);

@@ -190,18 +190,25 @@ static enum pe_rc generate(struct run *r, const unsigned char *id, size_t idlen)
 {
     struct journal_rec *rec = r->rec;
     struct tok_keygen spec = {0};
+    enum tok_keytype made;
     enum pe_rc rc;
 
-    rc = tok_keytype_parse(rec->key_type ? rec->key_type : "ec-p256",
-                           &spec.type);
-    if (rc != PE_OK)
-        return rc;
+    spec.any_type = rec->key_type == NULL;
+    if (!spec.any_type) {
+        rc = tok_keytype_parse(rec->key_type, &spec.type);
+        if (rc != PE_OK)
+            return rc;
+        say("Generating a %s key on token \"%s\"...",
+            tok_keytype_name(spec.type), tok_token_label(r->ctx));
+    }
     spec.label = rec->key_label;
     spec.id = id;
     spec.idlen = idlen;
-    say("Generating a %s key on token \"%s\"...", tok_keytype_name(spec.type),
-        tok_token_label(r->ctx));
-    return tok_key_generate_ex(r->ctx, &spec, &r->key);
+    rc = tok_key_generate_ex(r->ctx, &spec, &r->key);
+    /* the type chosen for the record, so a rerun asks for the same */
+    if (rc == PE_OK && spec.any_type && tok_key_type(r->key, &made) == PE_OK)
+        rc = journal_set(&rec->key_type, tok_keytype_name(made));
+    return rc;
 }
 
 /*
