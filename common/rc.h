@@ -46,6 +46,10 @@ enum pe_rc {
     PE_E_IO,    /* reading or writing a local file */
     PE_E_STATE, /* the journal is damaged or an order conflicts */
 
+    /* renewal */
+    PE_E_NOT_RENEWED, /* a certificate within the window that renew cannot
+                         renew: no record, no endpoint, a rejected renewal */
+
     PE_E_NOMEM,
     PE_E_INTERNAL,
 
@@ -65,6 +69,7 @@ enum pe_exit {
     PE_EXIT_PIN = 8,
     PE_EXIT_VERIFY = 9,
     PE_EXIT_IO = 10,
+    PE_EXIT_NOT_RENEWED = 11,
 };
 
 /* Static, generic one-sentence message for rc (never NULL). */

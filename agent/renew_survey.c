@@ -1,0 +1,166 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * renew_survey.c - the leaves on a token and their lineage.
+ *
+ * A leaf is superseded only when an installed renewal record names it as
+ * its predecessor, by the SHA-256 of the certificate and its CKA_ID.  Two
+ * certificates with the same subject say nothing: SCM builds the subject
+ * from the person's name, so separate enrollments of one person share it.
+ */
+#include "renew_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <openssl/bn.h>
+#include <openssl/evp.h>
+
+#include "bundle.h"
+
+const char *survey_cert_sha256(X509 *cert, char *buf, size_t size)
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+
+    buf[0] = '\0';
+    if (cert != NULL && X509_digest(cert, EVP_sha256(), md, &n) == 1)
+        expiry_hex(md, n, buf, size);
+    return buf;
+}
+
+time_t survey_journal_time(const char *s)
+{
+    struct tm tm;
+
+    memset(&tm, 0, sizeof(tm));
+    if (s == NULL ||
+        sscanf(s, "%d-%d-%d %d:%d:%d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+               &tm.tm_hour, &tm.tm_min, &tm.tm_sec) != 6)
+        return 0;
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    return timegm(&tm);
+}
+
+static void leaf_fill(struct leaf *lf, const char *uri,
+                      const struct expiry_item *e)
+{
+    BIGNUM *bn =
+        ASN1_INTEGER_to_BN(X509_get0_serialNumber(e->cert->cert), NULL);
+    char *serial = bn != NULL ? BN_bn2hex(bn) : NULL;
+
+    memset(lf, 0, sizeof(*lf));
+    snprintf(lf->it.token, sizeof(lf->it.token), "%s", uri);
+    expiry_hex(e->cert->id, e->cert->idlen, lf->it.key_id,
+               sizeof(lf->it.key_id));
+    bundle_name_str(X509_get_subject_name(e->cert->cert), lf->it.subject,
+                    sizeof(lf->it.subject));
+    snprintf(lf->it.serial, sizeof(lf->it.serial), "%s",
+             serial != NULL ? serial : "?");
+    survey_cert_sha256(e->cert->cert, lf->it.sha256, sizeof(lf->it.sha256));
+    lf->it.not_after = e->not_after;
+    lf->state = e->state;
+    lf->obj = e->cert;
+    OPENSSL_free(serial);
+    BN_free(bn);
+}
+
+/* The newest record that renews exactly this certificate, or NULL. */
+static const struct journal_rec *successor(const struct journal_list *jl,
+                                           const struct leaf *lf)
+{
+    size_t i;
+
+    for (i = jl != NULL ? jl->n : 0; i-- > 0;) {
+        const struct journal_rec *r = jl->v[i];
+
+        if (r->pred_cert_sha256 != NULL &&
+            strcasecmp(r->pred_cert_sha256, lf->it.sha256) == 0 &&
+            (r->pred_key_id == NULL ||
+             strcasecmp(r->pred_key_id, lf->it.key_id) == 0))
+            return r;
+    }
+    return NULL;
+}
+
+static void lineage(struct leaf *lf, const struct journal_list *jl)
+{
+    const struct journal_rec *r = successor(jl, lf);
+
+    if (r == NULL)
+        return;
+    snprintf(lf->succ_id, sizeof(lf->succ_id), "%s", r->id);
+    snprintf(lf->succ_key_id, sizeof(lf->succ_key_id), "%s",
+             r->key_id_hex != NULL ? r->key_id_hex : "");
+    snprintf(lf->succ_serial, sizeof(lf->succ_serial), "%s",
+             r->cert_serial != NULL ? r->cert_serial : "");
+    lf->succ_status = r->status;
+    if (r->status == JOURNAL_INSTALLED)
+        lf->state = EXPIRY_SUPERSEDED;
+}
+
+enum pe_rc survey_list(const char *uri, const struct tok_object_list *list,
+                       const struct journal_list *jl, long window,
+                       struct survey *sv)
+{
+    struct expiry_plan plan = {0};
+    time_t now = time(NULL), due;
+    size_t i;
+    enum pe_rc rc;
+
+    memset(sv, 0, sizeof(*sv));
+    snprintf(sv->uri, sizeof(sv->uri), "%s", uri);
+    rc = expiry_plan_make(list, now, window, &plan);
+    if (rc != PE_OK)
+        return rc;
+    sv->v = calloc(plan.n + 1, sizeof(*sv->v));
+    if (sv->v == NULL) {
+        expiry_plan_clear(&plan);
+        return PE_E_NOMEM;
+    }
+    for (i = 0; i < plan.n; i++) {
+        struct leaf *lf = &sv->v[sv->n++];
+
+        leaf_fill(lf, uri, &plan.v[i]);
+        lineage(lf, jl);
+        due = plan.v[i].not_after - plan.v[i].window;
+        if (lf->state == EXPIRY_VALID &&
+            (sv->next_due == 0 || due < sv->next_due))
+            sv->next_due = due;
+    }
+    expiry_plan_clear(&plan);
+    return PE_OK;
+}
+
+enum pe_rc survey_token(const struct tokopt *to, const char *dir, long window,
+                        struct survey *sv)
+{
+    struct tok_ctx *ctx = NULL;
+    struct tok_object_list *l = NULL;
+    struct journal_list *jl = NULL;
+    size_t i;
+    enum pe_rc rc;
+
+    survey_clear(sv);
+    rc = journal_list(dir, &jl);
+    if (rc == PE_OK)
+        rc = tokopt_open(to, &ctx);
+    if (rc == PE_OK)
+        rc = tok_list_objects(ctx, &l);
+    if (rc == PE_OK)
+        rc = survey_list(tok_token_uri(ctx), l, jl, window, sv);
+    for (i = 0; i < sv->n; i++)
+        sv->v[i].obj = NULL;
+    tok_object_list_free(l);
+    tok_close(ctx);
+    journal_list_free(jl);
+    return rc;
+}
+
+void survey_clear(struct survey *sv)
+{
+    free(sv->v);
+    memset(sv, 0, sizeof(*sv));
+}
