@@ -52,6 +52,10 @@ enum pe_rc cmd_doctor(int argc, char **argv);
  * (cmd_renew.c). */
 enum pe_rc cmd_renew(int argc, char **argv);
 
+/* p11enroll adopt: a journal record for a certificate and key already on
+ * a token, so renew manages it (cmd_adopt.c). */
+enum pe_rc cmd_adopt(int argc, char **argv);
+
 /* Print the usage of the program to f-like stream (stdout or stderr). */
 void pe_usage(int to_stderr);
 

@@ -21,6 +21,7 @@ const struct cmd pe_commands[] = {
     {"status", cmd_status, "list the recorded enrollments"},
     {"doctor", cmd_doctor, "check token, PIN, certificates and CA before use"},
     {"renew", cmd_renew, "renew the certificates that expire soon"},
+    {"adopt", cmd_adopt, "let renew manage a certificate already on a token"},
     {NULL, NULL, NULL},
 };
 
