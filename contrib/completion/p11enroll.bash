@@ -77,7 +77,7 @@ _p11enroll() {
         ;;
     --module | --pin-file | --so-pin-file | --client-secret-file | --config | \
         --ca-file | --trust | --chain | --out | --out-cert | --out-chain | \
-        --otp-file | --attestation)
+        --otp-file | --attestation | --metrics)
         mapfile -t COMPREPLY < <(compgen -f -- "$cur")
         return 0
         ;;
@@ -86,7 +86,7 @@ _p11enroll() {
         --c | --l | --st | --first-name | --last-name | --title | \
         --san-email | --term | --hsm-type | --wait | --poll-interval | \
         --poll-max | --http-timeout | --pin-fd | --so-pin-fd | \
-        --client-secret-fd)
+        --client-secret-fd | --notify-cmd)
         return 0 # a value only the user knows
         ;;
     esac
