@@ -74,8 +74,8 @@ void renew_notify(const struct renew_opts *ro, const char *event,
 {
     json_t *j;
 
-    if (ro->notify_cmd == NULL)
-        return;
+    if (ro->notify_cmd == NULL || ro->dry_run)
+        return; /* a dry run changes nothing and tells no one */
     j = renew_item_json(it);
     if (j != NULL)
         (void)notify_run(ro->notify_cmd, event, j);
@@ -373,9 +373,9 @@ static bool handled(const struct renew_result *res, const struct leaf *lf)
 
 /* A due leaf that renew cannot renew: the run fails with
  * PE_E_NOT_RENEWED, and the item says how to move it on. */
-static void not_renewed(const struct renew_opts *ro, const struct leaf *lf,
-                        enum renew_outcome outcome, const char *why,
-                        const char *fix, struct renew_result *res)
+static void not_renewed(const struct leaf *lf, enum renew_outcome outcome,
+                        const char *why, const char *fix,
+                        struct renew_result *res)
 {
     struct renew_item *it = renew_item_add(res, &lf->it);
     char date[40];
@@ -390,7 +390,6 @@ static void not_renewed(const struct renew_opts *ro, const struct leaf *lf,
              "fix: %s",
              lf->it.subject, lf->it.key_id,
              expiry_date(lf->it.not_after, date, sizeof(date)), why, fix);
-    (void)ro;
 }
 
 /* A due leaf without a record (and without --endpoint/--form), or whose
@@ -411,7 +410,7 @@ static bool stuck(const struct renew_opts *ro, const struct journal_list *jl,
                  "--endpoint URL --client-id ID --email ADDRESS (or --form "
                  "URL), then p11enroll renew",
                  lf->it.token, lf->it.key_id, ro->dir);
-        not_renewed(ro, lf, RENEW_UNMANAGED, why, fix, res);
+        not_renewed(lf, RENEW_UNMANAGED, why, fix, res);
         return true;
     }
     if (lf->succ_status == JOURNAL_REJECTED) {
@@ -421,7 +420,7 @@ static bool stuck(const struct renew_opts *ro, const struct journal_list *jl,
                  "p11enroll forget %s --remove-key, then p11enroll renew "
                  "(or enroll it by hand)",
                  lf->succ_id);
-        not_renewed(ro, lf, RENEW_FAILED, why, fix, res);
+        not_renewed(lf, RENEW_FAILED, why, fix, res);
         return true;
     }
     if (!journal_status_final(lf->succ_status)) {
@@ -431,7 +430,7 @@ static bool stuck(const struct renew_opts *ro, const struct journal_list *jl,
         snprintf(fix, sizeof(fix),
                  "p11enroll resume %s, or p11enroll forget %s", lf->succ_id,
                  lf->succ_id);
-        not_renewed(ro, lf, RENEW_FAILED, why, fix, res);
+        not_renewed(lf, RENEW_FAILED, why, fix, res);
         return true;
     }
     return false;

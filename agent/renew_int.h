@@ -17,9 +17,12 @@ struct leaf {
     enum expiry_state state;      /* superseded only through the journal */
     const struct tok_object *obj; /* while the object list lives, else NULL */
     /* the newest renewal record naming this very certificate as its
-     * predecessor ("" if none), its status and key */
-    char succ_id[40], succ_key_id[80], succ_serial[80];
+     * predecessor ("" if none), its status and key; superseded: the
+     * certificate on the token that succeeds it (that record's, or one
+     * that replaced it with the same key) */
+    char succ_id[40], succ_key_id[80];
     enum journal_status succ_status;
+    char live_key_id[80], live_serial[80];
 };
 
 struct survey {

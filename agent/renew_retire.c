@@ -40,16 +40,16 @@ static struct renew_item *retire_item(struct renew_result *res,
     return renew_item_add(res, &lf->it);
 }
 
-/* The successor's certificate object: the leaf with its key's CKA_ID and
- * its recorded serial; NULL if not on the token. */
+/* The successor's certificate object on the token (renew_survey.c found
+ * it); NULL if it is not in this listing. */
 static const struct leaf *successor_leaf(const struct survey *sv,
                                          const struct leaf *lf)
 {
     size_t i;
 
     for (i = 0; i < sv->n; i++)
-        if (strcmp(sv->v[i].it.key_id, lf->succ_key_id) == 0 &&
-            strcasecmp(sv->v[i].it.serial, lf->succ_serial) == 0 &&
+        if (strcmp(sv->v[i].it.key_id, lf->live_key_id) == 0 &&
+            strcasecmp(sv->v[i].it.serial, lf->live_serial) == 0 &&
             sv->v[i].obj != NULL)
             return &sv->v[i];
     return NULL;

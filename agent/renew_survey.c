@@ -19,6 +19,9 @@
 
 #include "bundle.h"
 
+/* how many renewals of a renewal are followed to find one on the token */
+#define LINEAGE_DEPTH 16
+
 const char *survey_cert_sha256(X509 *cert, char *buf, size_t size)
 {
     unsigned char md[EVP_MAX_MD_SIZE];
@@ -85,20 +88,68 @@ static const struct journal_rec *successor(const struct journal_list *jl,
     return NULL;
 }
 
-static void lineage(struct leaf *lf, const struct journal_list *jl)
+/* true when the token holds the certificate the record r installed. */
+static bool on_token(const struct survey *sv, const struct journal_rec *r)
 {
-    const struct journal_rec *r = successor(jl, lf);
+    size_t i;
+
+    for (i = 0; i < sv->n; i++)
+        if (r->key_id_hex != NULL && r->cert_serial != NULL &&
+            strcasecmp(sv->v[i].it.key_id, r->key_id_hex) == 0 &&
+            strcasecmp(sv->v[i].it.serial, r->cert_serial) == 0)
+            return true;
+    return false;
+}
+
+/* The installed record, r or one renewing it (a --reuse-key renewal
+ * replaces its predecessor's certificate), whose certificate is on the
+ * token; NULL if none. */
+static const struct journal_rec *live(const struct survey *sv,
+                                      const struct journal_list *jl,
+                                      const struct journal_rec *r, int depth)
+{
+    const struct journal_rec *found;
+    size_t i;
+
+    if (r->status != JOURNAL_INSTALLED)
+        return NULL;
+    if (on_token(sv, r))
+        return r;
+    for (i = 0; depth > 0 && i < jl->n; i++) {
+        const struct journal_rec *s = jl->v[i];
+
+        if (s->pred_key_id == NULL || s->pred_serial == NULL ||
+            r->key_id_hex == NULL || r->cert_serial == NULL ||
+            strcasecmp(s->pred_key_id, r->key_id_hex) != 0 ||
+            strcasecmp(s->pred_serial, r->cert_serial) != 0)
+            continue;
+        found = live(sv, jl, s, depth - 1);
+        if (found != NULL)
+            return found;
+    }
+    return NULL;
+}
+
+/* Superseded when the newest renewal naming the leaf is installed and its
+ * certificate (or that of a renewal of it) is on the token: a successor
+ * that is gone supersedes nothing, so the leaf falls due again. */
+static void lineage(struct leaf *lf, const struct survey *sv,
+                    const struct journal_list *jl)
+{
+    const struct journal_rec *r = successor(jl, lf), *l;
 
     if (r == NULL)
         return;
     snprintf(lf->succ_id, sizeof(lf->succ_id), "%s", r->id);
     snprintf(lf->succ_key_id, sizeof(lf->succ_key_id), "%s",
              r->key_id_hex != NULL ? r->key_id_hex : "");
-    snprintf(lf->succ_serial, sizeof(lf->succ_serial), "%s",
-             r->cert_serial != NULL ? r->cert_serial : "");
     lf->succ_status = r->status;
-    if (r->status == JOURNAL_INSTALLED)
-        lf->state = EXPIRY_SUPERSEDED;
+    l = live(sv, jl, r, LINEAGE_DEPTH);
+    if (l == NULL)
+        return;
+    lf->state = EXPIRY_SUPERSEDED;
+    snprintf(lf->live_key_id, sizeof(lf->live_key_id), "%s", l->key_id_hex);
+    snprintf(lf->live_serial, sizeof(lf->live_serial), "%s", l->cert_serial);
 }
 
 enum pe_rc survey_list(const char *uri, const struct tok_object_list *list,
@@ -120,13 +171,12 @@ enum pe_rc survey_list(const char *uri, const struct tok_object_list *list,
         expiry_plan_clear(&plan);
         return PE_E_NOMEM;
     }
-    for (i = 0; i < plan.n; i++) {
-        struct leaf *lf = &sv->v[sv->n++];
-
-        leaf_fill(lf, uri, &plan.v[i]);
-        lineage(lf, jl);
+    for (i = 0; i < plan.n; i++)
+        leaf_fill(&sv->v[sv->n++], uri, &plan.v[i]);
+    for (i = 0; i < sv->n; i++) {
+        lineage(&sv->v[i], sv, jl);
         due = plan.v[i].not_after - plan.v[i].window;
-        if (lf->state == EXPIRY_VALID &&
+        if (sv->v[i].state == EXPIRY_VALID &&
             (sv->next_due == 0 || due < sv->next_due))
             sv->next_due = due;
     }

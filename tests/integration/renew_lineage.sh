@@ -9,7 +9,8 @@
 #   to be "renewed as" another;
 # - `--retire-old --dry-run` lists only the due one's predecessor and
 #   changes nothing; `--retire-old` without a terminal and without --yes is
-#   refused (exit 2) before anything is done;
+#   refused (exit 2) before anything is done; on a terminal it asks, and
+#   "n" keeps everything;
 # - `--retire-old --yes` removes exactly that predecessor, its certificate
 #   and key; the two separate enrollments' keys and certificates, the new
 #   pair and the chain all stay; the successor's record keeps the removed
@@ -82,6 +83,15 @@ check /lineage/unattended_needs_yes 2 "give --yes" \
     -- "${R[@]}" --within 12h --retire-old </dev/null
 expect /lineage/unattended/keys_kept \
     [ "$(renew_objects keys)" = "$keys_before" ]
+
+# ---- on a terminal it asks; "n" keeps everything -----------------------------
+printf -v cmd '%q ' "${R[@]}" --within 12h --retire-old
+printf 'n\n' | script -qec "$cmd" /dev/null >tty.out 2>&1
+rc=$?
+expect /lineage/terminal/asks grep -q "^Remove certificate .*(ID $day_key, .*\[y/N\]" tty.out
+expect /lineage/terminal/no_keeps grep -q "was kept (not confirmed)" tty.out
+expect /lineage/terminal/exit_0 [ "$rc" = 0 ]
+expect /lineage/terminal/keys_kept [ "$(renew_objects keys)" = "$keys_before" ]
 
 # ---- --retire-old --yes: only the predecessor goes ----------------------------
 check /lineage/retire 0 "retired    Certificate" \
