@@ -26,9 +26,6 @@
 #define RECORD_MAX (256 * 1024)
 #define FIELD_MAX  (64 * 1024)
 
-/* root's state folder: what the systemd unit's StateDirectory= gives */
-#define JOURNAL_ROOT_DIR "/var/lib/p11enroll"
-
 static const char *const status_names[JOURNAL_STATUS_COUNT] = {
     [JOURNAL_NEW] = "new",
     [JOURNAL_KEY_GENERATED] = "key-generated",
@@ -136,8 +133,8 @@ enum pe_rc journal_default_dir(char **pdir)
     size_t len;
 
     *pdir = NULL;
-    if (geteuid() == 0) {
-        *pdir = strdup(JOURNAL_ROOT_DIR);
+    if (geteuid() == 0) { /* the systemd unit's StateDirectory=p11enroll */
+        *pdir = strdup("/var/lib/p11enroll");
         return *pdir != NULL ? PE_OK : PE_E_NOMEM;
     }
     if (xdg != NULL && xdg[0] == '/') {
