@@ -10,7 +10,9 @@
 # - then `renew` renews it, through the adopted record's endpoint;
 # - the default window (no --within) of a 1-day certificate is a third of
 #   its lifetime: not due just after issuance, next due 8 hours before its
-#   end.
+#   end;
+# - once the renewal's certificate is gone from the token, the old one is
+#   no longer "superseded" but due again (--dry-run: nothing ordered).
 set -u
 # shellcheck source=tests/integration/renew_lib.sh
 . "$P11E_SOURCE_DIR/tests/integration/renew_lib.sh"
@@ -94,5 +96,18 @@ assert len(c) == 1, c
 end = dt.datetime.strptime(c[0]["not_after"], "%Y-%m-%dT%H:%M:%SZ")
 due = dt.datetime.strptime(e["next_due"], "%Y-%m-%dT%H:%M:%SZ")
 assert end - due == dt.timedelta(hours=8), (end, due)' last.out
+
+# ---- a successor that is gone supersedes nothing: the old one is due again -----
+new_key=$(renew_objects keys | grep -vxF "$key")
+pkcs11-tool --module "$FX_MODULE" --token-label p11e-test --login \
+    --pin "$FX_USER_PIN" --delete-object --type cert --id "$new_key" \
+    >/dev/null 2>&1
+expect /adopt/successor_gone/deleted \
+    test "$(renew_objects leaves | grep -cxF "$new_key")" = 0
+check /adopt/successor_gone/due_again 0 "would be renewed" \
+    -- "${R[@]}" --within 2d --dry-run
+expect /adopt/successor_gone/the_old_one grep -q "^due .*(ID $key, " last.out
+expect /adopt/successor_gone/not_superseded \
+    test "$(grep -c '^superseded' last.out)" = 0
 
 check_done
