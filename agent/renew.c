@@ -231,8 +231,27 @@ static void item_from_record(struct renew_item *it,
     CP(it->new_cert_uri, rec->cert_uri);
 #undef CP
     it->new_not_after = survey_journal_time(rec->cert_expires);
+    if (rc == PE_PENDING) {
+        renew_item_fail(it, rc);
+        return;
+    }
     if (rc != PE_OK) {
         renew_item_fail(it, rc);
+        if (rec->status != JOURNAL_REJECTED)
+            snprintf(it->fix, sizeof(it->fix),
+                     "p11enroll resume %s (the next renew does too), or "
+                     "p11enroll forget %s",
+                     rec->id, rec->id);
+        else
+            snprintf(it->fix, sizeof(it->fix),
+                     "p11enroll forget %s --remove-key, then p11enroll renew",
+                     rec->id);
+        snprintf(it->message, sizeof(it->message),
+                 "Certificate \"%s\" (ID %s, ends %s) was not renewed: %s; "
+                 "fix: %s",
+                 it->subject, it->key_id,
+                 expiry_date(it->not_after, date, sizeof(date)),
+                 pe_sentence(rc), it->fix);
         return;
     }
     it->outcome = RENEW_RENEWED;

@@ -3,8 +3,9 @@
 # A failed renewal is not a trap.  A SoftHSM token behind the pass-through
 # mock module, whose C_GenerateKeyPair fails (P11E_MOCK_FAIL), as a token
 # that cannot make the key type would:
-# - the renewal fails (exit 7), its record stays unfinished and names its
-#   predecessor; the old certificate and key are untouched; running renew
+# - the renewal fails (exit 7) with a line naming the certificate, its end
+#   and `resume`/`forget` of the renewal; its record stays unfinished and
+#   names its predecessor; the old certificate and key are untouched; running renew
 #   again does not start a second renewal beside it;
 # - giving --reuse-key now applies to that unfinished renewal: it renews
 #   with the key already there, no key generation needed;
@@ -56,6 +57,9 @@ expect /failed/keygen/names_predecessor python3 -c '
 import json, sys
 r = json.load(open("state/%s.json" % sys.argv[1]))
 assert r["predecessorKeyId"] == sys.argv[2], r' "$(unfinished)" "$key"
+expect /failed/keygen/says_how_on grep -q \
+    "^failed .*(ID $key, ends .*) was not renewed: .*fix: p11enroll resume $(unfinished) .* or p11enroll forget $(unfinished)" \
+    last.out
 expect /failed/keygen/old_kept [ "$(renew_objects leaves)" = "$leaf" ]
 expect /failed/keygen/key_kept [ "$(renew_objects keys)" = "$key" ]
 check /failed/again 7 "Finishing renewal" \
