@@ -63,6 +63,9 @@ enum pe_rc cmd_export(int argc, char **argv);
 /* p11enroll sign-setup TOOL: signing commands and config files for a key
  * on the token (cmd_sign_setup.c). */
 enum pe_rc cmd_sign_setup(int argc, char **argv);
+/* p11enroll adopt: a journal record for a certificate and key already on
+ * a token, so renew manages it (cmd_adopt.c). */
+enum pe_rc cmd_adopt(int argc, char **argv);
 
 /* Print the usage of the program to f-like stream (stdout or stderr). */
 void pe_usage(int to_stderr);

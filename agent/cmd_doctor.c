@@ -21,7 +21,7 @@ static void doctor_usage(FILE *f)
            "         [--endpoint URL [--client-id ID --client-secret-file F"
            "|-fd N|-env V]\n"
            "          | --form URL] [--ca-file F] [--token-url URL] "
-           "[--within 30d]\n"
+           "[--within DURATION]\n"
            "         [--config F] [--json] [--probe]\n"
            "\n"
            "Checks, one line each (ok, warn, FAIL or skip): the module "
@@ -57,7 +57,7 @@ static void doctor_usage(FILE *f)
            "  --http-timeout SECS  per request\n"
            "Other options:\n"
            "  --within DURATION    warn about certificates ending within it "
-           "(30d; also s, m, h, w)\n"
+           "(default: renew's window)\n"
            "  --config F           config file (default "
            "/etc/p11enroll/*.conf)\n"
            "  --json               the result as JSON (docs/json-schema.md)\n");

@@ -16,12 +16,16 @@
 #include "jsonout.h"
 #include "log.h"
 #include "util.h"
+#include "metrics.h"
 
 static void usage(FILE *f)
 {
-    fprintf(f, "Usage: p11enroll status [ID] [--state-dir D] [--json]\n\n"
+    fprintf(f, "Usage: p11enroll status [ID] [--state-dir D] [--json] "
+               "[--metrics FILE]\n\n"
                "Lists the recorded enrollments (or one) with their step, "
-               "request id,\nkey and last error.\n");
+               "request id,\nkey and last error.  --metrics also writes "
+               "each certificate's expiry\nand renewal state to FILE in "
+               "node_exporter's textfile format.\n");
 }
 
 static void print_one(const struct journal_rec *r, bool full)
@@ -83,11 +87,12 @@ enum pe_rc cmd_status(int argc, char **argv)
     static const struct option longopts[] = {
         {"state-dir", required_argument, NULL, 'd'},
         {"json", no_argument, NULL, 'j'},
+        {"metrics", required_argument, NULL, 'm'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     struct journal_list *list = NULL;
-    const char *sdir = NULL, *id = NULL;
+    const char *sdir = NULL, *id = NULL, *metrics = NULL;
     char *dir = NULL;
     bool json = false;
     size_t i, shown = 0;
@@ -101,6 +106,8 @@ enum pe_rc cmd_status(int argc, char **argv)
             sdir = optarg;
         } else if (c == 'j') {
             json = true;
+        } else if (c == 'm') {
+            metrics = optarg;
         } else if (c == 'h') {
             usage(stdout);
             return PE_OK;
@@ -120,6 +127,8 @@ enum pe_rc cmd_status(int argc, char **argv)
         rc = PE_E_NOMEM;
     if (rc == PE_OK)
         rc = journal_list(dir, &list);
+    if (rc == PE_OK && metrics != NULL)
+        rc = metrics_write(metrics, list);
     if (rc != PE_OK)
         goto out;
     if (id != NULL) {

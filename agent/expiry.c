@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * expiry.c - leaves on a token, their successors, and what is due.
+ * expiry.c - leaves on a token and what is due.
  */
 #include "expiry.h"
 
@@ -67,32 +67,13 @@ bool expiry_is_leaf(const struct tok_object *o)
     return X509_check_ca(o->cert) == 0;
 }
 
-/* Mark every leaf that has a later one with the same subject; its
- * successor is the one of them that ends last. */
-static void supersede(struct expiry_plan *p)
+long expiry_window(long window, time_t nb, time_t na)
 {
-    const struct expiry_item *best;
-    size_t i, j;
+    long third = na > nb ? (long)((na - nb) / 3) : 0;
 
-    for (i = 0; i < p->n; i++) {
-        struct expiry_item *a = &p->v[i];
-
-        best = NULL;
-        for (j = 0; j < p->n; j++) {
-            const struct expiry_item *b = &p->v[j];
-
-            if (i == j || b->not_after <= a->not_after ||
-                X509_NAME_cmp(X509_get_subject_name(a->cert->cert),
-                              X509_get_subject_name(b->cert->cert)) != 0)
-                continue;
-            if (best == NULL || b->not_after > best->not_after)
-                best = b;
-        }
-        if (best != NULL) {
-            a->newer = best->cert;
-            a->state = EXPIRY_SUPERSEDED;
-        }
-    }
+    if (window >= 0)
+        return window;
+    return third < EXPIRY_WINDOW_MAX ? third : EXPIRY_WINDOW_MAX;
 }
 
 enum pe_rc expiry_plan_make(const struct tok_object_list *list, time_t now,
@@ -116,21 +97,22 @@ enum pe_rc expiry_plan_make(const struct tok_object_list *list, time_t now,
         rc = expiry_cert_times(it->cert->cert, &it->not_before, &it->not_after);
         if (rc != PE_OK)
             continue; /* unreadable times: not ours to renew */
+        it->window = expiry_window(window, it->not_before, it->not_after);
         if (it->not_before > now)
             it->state = EXPIRY_NOT_YET_VALID;
         else if (it->not_after <= now)
             it->state = EXPIRY_EXPIRED;
-        else if (it->not_after - now <= window)
+        else if (it->not_after - now <= it->window)
             it->state = EXPIRY_DUE;
         else
             it->state = EXPIRY_VALID;
         p->n++;
     }
-    supersede(p);
     for (i = 0; i < p->n; i++)
         if (p->v[i].state == EXPIRY_VALID &&
-            (p->next_due == 0 || p->v[i].not_after - window < p->next_due))
-            p->next_due = p->v[i].not_after - window;
+            (p->next_due == 0 ||
+             p->v[i].not_after - p->v[i].window < p->next_due))
+            p->next_due = p->v[i].not_after - p->v[i].window;
     return PE_OK;
 }
 

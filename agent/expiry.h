@@ -4,10 +4,11 @@
  * `doctor` and `renew`.
  *
  * A leaf is a certificate on the token that is not an authority one
- * (category 2, or basicConstraints CA:TRUE).  Leaves with the same subject
- * are one line of succession: the one that ends last is current, the
- * others are superseded (kept until `renew --retire-old` removes them).
- * A current leaf is due when it ends within the window.
+ * (category 2, or basicConstraints CA:TRUE).  A leaf is due when it ends
+ * within the window: by default the earlier of 60 days or a third of its
+ * lifetime before its end (OV and EV revalidation can take weeks).
+ * Whether a leaf was renewed ("superseded") only the journal can say
+ * (renew_survey.c); this file never guesses it.
  */
 #ifndef P11E_EXPIRY_H
 #define P11E_EXPIRY_H
@@ -21,15 +22,17 @@
 #include "rc.h"
 #include "tok.h"
 
-/* The renewal window when none is given: 30 days. */
-#define EXPIRY_WINDOW_DEFAULT (30L * 86400)
+/* The window when none is given: per certificate, the earlier of
+ * EXPIRY_WINDOW_MAX or a third of its lifetime (expiry_window). */
+#define EXPIRY_WINDOW_AUTO (-1L)
+#define EXPIRY_WINDOW_MAX  (60L * 86400)
 
 enum expiry_state {
     EXPIRY_VALID,         /* current, ends after the window */
     EXPIRY_DUE,           /* current, ends within the window */
     EXPIRY_EXPIRED,       /* current, ended already */
     EXPIRY_NOT_YET_VALID, /* current, starts in the future */
-    EXPIRY_SUPERSEDED,    /* a leaf with the same subject ends later */
+    EXPIRY_SUPERSEDED,    /* its renewal is installed (from the journal) */
 };
 
 struct expiry_item {
@@ -37,6 +40,7 @@ struct expiry_item {
     time_t not_before, not_after;
     enum expiry_state state;
     const struct tok_object *newer; /* superseded: its successor */
+    long window;                    /* the window that applied, seconds */
 };
 
 struct expiry_plan {
@@ -55,6 +59,10 @@ const char *expiry_state_name(enum expiry_state s);
  */
 enum pe_rc expiry_parse_window(const char *s, long *psecs);
 
+/* The window of a certificate valid from nb to na: window itself, or for
+ * EXPIRY_WINDOW_AUTO the earlier of 60 days or a third of the lifetime. */
+long expiry_window(long window, time_t nb, time_t na);
+
 /* notBefore and notAfter of cert as time_t (UTC); PE_E_INPUT if they
  * cannot be read. */
 enum pe_rc expiry_cert_times(const X509 *cert, time_t *pnb, time_t *pna);
@@ -62,8 +70,8 @@ enum pe_rc expiry_cert_times(const X509 *cert, time_t *pnb, time_t *pna);
 /* true when o is a leaf certificate (see above). */
 bool expiry_is_leaf(const struct tok_object *o);
 
-/* Classify every leaf of list at now with window seconds; fills *plan
- * (expiry_plan_clear). */
+/* Classify every leaf of list at now with window seconds (or
+ * EXPIRY_WINDOW_AUTO); never "superseded".  Fills *plan (expiry_plan_clear). */
 enum pe_rc expiry_plan_make(const struct tok_object_list *list, time_t now,
                             long window, struct expiry_plan *plan);
 

@@ -86,6 +86,15 @@ static const struct {
     F("certIssuer", cert_issuer),
     F("certSerial", cert_serial),
     F("certExpires", cert_expires),
+    F("predecessorId", pred_id),
+    F("predecessorCertSha256", pred_cert_sha256),
+    F("predecessorKeyId", pred_key_id),
+    F("predecessorSerial", pred_serial),
+    F("predecessorSubject", pred_subject),
+    F("predecessorExpires", pred_expires),
+    F("retiredAt", retired_at),
+    F("retiredCert", retired_cert),
+    F("retiredKey", retired_key),
 };
 #undef F
 #define NFIELDS (sizeof(fields) / sizeof(fields[0]))
@@ -130,6 +139,10 @@ enum pe_rc journal_default_dir(char **pdir)
     size_t len;
 
     *pdir = NULL;
+    if (geteuid() == 0) { /* the systemd unit's StateDirectory=p11enroll */
+        *pdir = strdup("/var/lib/p11enroll");
+        return *pdir != NULL ? PE_OK : PE_E_NOMEM;
+    }
     if (xdg != NULL && xdg[0] == '/') {
         len = strlen(xdg) + sizeof("/p11enroll");
         *pdir = malloc(len);

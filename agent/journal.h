@@ -62,6 +62,13 @@ struct journal_rec {
     /* outcome */
     char *ca_status, *last_error, *cert_uri, *cert_subject, *cert_issuer,
         *cert_serial, *cert_expires;
+    /* lineage: the certificate a renewal replaces (its record, if any, the
+     * SHA-256 of its DER, CKA_ID, serial and end), and once `renew
+     * --retire-old` removed it: when, the removed certificate (PEM, so it
+     * can be put back), and what became of its key */
+    char *pred_id, *pred_cert_sha256, *pred_key_id, *pred_serial, *pred_subject,
+        *pred_expires;
+    char *retired_at, *retired_cert, *retired_key;
     /* private */
     char *dir;
     int lock_fd;
@@ -78,8 +85,10 @@ enum pe_rc journal_status_parse(const char *name, enum journal_status *ps);
 bool journal_status_final(enum journal_status s);
 
 /*
- * The default folder: $XDG_STATE_HOME/p11enroll, else
- * ~/.local/state/p11enroll (*pdir, free()).
+ * The default folder (*pdir, free()): /var/lib/p11enroll for root (the
+ * folder of the systemd unit, so a run by hand and the timer share one
+ * journal); for other users $XDG_STATE_HOME/p11enroll, else
+ * ~/.local/state/p11enroll.
  */
 enum pe_rc journal_default_dir(char **pdir);
 

@@ -10,16 +10,18 @@
 
 #include "expiry.h"
 
-/* true (and *pval set) when argv[*pk] is --within VALUE or --within=VALUE. */
-static bool is_within(int argc, char **argv, int *pk, const char **pval)
+/* true (and *pval set) when argv[*pk] is --NAME VALUE or --NAME=VALUE. */
+static bool is_opt(const char *name, int argc, char **argv, int *pk,
+                   const char **pval)
 {
     const char *a = argv[*pk];
+    size_t len = strlen(name);
 
-    if (strncmp(a, "--within=", 9) == 0) {
-        *pval = a + 9;
+    if (strncmp(a, name, len) == 0 && a[len] == '=') {
+        *pval = a + len + 1;
         return true;
     }
-    if (strcmp(a, "--within") != 0)
+    if (strcmp(a, name) != 0)
         return false;
     *pval = *pk + 1 < argc ? argv[++*pk] : NULL;
     return true;
@@ -33,7 +35,7 @@ enum pe_rc lifeopt_split(int argc, char **argv, bool renew, struct lifeopt *lo)
     enum pe_rc rc;
 
     memset(lo, 0, sizeof(*lo));
-    lo->within_s = EXPIRY_WINDOW_DEFAULT;
+    lo->within_s = EXPIRY_WINDOW_AUTO;
     lo->argv = calloc((size_t)argc + 1, sizeof(char *));
     if (lo->argv == NULL)
         return PE_E_NOMEM;
@@ -43,7 +45,14 @@ enum pe_rc lifeopt_split(int argc, char **argv, bool renew, struct lifeopt *lo)
 
         if (!rest && strcmp(a, "--") == 0) {
             rest = true;
-        } else if (!rest && is_within(argc, argv, &k, &val)) {
+        } else if (!rest && renew &&
+                   is_opt("--notify-cmd", argc, argv, &k, &val)) {
+            if (val == NULL || val[0] == '\0')
+                return pe_failf(PE_E_USAGE, "Option \"--notify-cmd\" needs "
+                                            "a command.");
+            lo->notify_cmd = val;
+            continue;
+        } else if (!rest && is_opt("--within", argc, argv, &k, &val)) {
             if (val == NULL)
                 return pe_failf(PE_E_USAGE, "Option \"--within\" needs a "
                                             "value.");
@@ -63,6 +72,12 @@ enum pe_rc lifeopt_split(int argc, char **argv, bool renew, struct lifeopt *lo)
             continue;
         } else if (!rest && renew && strcmp(a, "--retire-old") == 0) {
             lo->retire_old = true;
+            continue;
+        } else if (!rest && renew && strcmp(a, "--dry-run") == 0) {
+            lo->dry_run = true;
+            continue;
+        } else if (!rest && renew && strcmp(a, "--yes") == 0) {
+            lo->yes = true;
             continue;
         }
         lo->argv[lo->argc++] = argv[k];

@@ -7,8 +7,10 @@
  * enrollment with the same options and config would do.  lifeopt_split()
  * takes their own options out of argv first:
  *
- *   --within DURATION             both (default 30d)
- *   --rekey --reuse-key --retire-old   renew only
+ *   --within DURATION             both (default: the earlier of 60 days or
+ *                                 a third of each certificate's lifetime)
+ *   --rekey --reuse-key --retire-old --dry-run --yes
+ *   --notify-cmd CMD              renew only
  *   -h, --help                    both (the command prints its own usage)
  */
 #ifndef P11E_LIFEOPT_H
@@ -19,8 +21,9 @@
 #include "rc.h"
 
 struct lifeopt {
-    long within_s; /* --within, EXPIRY_WINDOW_DEFAULT if not given */
-    bool rekey, reuse_key, retire_old, help;
+    long within_s; /* --within, EXPIRY_WINDOW_AUTO if not given */
+    bool rekey, reuse_key, retire_old, dry_run, yes, help;
+    const char *notify_cmd; /* --notify-cmd (borrowed from argv) */
     int argc;    /* what is left for enroll_parse_args, argv[0] kept */
     char **argv; /* (allocated array, borrowed strings) */
 };

@@ -26,6 +26,7 @@ const struct cmd pe_commands[] = {
     {"export", cmd_export,
      "write a key's certificate and chain from the token"},
     {"sign-setup", cmd_sign_setup, "print the commands to sign with a key"},
+    {"adopt", cmd_adopt, "let renew manage a certificate already on a token"},
     {NULL, NULL, NULL},
 };
 

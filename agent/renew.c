@@ -1,28 +1,21 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * renew.c - find what is due on a token and enroll it again through the
- * enrollment engineer's flow (enroll_fill_record + enroll_run), with the
- * settings of the journal record that made the old certificate.
+ * enrollment flow (enroll_fill_record + enroll_run), with the settings of
+ * the journal record that made the old certificate; the new record names
+ * the old certificate as its predecessor (the lineage renew_survey.c reads).
  */
-#include "renew.h"
-
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#include <openssl/bn.h>
-
-#include "bundle.h"
-#include "fileio.h"
 #include "journal.h"
-#include "jsonout.h"
 #include "log.h"
-#include "tokopt.h"
 #include "util.h"
+#include "notify.h"
+#include "renew_int.h"
 
-#define SIDECAR         ".renews"
-#define SIDECAR_MAX     (64 * 1024)
 #define TARGETS_MAX     16
 #define RENEW_ITEMS_MAX 256
 
@@ -43,12 +36,16 @@ const char *renew_outcome_name(enum renew_outcome o)
         return "unmanaged";
     case RENEW_RETIRED:
         return "retired";
+    case RENEW_DUE:
+        return "due";
+    case RENEW_WOULD_RETIRE:
+        return "would-retire";
     }
     return "?";
 }
 
-static struct renew_item *item_add(struct renew_result *res,
-                                   const struct renew_item *from)
+struct renew_item *renew_item_add(struct renew_result *res,
+                                  const struct renew_item *from)
 {
     struct renew_item *v;
 
@@ -66,142 +63,65 @@ static struct renew_item *item_add(struct renew_result *res,
     return v;
 }
 
-static void item_fail(struct renew_item *it, enum pe_rc rc)
+void renew_item_fail(struct renew_item *it, enum pe_rc rc)
 {
     it->outcome = rc == PE_PENDING ? RENEW_PENDING : RENEW_FAILED;
     it->rc = rc;
     snprintf(it->message, sizeof(it->message), "%s", pe_sentence(rc));
 }
 
-/* ---- the "<id>.renews" file beside a renewal's record ------------------ */
-
-static enum pe_rc sidecar_write(const struct journal_rec *rec,
-                                const struct renew_item *old)
+void renew_notify(const struct renew_opts *ro, const char *event,
+                  const struct renew_item *it)
 {
-    json_t *j =
-        json_pack("{s:s, s:s, s:s, s:s, s:I}", "token", old->token, "key_id",
-                  old->key_id, "serial", old->serial, "subject", old->subject,
-                  "not_after", (json_int_t)old->not_after);
-    char *text = j != NULL ? json_dumps(j, JSON_COMPACT) : NULL, *path = NULL;
-    enum pe_rc rc = text != NULL ? PE_OK : PE_E_NOMEM;
-
-    if (rc == PE_OK)
-        rc = journal_path(rec, SIDECAR, &path);
-    if (rc == PE_OK)
-        rc = fileio_write_atomic(path, text, strlen(text), 0600);
-    free(path);
-    free(text);
-    json_decref(j);
-    return rc;
-}
-
-/* The old certificate a renewal record replaces; false if it is none. */
-static bool sidecar_read(const char *dir, const char *id,
-                         struct renew_item *old)
-{
-    unsigned char *text = NULL;
-    char path[4200];
-    size_t len = 0;
     json_t *j;
-    bool ok;
 
-    snprintf(path, sizeof(path), "%s/%s%s", dir, id, SIDECAR);
-    if (fileio_read(path, SIDECAR_MAX, &text, &len) != PE_OK) {
-        pe_clear();
-        return false;
-    }
-    j = json_loadb((const char *)text, len, 0, NULL);
-    free(text);
-    memset(old, 0, sizeof(*old));
-    ok = json_is_string(json_object_get(j, "token")) &&
-         json_is_string(json_object_get(j, "key_id")) &&
-         json_is_string(json_object_get(j, "serial"));
-    if (ok) {
-#define STR(k) json_string_value(json_object_get(j, k))
-        snprintf(old->token, sizeof(old->token), "%s", STR("token"));
-        snprintf(old->key_id, sizeof(old->key_id), "%s", STR("key_id"));
-        snprintf(old->serial, sizeof(old->serial), "%s", STR("serial"));
-        if (STR("subject") != NULL)
-            snprintf(old->subject, sizeof(old->subject), "%s", STR("subject"));
-#undef STR
-        old->not_after =
-            (time_t)json_integer_value(json_object_get(j, "not_after"));
-    }
+    if (ro->notify_cmd == NULL || ro->dry_run)
+        return; /* a dry run changes nothing and tells no one */
+    j = renew_item_json(it);
+    if (j != NULL)
+        (void)notify_run(ro->notify_cmd, event, j);
     json_decref(j);
-    return ok;
 }
 
-/* ---- what is on a token ------------------------------------------------- */
-
-struct leaf {
-    struct renew_item it; /* token, key_id, subject, serial, not_after */
-    enum expiry_state state;
-    char newer[80];
-};
-
-struct survey {
-    char uri[512];
-    struct leaf *v;
-    size_t n;
-    time_t next_due;
-};
-
-static void leaf_fill(struct leaf *lf, const char *uri,
-                      const struct expiry_item *e)
+/* The lineage link of a renewal: the certificate it replaces. */
+static enum pe_rc link_predecessor(struct journal_rec *rec,
+                                   const struct journal_rec *old,
+                                   const struct leaf *lf)
 {
-    BIGNUM *bn =
-        ASN1_INTEGER_to_BN(X509_get0_serialNumber(e->cert->cert), NULL);
-    char *serial = bn != NULL ? BN_bn2hex(bn) : NULL;
-
-    snprintf(lf->it.token, sizeof(lf->it.token), "%s", uri);
-    util_hex_encode(e->cert->id, e->cert->idlen, lf->it.key_id,
-                    sizeof(lf->it.key_id));
-    bundle_name_str(X509_get_subject_name(e->cert->cert), lf->it.subject,
-                    sizeof(lf->it.subject));
-    snprintf(lf->it.serial, sizeof(lf->it.serial), "%s",
-             serial != NULL ? serial : "?");
-    lf->it.not_after = e->not_after;
-    lf->state = e->state;
-    if (e->newer != NULL)
-        util_hex_encode(e->newer->id, e->newer->idlen, lf->newer,
-                        sizeof(lf->newer));
-    OPENSSL_free(serial);
-    BN_free(bn);
-}
-
-/* Look at the token's leaves; no login (certificates are public). */
-static enum pe_rc survey_token(const struct tokopt *to, long window,
-                               struct survey *sv)
-{
-    struct tok_ctx *ctx = NULL;
-    struct tok_object_list *l = NULL;
-    struct expiry_plan plan = {0};
-    size_t i;
+    char date[40];
     enum pe_rc rc;
 
-    free(sv->v);
-    memset(sv, 0, sizeof(*sv));
-    rc = tokopt_open(to, &ctx);
+    util_time_rfc3339(lf->it.not_after, date, sizeof(date));
+    rc = journal_set(&rec->pred_id, old != NULL ? old->id : NULL);
     if (rc == PE_OK)
-        rc = tok_list_objects(ctx, &l);
+        rc = journal_set(&rec->pred_cert_sha256, lf->it.sha256);
     if (rc == PE_OK)
-        rc = expiry_plan_make(l, time(NULL), window, &plan);
-    if (rc != PE_OK)
-        goto out;
-    snprintf(sv->uri, sizeof(sv->uri), "%s", tok_token_uri(ctx));
-    sv->next_due = plan.next_due;
-    sv->v = calloc(plan.n + 1, sizeof(*sv->v));
-    if (sv->v == NULL) {
-        rc = PE_E_NOMEM;
-        goto out;
-    }
-    for (i = 0; i < plan.n; i++)
-        leaf_fill(&sv->v[sv->n++], sv->uri, &plan.v[i]);
-out:
-    expiry_plan_clear(&plan);
-    tok_object_list_free(l);
-    tok_close(ctx);
+        rc = journal_set(&rec->pred_key_id, lf->it.key_id);
+    if (rc == PE_OK)
+        rc = journal_set(&rec->pred_serial, lf->it.serial);
+    if (rc == PE_OK)
+        rc = journal_set(&rec->pred_subject, lf->it.subject);
+    if (rc == PE_OK)
+        rc = journal_set(&rec->pred_expires, date);
     return rc;
+}
+
+/* The old certificate an unfinished renewal record replaces; false if the
+ * record is no renewal. */
+static bool predecessor_of(const struct journal_rec *r, struct renew_item *old)
+{
+    memset(old, 0, sizeof(*old));
+    if (r->pred_cert_sha256 == NULL || r->pred_key_id == NULL)
+        return false;
+#define CP(dst, src) snprintf(dst, sizeof(dst), "%s", (src) ? (src) : "")
+    CP(old->token, r->token_uri);
+    CP(old->key_id, r->pred_key_id);
+    CP(old->serial, r->pred_serial);
+    CP(old->subject, r->pred_subject);
+    CP(old->sha256, r->pred_cert_sha256);
+#undef CP
+    old->not_after = survey_journal_time(r->pred_expires);
+    return true;
 }
 
 /* ---- one renewal ------------------------------------------------------- */
@@ -295,14 +215,6 @@ static enum pe_rc renewal_opts(const struct renew_opts *ro,
     return PE_OK;
 }
 
-/* The journal's time (util_time_parse) as time_t; 0 if it is not one. */
-static time_t journal_time(const char *s)
-{
-    time_t t = 0;
-
-    return util_time_parse(s, &t) ? t : 0;
-}
-
 /* What a finished (or stopped) renewal record says, into it. */
 static void item_from_record(struct renew_item *it,
                              const struct journal_rec *rec, enum pe_rc rc)
@@ -316,9 +228,28 @@ static void item_from_record(struct renew_item *it,
     CP(it->new_expires, rec->cert_expires);
     CP(it->new_cert_uri, rec->cert_uri);
 #undef CP
-    it->new_not_after = journal_time(rec->cert_expires);
+    it->new_not_after = survey_journal_time(rec->cert_expires);
+    if (rc == PE_PENDING) {
+        renew_item_fail(it, rc);
+        return;
+    }
     if (rc != PE_OK) {
-        item_fail(it, rc);
+        renew_item_fail(it, rc);
+        if (rec->status != JOURNAL_REJECTED)
+            snprintf(it->fix, sizeof(it->fix),
+                     "p11enroll resume %s (the next renew does too), or "
+                     "p11enroll forget %s",
+                     rec->id, rec->id);
+        else
+            snprintf(it->fix, sizeof(it->fix),
+                     "p11enroll forget %s --remove-key, then p11enroll renew",
+                     rec->id);
+        snprintf(it->message, sizeof(it->message),
+                 "Certificate \"%s\" (ID %s, ends %s) was not renewed: %s; "
+                 "fix: %s",
+                 it->subject, it->key_id,
+                 util_time_rfc3339(it->not_after, date, sizeof(date)),
+                 pe_sentence(rc), it->fix);
         return;
     }
     it->outcome = RENEW_RENEWED;
@@ -338,31 +269,41 @@ static void renew_one(const struct renew_opts *ro, const struct tokopt *to,
 {
     const struct journal_rec *old = record_of(jl, lf->it.key_id);
     struct journal_rec *rec = NULL;
-    struct renew_item *it = item_add(res, &lf->it);
+    struct renew_item *it = renew_item_add(res, &lf->it);
     struct enroll_opts o;
     char date[40];
     enum pe_rc rc;
 
     if (it == NULL)
         return;
+    util_time_rfc3339(lf->it.not_after, date, sizeof(date));
+    if (ro->dry_run) {
+        it->outcome = RENEW_DUE;
+        snprintf(it->message, sizeof(it->message),
+                 "Certificate \"%s\" (ID %s, ends %s) would be renewed%s "
+                 "(dry run).",
+                 lf->it.subject, lf->it.key_id, date,
+                 ro->reuse_key ? " with the same key" : " with a new key");
+        return;
+    }
     rc = renewal_opts(ro, to, lf, old, &o);
     if (rc == PE_OK)
         rc = journal_create(ro->dir, &rec);
     if (rc == PE_OK)
         rc = enroll_fill_record(&o, rec);
     if (rc == PE_OK)
-        rc = journal_save(rec);
+        rc = link_predecessor(rec, old, lf);
     if (rc == PE_OK)
-        rc = sidecar_write(rec, &lf->it);
+        rc = journal_save(rec);
     if (rc != PE_OK) {
-        item_fail(it, rc);
+        renew_item_fail(it, rc);
         journal_remove(rec); /* nothing was started */
         rec = NULL;
         goto out;
     }
+    renew_notify(ro, "due", it);
     say("Renewing certificate \"%s\" (ID %s, ends %s) as enrollment %s%s.",
-        lf->it.subject, lf->it.key_id,
-        util_time_rfc3339(lf->it.not_after, date, sizeof(date)), rec->id,
+        lf->it.subject, lf->it.key_id, date, rec->id,
         ro->reuse_key ? " with the same key" : " with a new key");
     rc = enroll_run(rec, &o);
     item_from_record(it, rec, rc);
@@ -370,7 +311,7 @@ out:
     journal_rec_free(rec);
 }
 
-/* ---- renewals cut short, and the last renewal of a certificate --------- */
+/* ---- renewals cut short ------------------------------------------------ */
 
 /* Finish every unfinished renewal of the token; how many were run. */
 static size_t resume_unfinished(const struct renew_opts *ro,
@@ -388,16 +329,26 @@ static size_t resume_unfinished(const struct renew_opts *ro,
         return 0;
     for (i = 0; i < jl->n; i++) {
         if (journal_status_final(jl->v[i]->status) ||
-            !sidecar_read(ro->dir, jl->v[i]->id, &old) ||
-            strcmp(old.token, uri) != 0)
+            !predecessor_of(jl->v[i], &old) || strcmp(old.token, uri) != 0)
             continue;
-        it = item_add(res, &old);
+        it = renew_item_add(res, &old);
         if (it == NULL)
             break;
+        if (ro->dry_run) {
+            it->outcome = RENEW_DUE;
+            snprintf(it->message, sizeof(it->message),
+                     "Renewal %s of certificate \"%s\" (ID %s), stopped at "
+                     "\"%s\", would be finished (dry run).",
+                     jl->v[i]->id, old.subject, old.key_id,
+                     journal_status_name(jl->v[i]->status));
+            snprintf(it->enrollment, sizeof(it->enrollment), "%s",
+                     jl->v[i]->id);
+            continue;
+        }
         n++;
         rc = journal_open(ro->dir, jl->v[i]->id, &rec);
         if (rc != PE_OK) {
-            item_fail(it, rc);
+            renew_item_fail(it, rc);
             continue;
         }
         say("Finishing renewal %s of certificate \"%s\" (ID %s), stopped at "
@@ -416,23 +367,6 @@ static size_t resume_unfinished(const struct renew_opts *ro,
     return n;
 }
 
-/* The newest renewal record of exactly this certificate, or NULL. */
-static const struct journal_rec *last_renewal(const struct renew_opts *ro,
-                                              const struct journal_list *jl,
-                                              const struct leaf *lf)
-{
-    struct renew_item old;
-    size_t i;
-
-    for (i = jl->n; i-- > 0;)
-        if (sidecar_read(ro->dir, jl->v[i]->id, &old) &&
-            strcmp(old.token, lf->it.token) == 0 &&
-            strcmp(old.key_id, lf->it.key_id) == 0 &&
-            strcmp(old.serial, lf->it.serial) == 0)
-            return jl->v[i];
-    return NULL;
-}
-
 /* true when this run dealt with the leaf already, or made it: a
  * certificate renewed a moment ago is never renewed again in the same
  * run, however short its term. */
@@ -446,7 +380,7 @@ static bool handled(const struct renew_result *res, const struct leaf *lf)
         if (strcmp(it->token, lf->it.token) != 0)
             continue;
         if (strcmp(it->key_id, lf->it.key_id) == 0 &&
-            strcmp(it->serial, lf->it.serial) == 0)
+            strcasecmp(it->serial, lf->it.serial) == 0)
             return true;
         if (strcasecmp(it->new_serial, lf->it.serial) == 0)
             return true;
@@ -454,224 +388,106 @@ static bool handled(const struct renew_result *res, const struct leaf *lf)
     return false;
 }
 
-/* One leaf: not due, superseded, or renew it (unless its last renewal
- * was rejected: that needs a person). */
+/* A due leaf that renew cannot renew: the run fails with
+ * PE_E_NOT_RENEWED, and the item says how to move it on. */
+static void not_renewed(const struct leaf *lf, enum renew_outcome outcome,
+                        const char *why, const char *fix,
+                        struct renew_result *res)
+{
+    struct renew_item *it = renew_item_add(res, &lf->it);
+    char date[40];
+
+    if (it == NULL)
+        return;
+    it->outcome = outcome;
+    it->rc = PE_E_NOT_RENEWED;
+    snprintf(it->fix, sizeof(it->fix), "%s", fix);
+    snprintf(it->message, sizeof(it->message),
+             "Certificate \"%s\" (ID %s) ends %s and is not renewed: %s; "
+             "fix: %s",
+             lf->it.subject, lf->it.key_id,
+             util_time_rfc3339(lf->it.not_after, date, sizeof(date)), why, fix);
+}
+
+/* A due leaf without a record (and without --endpoint/--form), or whose
+ * renewal was rejected or left unfinished: true when reported so. */
+static bool stuck(const struct renew_opts *ro, const struct journal_list *jl,
+                  const struct leaf *lf, struct renew_result *res)
+{
+    char why[1024], fix[1024];
+
+    if (lf->succ_id[0] == '\0') {
+        if (record_of(jl, lf->it.key_id) != NULL || ro->eo->endpoint != NULL ||
+            ro->eo->form != NULL)
+            return false;
+        snprintf(why, sizeof(why),
+                 "p11enroll did not enroll it (no record in %s)", ro->dir);
+        snprintf(fix, sizeof(fix),
+                 "p11enroll adopt --token '%s' --key-id %s --state-dir '%s' "
+                 "--endpoint URL --client-id ID --email ADDRESS (or --form "
+                 "URL), then p11enroll renew",
+                 lf->it.token, lf->it.key_id, ro->dir);
+        not_renewed(lf, RENEW_UNMANAGED, why, fix, res);
+        return true;
+    }
+    if (lf->succ_status == JOURNAL_REJECTED) {
+        snprintf(why, sizeof(why), "its renewal %s was rejected by the CA",
+                 lf->succ_id);
+        snprintf(fix, sizeof(fix),
+                 "p11enroll forget %s --remove-key, then p11enroll renew "
+                 "(or enroll it by hand)",
+                 lf->succ_id);
+        not_renewed(lf, RENEW_FAILED, why, fix, res);
+        return true;
+    }
+    if (!journal_status_final(lf->succ_status)) {
+        /* resume_unfinished did not reach it (another token URI) */
+        snprintf(why, sizeof(why), "its renewal %s stopped at \"%s\"",
+                 lf->succ_id, journal_status_name(lf->succ_status));
+        snprintf(fix, sizeof(fix),
+                 "p11enroll resume %s, or p11enroll forget %s", lf->succ_id,
+                 lf->succ_id);
+        not_renewed(lf, RENEW_FAILED, why, fix, res);
+        return true;
+    }
+    return false;
+}
+
+/* One leaf: not due, superseded, stuck, or renew it. */
 static void renew_leaf(const struct renew_opts *ro, const struct tokopt *to,
                        const struct journal_list *jl, const struct leaf *lf,
                        struct renew_result *res)
 {
-    const struct journal_rec *last;
     struct renew_item *it;
     char date[40];
 
     if (handled(res, lf))
         return;
-    if ((lf->state == EXPIRY_DUE || lf->state == EXPIRY_EXPIRED) &&
-        record_of(jl, lf->it.key_id) == NULL && ro->eo->endpoint == NULL &&
-        ro->eo->form == NULL) {
-        it = item_add(res, &lf->it);
-        if (it == NULL)
-            return;
-        it->outcome = RENEW_UNMANAGED;
-        snprintf(it->message, sizeof(it->message),
-                 "Certificate \"%s\" (ID %s) ends %s but was not enrolled by "
-                 "p11enroll here (no record in %s); give --endpoint or --form "
-                 "(and the names) to renew it.",
-                 lf->it.subject, lf->it.key_id,
-                 util_time_rfc3339(lf->it.not_after, date, sizeof(date)),
-                 ro->dir);
-        return;
-    }
     if (lf->state == EXPIRY_DUE || lf->state == EXPIRY_EXPIRED) {
-        last = last_renewal(ro, jl, lf);
-        if (last == NULL || last->status != JOURNAL_REJECTED) {
+        if (!stuck(ro, jl, lf, res))
             renew_one(ro, to, jl, lf, res);
-            return;
-        }
-        it = item_add(res, &lf->it);
-        if (it == NULL)
-            return;
-        it->outcome = RENEW_FAILED;
-        it->rc = pe_failf(PE_E_REJECTED,
-                          "The renewal %s of certificate \"%s\" (ID %s) was "
-                          "rejected%s%s; renew it by hand (p11enroll enroll), "
-                          "and remove the unused key with p11enroll resume %s "
-                          "--remove-key.",
-                          last->id, lf->it.subject, lf->it.key_id,
-                          last->last_error ? ": " : "",
-                          last->last_error ? last->last_error : "", last->id);
-        snprintf(it->message, sizeof(it->message), "%s", pe_detail());
-        snprintf(it->enrollment, sizeof(it->enrollment), "%s", last->id);
         return;
     }
-    it = item_add(res, &lf->it);
+    it = renew_item_add(res, &lf->it);
     if (it == NULL)
         return;
+    util_time_rfc3339(lf->it.not_after, date, sizeof(date));
     if (lf->state == EXPIRY_SUPERSEDED) {
         it->outcome = RENEW_SUPERSEDED;
+        snprintf(it->enrollment, sizeof(it->enrollment), "%s", lf->succ_id);
         snprintf(it->message, sizeof(it->message),
-                 "Certificate \"%s\" (ID %s, ends %s) was renewed as ID %s; "
-                 "it and its key stay on the token until removed.",
-                 lf->it.subject, lf->it.key_id,
-                 util_time_rfc3339(lf->it.not_after, date, sizeof(date)),
-                 lf->newer);
+                 "Certificate \"%s\" (ID %s, ends %s) was renewed as ID %s "
+                 "(enrollment %s); it and its key stay on the token until "
+                 "renew --retire-old removes them.",
+                 lf->it.subject, lf->it.key_id, date, lf->succ_key_id,
+                 lf->succ_id);
         return;
     }
     it->outcome = RENEW_NOT_DUE;
     snprintf(it->message, sizeof(it->message),
              "Certificate \"%s\" (ID %s) is valid until %s%s.", lf->it.subject,
-             lf->it.key_id,
-             util_time_rfc3339(lf->it.not_after, date, sizeof(date)),
+             lf->it.key_id, date,
              lf->state == EXPIRY_NOT_YET_VALID ? " (not valid yet)" : "");
-}
-
-/* ---- --retire-old ------------------------------------------------------ */
-
-/* true when this run's renewal of the subject failed or waits at the CA:
- * then nothing of it is removed. */
-static bool subject_unsettled(const struct renew_result *res, const char *token,
-                              const char *subject)
-{
-    size_t i;
-
-    for (i = 0; i < res->n; i++)
-        if ((res->v[i].outcome == RENEW_FAILED ||
-             res->v[i].outcome == RENEW_PENDING) &&
-            strcmp(res->v[i].token, token) == 0 &&
-            strcmp(res->v[i].subject, subject) == 0)
-            return true;
-    return false;
-}
-
-/* The "superseded" item of the leaf, or a new one (renewed in this run). */
-static struct renew_item *retire_item(struct renew_result *res,
-                                      const struct leaf *lf)
-{
-    size_t i;
-
-    for (i = 0; i < res->n; i++)
-        if (res->v[i].outcome == RENEW_SUPERSEDED &&
-            strcmp(res->v[i].token, lf->it.token) == 0 &&
-            strcmp(res->v[i].key_id, lf->it.key_id) == 0 &&
-            strcmp(res->v[i].serial, lf->it.serial) == 0)
-            return &res->v[i];
-    return item_add(res, &lf->it);
-}
-
-/* Whether another certificate on the token has c's CKA_ID (then c cannot
- * be removed alone) or c's public key (then the key stays). */
-static void leaf_users(const struct tok_object_list *l,
-                       const struct tok_object *c, bool *pshared_id,
-                       bool *pkey_used)
-{
-    EVP_PKEY *pub = c->cert != NULL ? X509_get0_pubkey(c->cert) : NULL;
-    EVP_PKEY *opub;
-    size_t i;
-
-    *pshared_id = false;
-    *pkey_used = false;
-    for (i = 0; i < l->n; i++) {
-        const struct tok_object *o = &l->v[i];
-
-        if (o == c || o->cls != TOK_OBJ_CERT)
-            continue;
-        if (o->idlen == c->idlen && memcmp(o->id, c->id, c->idlen) == 0)
-            *pshared_id = true;
-        opub = o->cert != NULL ? X509_get0_pubkey(o->cert) : NULL;
-        if (pub != NULL && opub != NULL && EVP_PKEY_eq(pub, opub) == 1)
-            *pkey_used = true;
-    }
-}
-
-/* Remove the certificate, then its key pair unless key_used. */
-static void retire_leaf(struct tok_ctx *ctx, const struct tok_object *c,
-                        bool key_used, const struct leaf *lf,
-                        struct renew_item *it)
-{
-    struct tok_key *key = NULL;
-    const char *keynote = "";
-    char date[40];
-    size_t n = 0;
-    enum pe_rc rc;
-
-    rc = tok_cert_destroy(ctx, c->id, c->idlen, &n);
-    it->removed_certs = n;
-    if (rc == PE_OK && key_used) {
-        keynote = "; its key stays: another certificate uses it";
-    } else if (rc == PE_OK) {
-        rc = tok_key_find_by_id(ctx, c->id, c->idlen, &key);
-        if (rc == PE_OK) {
-            rc = tok_key_destroy(key);
-            it->removed_key = rc == PE_OK;
-            keynote = " with its key pair";
-        } else if (rc == PE_E_KEY) {
-            pe_clear();
-            rc = PE_OK;
-            keynote = "; no single key with its ID was on the token";
-        }
-    }
-    if (rc != PE_OK) {
-        item_fail(it, rc);
-        return;
-    }
-    it->outcome = RENEW_RETIRED;
-    it->rc = PE_OK;
-    snprintf(it->message, sizeof(it->message),
-             "Certificate \"%s\" (ID %s, serial %s, ends %s), superseded by "
-             "ID %s, was removed%s.",
-             lf->it.subject, lf->it.key_id, lf->it.serial,
-             util_time_rfc3339(lf->it.not_after, date, sizeof(date)), lf->newer,
-             keynote);
-}
-
-/* --retire-old on one token, after its renewals: log in, look again. */
-static void retire_target(const struct renew_opts *ro, const struct tokopt *to,
-                          struct renew_result *res)
-{
-    struct tok_ctx *ctx = NULL;
-    struct tok_object_list *l = NULL;
-    struct expiry_plan plan = {0};
-    struct renew_item *it;
-    struct leaf lf;
-    bool shared, used;
-    size_t i;
-    enum pe_rc rc;
-
-    rc = tokopt_open(to, &ctx);
-    if (rc == PE_OK)
-        rc = tokopt_login_auto(to, ctx);
-    if (rc == PE_OK)
-        rc = tok_list_objects(ctx, &l);
-    if (rc == PE_OK)
-        rc = expiry_plan_make(l, time(NULL), ro->window, &plan);
-    if (rc != PE_OK) {
-        it = item_add(res, NULL);
-        if (it != NULL) {
-            snprintf(it->token, sizeof(it->token), "%s",
-                     to->token != NULL ? to->token : "");
-            item_fail(it, rc);
-        }
-        goto out;
-    }
-    for (i = 0; i < plan.n; i++) {
-        if (plan.v[i].state != EXPIRY_SUPERSEDED)
-            continue;
-        memset(&lf, 0, sizeof(lf));
-        leaf_fill(&lf, tok_token_uri(ctx), &plan.v[i]);
-        if (subject_unsettled(res, lf.it.token, lf.it.subject))
-            continue;
-        leaf_users(l, plan.v[i].cert, &shared, &used);
-        if (shared)
-            continue; /* stays "superseded" */
-        it = retire_item(res, &lf);
-        if (it == NULL)
-            break;
-        retire_leaf(ctx, plan.v[i].cert, used, &lf, it);
-    }
-out:
-    expiry_plan_clear(&plan);
-    tok_object_list_free(l);
-    tok_close(ctx);
 }
 
 /* ---- the tokens -------------------------------------------------------- */
@@ -725,13 +541,13 @@ static void renew_target(const struct renew_opts *ro, const struct target *t,
     if (to.pin.kind == SECRET_NONE && t->pin_source != NULL &&
         secret_source_parse(t->pin_source, &pin) == PE_OK)
         to.pin = pin;
-    rc = survey_token(&to, ro->window, &sv);
+    rc = survey_token(&to, ro->dir, ro->window, &sv);
     if (rc != PE_OK) {
-        it = item_add(res, NULL);
+        it = renew_item_add(res, NULL);
         if (it != NULL) {
             snprintf(it->token, sizeof(it->token), "%s",
                      t->token != NULL ? t->token : "");
-            item_fail(it, rc);
+            renew_item_fail(it, rc);
         }
         goto out;
     }
@@ -741,26 +557,46 @@ static void renew_target(const struct renew_opts *ro, const struct target *t,
     if (*nseen < TARGETS_MAX)
         snprintf(seen[(*nseen)++], 512, "%s", sv.uri);
     if (resume_unfinished(ro, &to, sv.uri, res) > 0) {
-        rc = survey_token(&to, ro->window, &sv);
+        rc = survey_token(&to, ro->dir, ro->window, &sv);
         if (rc != PE_OK)
             goto out;
     }
     rc = journal_list(ro->dir, &jl);
     if (rc != PE_OK) {
-        it = item_add(res, NULL);
+        it = renew_item_add(res, NULL);
         if (it != NULL)
-            item_fail(it, rc);
+            renew_item_fail(it, rc);
         goto out;
     }
     for (i = 0; i < sv.n; i++)
         renew_leaf(ro, &to, jl, &sv.v[i], res);
     if (ro->retire_old)
-        retire_target(ro, &to, res);
+        renew_retire_target(ro, &to, res);
     if (sv.next_due != 0 && (res->next_due == 0 || sv.next_due < res->next_due))
         res->next_due = sv.next_due;
 out:
     journal_list_free(jl);
-    free(sv.v);
+    survey_clear(&sv);
+}
+
+/* --notify-cmd for what this run did (a renewal started said "due"). */
+static void notify_outcomes(const struct renew_opts *ro,
+                            const struct renew_result *res)
+{
+    size_t i;
+
+    for (i = 0; i < res->n; i++) {
+        const struct renew_item *it = &res->v[i];
+
+        if (it->outcome == RENEW_RENEWED)
+            renew_notify(ro, "done", it);
+        else if (it->outcome == RENEW_PENDING)
+            renew_notify(ro, "pending", it);
+        else if (it->outcome == RENEW_FAILED || it->outcome == RENEW_UNMANAGED)
+            renew_notify(ro, "failed", it);
+        else if (it->outcome == RENEW_DUE)
+            renew_notify(ro, "due", it);
+    }
 }
 
 enum pe_rc renew_run(const struct renew_opts *ro, struct renew_result *res)
@@ -779,9 +615,11 @@ enum pe_rc renew_run(const struct renew_opts *ro, struct renew_result *res)
     for (i = 0; i < n; i++)
         renew_target(ro, &t[i], seen, &nseen, res);
     journal_list_free(jl);
+    notify_outcomes(ro, res);
     rc = PE_OK;
     for (i = 0; i < res->n; i++) {
-        if (res->v[i].outcome == RENEW_FAILED)
+        if (res->v[i].outcome == RENEW_FAILED ||
+            res->v[i].outcome == RENEW_UNMANAGED)
             return pe_failf(res->v[i].rc, "%s", res->v[i].message);
         if (res->v[i].outcome == RENEW_PENDING && rc == PE_OK)
             rc = PE_PENDING;
@@ -798,58 +636,4 @@ void renew_result_clear(struct renew_result *res)
 {
     free(res->v);
     memset(res, 0, sizeof(*res));
-}
-
-json_t *renew_result_json(const struct renew_result *res, long window)
-{
-    json_t *items = json_array(), *j;
-    char t1[32], t2[32];
-    size_t i;
-
-    if (items == NULL)
-        return NULL;
-    for (i = 0; i < res->n; i++) {
-        const struct renew_item *it = &res->v[i];
-
-        j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "outcome",
-                      renew_outcome_name(it->outcome), "token", it->token,
-                      "key_id", it->key_id, "subject", it->subject, "serial",
-                      it->serial, "not_after",
-                      it->not_after
-                          ? util_time_rfc3339(it->not_after, t1, sizeof(t1))
-                          : "",
-                      "message", it->message);
-        if (j != NULL && it->enrollment[0] != '\0')
-            json_object_set_new(
-                j, "renewal",
-                json_pack(
-                    "{s:s, s:s, s:s, s:s, s:s}", "enrollment", it->enrollment,
-                    "key_id", it->new_key_id, "serial", it->new_serial,
-                    "not_after",
-                    it->new_not_after != 0
-                        ? util_time_rfc3339(it->new_not_after, t2, sizeof(t2))
-                        : "",
-                    "certificate_uri", it->new_cert_uri));
-        if (j != NULL &&
-            (it->outcome == RENEW_RETIRED || it->removed_certs != 0))
-            json_object_set_new(j, "removed",
-                                json_pack("{s:I, s:b}", "certificates",
-                                          (json_int_t)it->removed_certs, "key",
-                                          it->removed_key));
-        if (j != NULL &&
-            (it->outcome == RENEW_FAILED || it->outcome == RENEW_PENDING))
-            json_object_set_new(j, "error",
-                                json_pack("{s:i, s:s}", "code",
-                                          pe_rc_exit(it->rc), "name",
-                                          pe_rc_name(it->rc)));
-        if (j == NULL || json_array_append_new(items, j) != 0) {
-            json_decref(items);
-            return NULL;
-        }
-    }
-    return json_pack("{s:I, s:o, s:o}", "window_seconds", (json_int_t)window,
-                     "certificates", items, "next_due",
-                     res->next_due != 0 ? json_string(util_time_rfc3339(
-                                              res->next_due, t2, sizeof(t2)))
-                                        : json_null());
 }

@@ -26,10 +26,12 @@ static enum pe_rc wait_fresh(const char *path, const struct timespec *since)
     long i;
 
     for (i = 0; i < OTP_FILE_WAIT * 2; i++) {
+        /* empty: a writer that truncated the file has not written yet */
         if (stat(path, &st) == 0 &&
-            (!S_ISREG(st.st_mode) || st.st_mtim.tv_sec > since->tv_sec ||
-             (st.st_mtim.tv_sec == since->tv_sec &&
-              st.st_mtim.tv_nsec >= since->tv_nsec)))
+            (!S_ISREG(st.st_mode) ||
+             (st.st_size > 0 && (st.st_mtim.tv_sec > since->tv_sec ||
+                                 (st.st_mtim.tv_sec == since->tv_sec &&
+                                  st.st_mtim.tv_nsec >= since->tv_nsec)))))
             return PE_OK;
         if (i == 0)
             say("Waiting for the one-time code in %s (at most %d s)...", path,

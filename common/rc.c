@@ -59,6 +59,10 @@ static const struct {
                  PE_EXIT_IO},
     [PE_E_STATE] = {"PE_E_STATE", "The enrollment journal is not usable.",
                     PE_EXIT_IO},
+    [PE_E_NOT_RENEWED] = {"PE_E_NOT_RENEWED",
+                          "A certificate that falls due cannot be renewed "
+                          "here.",
+                          PE_EXIT_NOT_RENEWED},
     [PE_E_NOMEM] = {"PE_E_NOMEM", "Out of memory.", PE_EXIT_INTERNAL},
     [PE_E_INTERRUPTED] = {"PE_E_INTERRUPTED", "Interrupted.",
                           PE_EXIT_INTERRUPTED},

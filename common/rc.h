@@ -46,6 +46,9 @@ enum pe_rc {
     PE_E_IO,    /* reading or writing a local file */
     PE_E_STATE, /* the journal is damaged or an order conflicts */
 
+    /* renewal */
+    PE_E_NOT_RENEWED, /* a certificate within the window that renew cannot
+                         renew: no record, no endpoint, a rejected renewal */
     /* the person stopped the run (Ctrl-C, SIGTERM) */
     PE_E_INTERRUPTED,
 
@@ -68,6 +71,7 @@ enum pe_exit {
     PE_EXIT_PIN = 8,
     PE_EXIT_VERIFY = 9,
     PE_EXIT_IO = 10,
+    PE_EXIT_NOT_RENEWED = 11,
     PE_EXIT_INTERRUPTED = 130, /* as a shell reports a Ctrl-C */
 };
 

@@ -82,7 +82,7 @@ _p11enroll() {
         ;;
     --module | --pin-file | --so-pin-file | --client-secret-file | --config | \
         --ca-file | --trust | --chain | --out | --out-cert | --out-chain | \
-        --otp-file | --attestation | --cert)
+        --otp-file | --attestation | --cert | --metrics)
         mapfile -t COMPREPLY < <(compgen -f -- "$cur")
         return 0
         ;;
@@ -91,7 +91,7 @@ _p11enroll() {
         --c | --l | --st | --first-name | --last-name | --title | \
         --san-email | --term | --hsm-type | --wait | --poll-interval | \
         --poll-max | --http-timeout | --pin-fd | --so-pin-fd | \
-        --client-secret-fd)
+        --client-secret-fd | --notify-cmd)
         return 0 # a value only the user knows
         ;;
     esac

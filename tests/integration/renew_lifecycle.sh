@@ -13,9 +13,10 @@
 #   same order is finished, one new key, one new certificate, the old one
 #   kept;
 # - pending (--no-wait) gives exit 3 and the next run finishes it;
-# - a rejected renewal is reported (exit 4) and not ordered again;
-# - a certificate without a journal record is "unmanaged" (exit 0) unless
-#   --endpoint is given; bad options (also with --retire-old): exit 2; the token
+# - a rejected renewal is reported (exit 4) and not ordered again (exit 11,
+#   naming `p11enroll forget`);
+# - a due certificate without a journal record is "unmanaged" (exit 11)
+#   unless --endpoint is given; bad options (also with --retire-old): exit 2; the token
 #   unchanged by all of these.
 set -u
 # shellcheck source=tests/integration/renew_lib.sh
@@ -88,8 +89,6 @@ expect /renew/due/nothing_destroyed [ "$(destroyed)" = 0 ]
 check /renew/due/then_nothing_due 0 "superseded Certificate" \
     -- "${R[@]}" --within 12h
 expect /renew/due/then_no_order [ "$(orders)" = 2 ]
-check /renew/due/doctor_sees_superseded 0 "was renewed as ID" \
-    -- "$P11ENROLL" doctor "${T[@]}" --pin-file "$W/pin" --within 12h
 
 # ---- --json ----------------------------------------------------------------
 json=$("${R[@]}" --within 12h --json 2>/dev/null)
@@ -190,14 +189,14 @@ scm_sim_fault '{"type": "rejected"}'
 check /renew/rejected 4 "rejected" -- "${R[@]}" --within 30d
 orders_rejected=$(orders)
 keys_rejected=$(count privkey)
-check /renew/rejected/not_again 4 "was rejected" -- "${R[@]}" --within 30d
+check /renew/rejected/not_again 11 "was rejected by the CA" -- "${R[@]}" --within 30d
 expect /renew/rejected/no_new_order [ "$(orders)" = "$orders_rejected" ]
 expect /renew/rejected/no_new_key [ "$(count privkey)" = "$keys_rejected" ]
 
 # ---- refusals -------------------------------------------------------------------
 keys=$(count privkey)
 certs=$(count cert)
-check /renew/no_record 0 "unmanaged  Certificate" \
+check /renew/no_record 11 "unmanaged  Certificate" \
     -- "$P11ENROLL" renew --state-dir "$W/empty-state" "${T[@]}" --within 30d
 check /renew/no_record_endpoint_without_names 2 "needs the e-mail address" \
     -- "$P11ENROLL" renew --state-dir "$W/empty-state" "${T[@]}" --within 30d \

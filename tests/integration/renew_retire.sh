@@ -53,7 +53,7 @@ key2=$(objects keys | grep -vxF "$key1")
 
 # ---- --retire-old: the old pair goes, the new pair and the chain stay ---------
 check /retire/json 0 '"outcome": "retired"' \
-    -- "${R[@]}" --within 12h --retire-old --json
+    -- "${R[@]}" --within 12h --retire-old --yes --json
 expect /retire/json/removed python3 -c '
 import json, sys
 e = json.load(open(sys.argv[1]))
@@ -68,14 +68,14 @@ expect /retire/new_key_kept [ "$(objects keys)" = "$key2" ]
 expect /retire/one_leaf [ "$(objects leaves)" = "$key2" ]
 expect /retire/chain_untouched [ "$(objects chain)" = "$chain" ]
 check /retire/then_nothing 0 "Nothing to renew" \
-    -- "${R[@]}" --within 12h --retire-old
+    -- "${R[@]}" --within 12h --retire-old --yes
 expect /retire/then_nothing/no_retired_line \
     test "$(grep -c '^retired' last.out)" = 0
 
 # ---- renewed and retired in the same run ----------------------------------------
 sleep 1
 check /retire/same_run 0 "retired    Certificate" \
-    -- "${R[@]}" --within 30d --retire-old
+    -- "${R[@]}" --within 30d --retire-old --yes
 expect /retire/same_run/renewed grep -q '^renewed' last.out
 expect /retire/same_run/key_removed grep -q 'was removed with its key pair' \
     last.out
@@ -88,7 +88,7 @@ expect /retire/same_run/chain_untouched [ "$(objects chain)" = "$chain" ]
 key3=$(objects keys)
 sleep 1
 check /retire/reuse_key 0 "renewed" \
-    -- "${R[@]}" --within 30d --reuse-key --retire-old
+    -- "${R[@]}" --within 30d --reuse-key --retire-old --yes
 expect /retire/reuse_key/nothing_retired \
     test "$(grep -c '^retired' last.out)" = 0
 expect /retire/reuse_key/same_key [ "$(objects keys)" = "$key3" ]
@@ -97,7 +97,7 @@ expect /retire/reuse_key/one_leaf [ "$(objects leaves)" = "$key3" ]
 # ---- pending: nothing removed ------------------------------------------------------
 scm_sim_delay 600
 sleep 1
-check /retire/pending 3 "pending" -- "${R[@]}" --within 30d --no-wait --retire-old
+check /retire/pending 3 "pending" -- "${R[@]}" --within 30d --no-wait --retire-old --yes
 expect /retire/pending/nothing_retired test "$(grep -c '^retired' last.out)" = 0
 expect /retire/pending/old_leaf_kept [ "$(objects leaves)" = "$key3" ]
 expect /retire/pending/old_key_kept grep -qxF "$key3" <(objects keys)

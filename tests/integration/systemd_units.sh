@@ -5,7 +5,10 @@
 # ExecStart line, with systemd's credential and state folders filled in
 # the way systemd fills them, renews a 1-day certificate that scm-sim
 # issued onto a SoftHSM token (PIN and client secret only from the
-# credentials folder).
+# credentials folder).  The certificate was enrolled by hand by root
+# without --state-dir: the service (StateDirectory=p11enroll, that is
+# /var/lib/p11enroll) finds that record and renews it as its successor.
+# Run as another user, the by-hand enrollment names the folder instead.
 set -u
 : "${P11ENROLL:?}" "${P11E_SOURCE_DIR:?}"
 S=$P11E_SOURCE_DIR/contrib/systemd
@@ -90,10 +93,27 @@ ca-file = $SCM_SIM_CA_FILE
 trust = $SCM_SIM_ROOTS
 wait = 2m
 EOF
-# the first enrollment, by a person, with the PIN and secret at hand
-"$P11ENROLL" enroll --config renew.conf --state-dir "$W/state" \
+# the first enrollment, by a person, with the PIN and secret at hand; as
+# root without --state-dir, whatever HOME and XDG_STATE_HOME say
+if [ "$(id -u)" = 0 ]; then
+    STATE=/var/lib/p11enroll # systemd's STATE_DIRECTORY for the unit
+    by_hand=()
+else
+    STATE=$W/state
+    by_hand=(--state-dir "$STATE")
+fi
+mkdir -p "$W/home"
+HOME=$W/home XDG_STATE_HOME=$W/home/.local/state "$P11ENROLL" enroll \
+    --config renew.conf "${by_hand[@]}" --json \
     --pin-file credentials/pin --client-secret-file credentials/client-secret \
-    >enroll.out 2>&1 || { cat enroll.out; bad /systemd/setup "enroll failed"; }
+    >enroll.out 2>enroll.err || {
+    cat enroll.out enroll.err
+    bad /systemd/setup "enroll failed"
+}
+first=$(python3 -c 'import json, sys; print(json.load(sys.stdin)["result"]["id"])' \
+    <enroll.out 2>/dev/null)
+expect /systemd/by_hand/record_in_state_directory test -e "$STATE/$first.json"
+expect /systemd/by_hand/not_in_home test ! -e "$W/home/.local/state/p11enroll"
 sleep 1
 
 line=$(sed -n '/^ExecStart=/,/[^\\]$/p' "$S/p11enroll-renew.service" |
@@ -101,23 +121,32 @@ line=$(sed -n '/^ExecStart=/,/[^\\]$/p' "$S/p11enroll-renew.service" |
 # shellcheck disable=SC2016 # systemd's variables, filled in as it would
 line=${line//'${CREDENTIALS_DIRECTORY}'/$W/credentials}
 # shellcheck disable=SC2016
-line=${line//'${STATE_DIRECTORY}'/$W/state}
+line=${line//'${STATE_DIRECTORY}'/$STATE}
 line=${line//\/etc\/p11enroll\/renew.conf/$W/renew.conf}
 line=${line//\/usr\/bin\/p11enroll/$P11ENROLL}
 read -r -a cmd <<<"$line"
-out=$(env -u XDG_STATE_HOME "${cmd[@]}" 2>&1)
+# the unit's default window would wait until 8 hours before a 1-day
+# certificate's end: ask for 2 days, and --json for the renewal's record
+out=$(env -u XDG_STATE_HOME "${cmd[@]}" --within 2d --json 2>&1)
 rc=$?
-if [ "$rc" -eq 0 ] && printf '%s' "$out" | grep -q "^renewed "; then
+if [ "$rc" -eq 0 ] && printf '%s' "$out" | grep -q '"outcome": "renewed"'; then
     ok /systemd/execstart_renews
 else
     bad /systemd/execstart_renews "rc $rc from: ${cmd[*]}"
     printf '%s\n' "$out" | sed 's/^/    /'
 fi
-n=$(find state -name '*.renews' | wc -l)
-if [ "$n" -eq 1 ]; then
-    ok /systemd/journal_in_state_directory
-else
-    bad /systemd/journal_in_state_directory "$n renewal records in $W/state"
-fi
+# the renewal's record names the by-hand record as its predecessor
+second=$(python3 -c '
+import json, glob, sys
+for f in glob.glob(sys.argv[1] + "/*.json"):
+    r = json.load(open(f))
+    if r.get("predecessorId") == sys.argv[2] and r["status"] == "installed":
+        print(r["id"])' "$STATE" "$first" 2>/dev/null)
+expect /systemd/same_records test -n "$second"
+# the records this test made in the shared folder, and nothing else
+for id in $first $second; do
+    [ -n "$id" ] || continue
+    rm -f "$STATE/$id.json" "$STATE/$id.bundle" "$STATE/$id.lock"
+done
 
 check_done

@@ -143,6 +143,40 @@ TEST("/lifeopt/doctor_keeps_renew_options")
     lifeopt_free(&lo);
 }
 
+TEST("/expiry/default_window")
+{
+    const time_t year = 365L * 86400, quarter = 90L * 86400;
+
+    /* a year's certificate: 60 days; a 90-day one: a third, 30 days */
+    CHECK_INT(expiry_window(EXPIRY_WINDOW_AUTO, 0, year), 60L * 86400);
+    CHECK_INT(expiry_window(EXPIRY_WINDOW_AUTO, 0, quarter), 30L * 86400);
+    CHECK_INT(expiry_window(EXPIRY_WINDOW_AUTO, 0, 86400), 8L * 3600);
+    CHECK_INT(expiry_window(7L * 86400, 0, quarter), 7L * 86400);
+    CHECK_INT(expiry_window(0, 0, quarter), 0);
+}
+
+TEST("/lifeopt/renew_options")
+{
+    char buf[256], *argv[16];
+    struct lifeopt lo;
+    int argc = split("renew --dry-run --yes --notify-cmd=logger --json", buf,
+                     sizeof(buf), argv, 16);
+
+    CHECK_INT(lifeopt_split(argc, argv, true, &lo), PE_OK);
+    CHECK(lo.dry_run && lo.yes && !lo.retire_old);
+    CHECK_STR(lo.notify_cmd, "logger");
+    CHECK_INT(lo.within_s, EXPIRY_WINDOW_AUTO);
+    CHECK_INT(lo.argc, 2);
+    lifeopt_free(&lo);
+    argc = split("renew --notify-cmd", buf, sizeof(buf), argv, 16);
+    CHECK_INT(lifeopt_split(argc, argv, true, &lo), PE_E_USAGE);
+    lifeopt_free(&lo);
+    argc = split("doctor --dry-run --yes", buf, sizeof(buf), argv, 16);
+    CHECK_INT(lifeopt_split(argc, argv, false, &lo), PE_OK);
+    CHECK_INT(lo.argc, 3); /* renew's own: left for enroll's parser */
+    lifeopt_free(&lo);
+}
+
 TEST("/lifeopt/conflicts")
 {
     char buf[256], *argv[8];

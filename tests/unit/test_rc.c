@@ -10,7 +10,7 @@ TEST("/rc/every_code_has_name_message_and_exit")
         CHECK(strncmp(pe_rc_name((enum pe_rc)i), "PE_", 3) == 0);
         CHECK(pe_rc_message((enum pe_rc)i)[0] != '\0');
         CHECK(pe_rc_exit((enum pe_rc)i) >= 0);
-        CHECK(pe_rc_exit((enum pe_rc)i) <= PE_EXIT_IO ||
+        CHECK(pe_rc_exit((enum pe_rc)i) <= PE_EXIT_NOT_RENEWED ||
               pe_rc_exit((enum pe_rc)i) == PE_EXIT_INTERRUPTED);
     }
 }
@@ -32,6 +32,7 @@ TEST("/rc/documented_exit_codes")
     CHECK_INT(pe_rc_exit(PE_E_PIN_LOCKED), 8);
     CHECK_INT(pe_rc_exit(PE_E_VERIFY), 9);
     CHECK_INT(pe_rc_exit(PE_E_IO), 10);
+    CHECK_INT(pe_rc_exit(PE_E_NOT_RENEWED), 11);
     CHECK_INT(pe_rc_exit(PE_E_INTERRUPTED), 130);
 }
 
