@@ -356,13 +356,10 @@ enum pe_rc enroll_apply_options(const struct enroll_opts *o,
 
     if (journal_status_final(rec->status))
         return PE_OK;
-    if (o->tok.token != NULL && rec->token_uri != NULL &&
-        strcmp(o->tok.token, rec->token_uri) != 0 && rec->status > JOURNAL_NEW)
-        return pe_failf(PE_E_USAGE,
-                        "The key of enrollment %s is on token %s; it cannot "
-                        "move to another token.",
-                        rec->id, rec->token_uri);
-    rc = take(&rec->token_uri, o->tok.token, &changed);
+    /* the recorded token stays: --token (renew gives its own spelling of
+     * the same URI) only fills a record that names none */
+    rc = rec->token_uri == NULL ? journal_set(&rec->token_uri, o->tok.token)
+                                : PE_OK;
     if (rc == PE_OK)
         rc = take_key(o, rec);
     if (rc == PE_OK)

@@ -212,6 +212,31 @@ static enum pe_rc generate(struct run *r, const unsigned char *id, size_t idlen)
 }
 
 /*
+ * Key generation refused (not a crash): when no private key came of it,
+ * whatever half it left under the ID this record drew goes, and the record
+ * is back to "no key made", so a --key-type or --reuse-key given next can
+ * still apply.  rc is returned as it came.
+ */
+static enum pe_rc keygen_failed(struct run *r, const unsigned char *id,
+                                size_t idlen, enum pe_rc rc)
+{
+    struct journal_rec *rec = r->rec;
+    struct tok_key *key = NULL;
+    char why[512];
+    unsigned removed = 0;
+
+    snprintf(why, sizeof(why), "%s", pe_sentence(rc));
+    if (tok_key_find_by_id(r->ctx, id, idlen, &key) == PE_OK) {
+        tok_key_free(key);
+        return pe_failf(rc, "%s", why);
+    }
+    if (tok_key_remove_half(r->ctx, id, idlen, &removed) == PE_OK &&
+        journal_set(&rec->keygen, NULL) == PE_OK)
+        journal_set(&rec->key_id_hex, NULL);
+    return pe_failf(rc, "%s", why);
+}
+
+/*
  * The record's CKA_ID is drawn and saved before the key is made (with
  * keygen "started"), so a crash during key generation finds the key by
  * that ID instead of making a second.  A crash can also leave only the
@@ -282,6 +307,9 @@ enum pe_rc step_key(struct run *r)
                 rec->key_id_hex, rec->id);
     }
     rc = generate(r, idlen > 0 ? id : NULL, idlen);
+    if (rc != PE_OK && rc != PE_E_INTERRUPTED && !key_reused(rec) &&
+        tok_family(r->ctx) != TOK_FAMILY_YKCS11)
+        return keygen_failed(r, id, idlen, rc);
 done:
     if (rc != PE_OK)
         return rc;

@@ -358,6 +358,12 @@ static size_t resume_unfinished(const struct renew_opts *ro,
         o.json = false;
         if (o.tok.module == NULL)
             o.tok.module = to->module;
+        /* --reuse-key now: the renewal takes the predecessor's key, where
+         * it has made none of its own (enroll_apply_options) */
+        if (ro->reuse_key) {
+            o.key_id = old.key_id;
+            o.key_type = NULL;
+        }
         rc = enroll_run(rec, &o);
         item_from_record(it, rec, rc);
         journal_rec_free(rec);

@@ -33,7 +33,7 @@ sleep 1
 check /adopt/unmanaged 11 "unmanaged  Certificate \"CN=Dana Developer" \
     -- "${R[@]}" --within 2d
 expect /adopt/unmanaged/names_id_and_end \
-    grep -q "(ID $key) ends 20[0-9-]* [0-9:]* UTC and is not renewed" last.out
+    grep -q "(ID $key) ends 20[0-9-]*T[0-9:]*Z and is not renewed" last.out
 expect /adopt/unmanaged/fix grep -q \
     "fix: p11enroll adopt --token 'pkcs11:[^']*token=p11e-test' --key-id $key" \
     last.out
