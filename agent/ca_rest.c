@@ -6,9 +6,13 @@
  * certificates, the OAuth 2.0 client-credentials token request (its URL
  * discovered from the authorization_uri of a 401's WWW-Authenticate), the
  * JSON field names, and SCM's error codes.  The client secret travels only
- * in the form body of the token request, over verified HTTPS.
+ * in the form body of the token request, over verified HTTPS, and only to
+ * a token server the user named (--token-url) or one that
+ * ca_rest_check_token_url allows: a hostile endpoint cannot aim it
+ * elsewhere.
  */
 #include "ca.h"
+#include "ca_rest.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,8 +48,56 @@ static void rest_drop_token(struct rest *r)
     r->token_expires = 0;
 }
 
-/* Learn the token URL from a 401 (resp) or by asking for one. */
-static enum pe_rc rest_discover(struct ca *ca, const struct http_response *r401)
+static bool host_is_under(const char *host, const char *domain)
+{
+    size_t h = strlen(host), d = strlen(domain);
+
+    return strcmp(host, domain) == 0 || (h > d + 1 && host[h - d - 1] == '.' &&
+                                         strcmp(host + h - d, domain) == 0);
+}
+
+enum pe_rc ca_rest_check_token_url(const char *endpoint, const char *token_url)
+{
+    char *ehost = NULL, *thost = NULL;
+    enum pe_rc rc;
+
+    rc = http_url_host(endpoint, &ehost);
+    if (rc == PE_OK)
+        rc = http_url_host(token_url, &thost);
+    if (rc != PE_OK)
+        goto out;
+    if (!http_url_is_https(token_url) || strlen(token_url) > URL_MAX) {
+        rc = pe_failf(PE_E_CA_AUTH,
+                      "The endpoint names a token URL that is not https:// "
+                      "(\"%.80s\"); the client secret is not sent there.",
+                      token_url);
+        goto out;
+    }
+    if (strcmp(ehost, thost) == 0 ||
+        (strcmp(thost, CA_REST_SECTIGO_AUTH_HOST) == 0 &&
+         host_is_under(ehost, "sectigo.com"))) {
+        rc = PE_OK;
+        goto out;
+    }
+    rc = pe_failf(PE_E_CA_AUTH,
+                  "The endpoint %s names the token server %s, which is "
+                  "neither its own host nor Sectigo's; the client secret "
+                  "is not sent there.  If you trust that server, give its "
+                  "token URL with --token-url (or token-url in the config "
+                  "file).",
+                  ehost, thost);
+out:
+    free(ehost);
+    free(thost);
+    return rc;
+}
+
+/*
+ * Learn the token URL, once a run: the documented status call (PROTOCOL.md
+ * §1) without a token answers 401 with the authorization_uri of
+ * WWW-Authenticate.  Request id 0 names no request; the call only reads.
+ */
+static enum pe_rc rest_discover(struct ca *ca)
 {
     struct rest *r = R(ca);
     struct http_request req = {0};
@@ -53,21 +105,29 @@ static enum pe_rc rest_discover(struct ca *ca, const struct http_response *r401)
     char *url = NULL, *uri = NULL;
     enum pe_rc rc;
 
-    if (r401 == NULL) {
-        rc = ca_url_join(ca->cfg.url, API_PATH, &url);
-        if (rc != PE_OK)
-            return rc;
-        req.method = "GET";
-        req.url = url;
-        rc = ca_http(ca, &req, true, &resp);
-        if (rc != PE_OK)
-            goto out;
-        r401 = &resp;
-    }
-    rc = http_auth_param(r401->www_authenticate, "authorization_uri", &uri);
+    rc = ca_url_join(ca->cfg.url, API_PATH "/0/status", &url);
+    if (rc != PE_OK)
+        return rc;
+    req.method = "GET";
+    req.url = url;
+    req.accept = "application/json";
+    rc = ca_http(ca, &req, true, &resp);
+    if (rc != PE_OK)
+        goto out;
+    rc = http_auth_param(resp.www_authenticate, "authorization_uri", &uri);
     if (rc != PE_OK)
         goto out;
     if (uri == NULL) {
+        rc = ca_rest_check_token_url(ca->cfg.url, SECTIGO_TOKEN_URL);
+        if (rc != PE_OK) {
+            rc = pe_failf(PE_E_CA_AUTH,
+                          "The endpoint %s named no token server "
+                          "(authorization_uri) in its 401; give its token "
+                          "URL with --token-url (or token-url in the config "
+                          "file).",
+                          ca->cfg.url);
+            goto out;
+        }
         log_info("The endpoint named no authorization_uri; using Sectigo's "
                  "token URL.");
         uri = strdup(SECTIGO_TOKEN_URL);
@@ -76,13 +136,9 @@ static enum pe_rc rest_discover(struct ca *ca, const struct http_response *r401)
             goto out;
         }
     }
-    if (strlen(uri) > URL_MAX || !http_url_is_https(uri)) {
-        rc = pe_failf(PE_E_CA_PROTOCOL,
-                      "The endpoint names a token URL that is not https:// "
-                      "(\"%.80s\"); the client secret is not sent there.",
-                      uri);
+    rc = ca_rest_check_token_url(ca->cfg.url, uri);
+    if (rc != PE_OK)
         goto out;
-    }
     free(r->token_url);
     r->token_url = uri;
     uri = NULL;
@@ -138,7 +194,7 @@ static enum pe_rc rest_get_token(struct ca *ca)
                                     "a client secret (--client-secret-file, "
                                     "-fd or -env).");
     if (r->token_url == NULL) {
-        rc = rest_discover(ca, NULL);
+        rc = rest_discover(ca);
         if (rc != PE_OK)
             return rc;
     }
@@ -210,7 +266,9 @@ static enum pe_rc rest_ensure_token(struct ca *ca)
 
 /*
  * An authorised call: with the token, and once more with a fresh one when
- * the endpoint answers 401 (expired or revoked token).
+ * the endpoint answers 401 (expired or revoked token).  The fresh token
+ * comes from the same token URL: a 401 cannot move the client secret to
+ * another server.
  */
 static enum pe_rc rest_call(struct ca *ca, struct http_request *req,
                             bool idempotent, struct http_response *resp)
@@ -229,12 +287,8 @@ static enum pe_rc rest_call(struct ca *ca, struct http_request *req,
             return rc;
         log_info("The endpoint refused the access token; getting a new one.");
         rest_drop_token(R(ca));
-        if (round == 0) {
-            rc = rest_discover(ca, resp);
-            if (rc != PE_OK)
-                return rc;
+        if (round == 0)
             http_response_clear(resp);
-        }
     }
     return pe_failf(PE_E_CA_AUTH,
                     "The endpoint %s refuses fresh access tokens for client "

@@ -145,6 +145,7 @@ static bool request_fault(const struct sim *s, const struct fault_hit *hit,
 {
     static const char broken[] = "{\"certId\": \"10\", \"status\": \"Appl";
     struct timespec ts;
+    char *uri;
 
     switch (hit->type) {
     case FAULT_SLOW:
@@ -158,10 +159,11 @@ static bool request_fault(const struct sim *s, const struct fault_hit *hit,
         reply_error(rp, 401, -3,
                     "Not authorized: the access token has "
                     "expired");
-        rp->www_auth =
-            util_printf("Bearer authorization_uri=\"%s/oauth2/token\", "
-                        "error=\"invalid_token\"",
-                        s->base_url);
+        uri = rest_authorization_uri(s);
+        rp->www_auth = util_printf("Bearer authorization_uri=\"%s\", "
+                                   "error=\"invalid_token\"",
+                                   uri != NULL ? uri : "");
+        free(uri);
         rp->note = "fault=401";
         return true;
     case FAULT_429:
