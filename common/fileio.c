@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -98,6 +99,47 @@ static void fsync_dir_of(const char *path)
     }
 }
 
+/*
+ * A new temporary file beside path, named ".<name>.<random>", made with
+ * O_CREAT|O_EXCL|O_NOFOLLOW: a name planted in advance (a symlink to
+ * another file, a file someone else owns) is never opened, only skipped.
+ * The fd into *pfd, the name into tmp.
+ */
+static enum pe_rc temp_create(const char *path, mode_t mode, char *tmp,
+                              size_t tmpsz, int *pfd)
+{
+    const char *slash = strrchr(path, '/');
+    int dirlen = slash != NULL ? (int)(slash - path + 1) : 0;
+    unsigned char rnd[8];
+    int tries, fd, err = EEXIST;
+
+    *pfd = -1;
+    for (tries = 0; tries < 100; tries++) {
+        if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
+            return pe_failf(PE_E_IO, "No random bytes for a file name: %s.",
+                            strerror(errno));
+        if (snprintf(tmp, tmpsz, "%.*s.%s.%02x%02x%02x%02x%02x%02x%02x%02x",
+                     dirlen, path, path + dirlen, rnd[0], rnd[1], rnd[2],
+                     rnd[3], rnd[4], rnd[5], rnd[6], rnd[7]) >= (int)tmpsz)
+            return pe_failf(PE_E_IO, "The path \"%s\" is too long.", path);
+        /* O_EXCL: the file is ours and new, so mode (less the umask) is
+         * its mode from the start */
+        fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                  mode);
+        if (fd >= 0) {
+            *pfd = fd;
+            return PE_OK;
+        }
+        err = errno;
+        if (err != EEXIST)
+            break;
+    }
+    return pe_failf(PE_E_IO,
+                    "Cannot create a temporary file beside \"%s\": "
+                    "%s.",
+                    path, strerror(err));
+}
+
 /* Temporary file, data fsync, rename over path; the directory's fsync
  * (which makes the rename itself durable) only when sync_dir. */
 static enum pe_rc write_replace(const char *path, const void *data, size_t len,
@@ -108,14 +150,11 @@ static enum pe_rc write_replace(const char *path, const void *data, size_t len,
     size_t done = 0;
     ssize_t n;
     int fd;
+    enum pe_rc rc;
 
-    if (snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()) >=
-        (int)sizeof(tmp))
-        return pe_failf(PE_E_IO, "The path \"%s\" is too long.", path);
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-    if (fd < 0)
-        return pe_failf(PE_E_IO, "Cannot create \"%s\": %s.", tmp,
-                        strerror(errno));
+    rc = temp_create(path, mode, tmp, sizeof(tmp), &fd);
+    if (rc != PE_OK)
+        return rc;
     while (done < len) {
         n = write(fd, p + done, len - done);
         if (n < 0 && errno == EINTR)

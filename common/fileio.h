@@ -21,7 +21,9 @@ enum pe_rc fileio_read(const char *path, size_t max, unsigned char **pbuf,
 /*
  * Write len bytes to path atomically: a temporary file in the same
  * directory, fsync, rename over path, fsync of the directory.  Readers see
- * the old content or the new, never a mix.  mode as for open(2).
+ * the old content or the new, never a mix.  mode as for open(2).  The
+ * temporary file has a random name and is created new (O_EXCL|O_NOFOLLOW)
+ * with mode, so a name planted in the folder is never written through.
  */
 enum pe_rc fileio_write_atomic(const char *path, const void *data, size_t len,
                                mode_t mode);
