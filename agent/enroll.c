@@ -629,7 +629,8 @@ static enum pe_rc run_attestation_cmd(struct run *r, unsigned char **patt,
     hex[2 * i] = '\0';
     say("Running the attestation command.");
     return attest_cmd_run(r->o->attestation_cmd, tok_key_uri(r->key), hex,
-                          tok_token_uri(r->ctx), patt, plen);
+                          tok_token_uri(r->ctx), r->o->attestation_timeout,
+                          patt, plen);
 }
 
 static enum pe_rc run_submit(struct run *r)

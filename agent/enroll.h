@@ -40,6 +40,7 @@ struct enroll_opts {
     const char *state_dir;
     long wait_s; /* -1: not given */
     long poll_first, poll_max, http_timeout;
+    long attestation_timeout; /* seconds; 0: ATTEST_CMD_TIMEOUT */
     bool accept_eula, no_wait, json, remove_key, fresh, force;
     /* private: storage for specs built from options */
     char secret_buf[4200];
