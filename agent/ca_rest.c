@@ -13,6 +13,7 @@
  */
 #include "ca.h"
 #include "ca_rest.h"
+#include "ca_text.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -155,10 +156,22 @@ out:
 static enum pe_rc rest_token_error(struct ca *ca, const struct http_response *p)
 {
     json_t *j = json_loadb(p->body, p->len, 0, NULL);
-    const char *err = json_string_value(json_object_get(j, "error"));
-    const char *desc =
+    const char *jerr = json_string_value(json_object_get(j, "error"));
+    const char *jdesc =
         json_string_value(json_object_get(j, "error_description"));
+    char errbuf[64], descbuf[204];
+    const char *err = NULL, *desc = NULL;
     enum pe_rc rc;
+
+    /* the server's words reach the terminal: no control characters */
+    if (jerr != NULL) {
+        snprintf(errbuf, sizeof(errbuf), "%s", jerr);
+        err = ca_text_clean(errbuf, false);
+    }
+    if (jdesc != NULL) {
+        snprintf(descbuf, sizeof(descbuf), "%s", jdesc);
+        desc = ca_text_clean(descbuf, false);
+    }
 
     if (p->status == 400 || p->status == 401 || p->status == 403)
         rc = pe_failf(PE_E_CA_AUTH,
@@ -307,7 +320,7 @@ static enum pe_rc rest_fail(const struct http_response *p, const char *what,
     if (ca_fail_transient(p, "The CA", what, &code, desc, sizeof(desc), &rc))
         return rc;
     return pe_failf(final, "The CA refused %s: %s (code %ld, HTTP %ld).", what,
-                    desc, code, p->status);
+                    ca_text_clean(desc, false), code, p->status);
 }
 
 static enum pe_rc rest_prepare(struct ca *ca)
@@ -370,7 +383,7 @@ static enum pe_rc rest_cert_id(json_t *j, char **pid)
         return PE_OK;
     }
     id = json_string_value(v);
-    if (!ca_id_valid(id))
+    if (!ca_text_id_ok(id))
         return pe_failf(PE_E_CA_PROTOCOL, "The CA's answer to the enrollment "
                                           "has no usable certId.");
     *pid = strdup(id);
@@ -426,7 +439,7 @@ static enum pe_rc rest_cert_url(struct ca *ca, const char *id,
     char path[200];
 
     *purl = NULL;
-    if (!ca_id_valid(id))
+    if (!ca_text_id_ok(id))
         return pe_failf(PE_E_STATE, "The request id \"%.70s\" is not valid.",
                         id);
     snprintf(path, sizeof(path), "%s/%s%s", API_PATH, id, suffix);
@@ -452,6 +465,8 @@ static enum pe_rc rest_poll(struct ca *ca, const char *id, struct ca_status *st)
     rc = rest_call(ca, &req, true, &resp);
     if (rc == PE_OK)
         rc = ca_status_answer(&resp, rest_fail, st);
+    ca_text_clean(st->word, false);
+    ca_text_clean(st->reason, false);
     free(url);
     http_response_clear(&resp);
     return rc;
@@ -480,6 +495,10 @@ static enum pe_rc rest_download(struct ca *ca, const char *id,
     rc = rest_call(ca, &req, true, &resp);
     if (rc == PE_OK)
         rc = ca_download_answer(&resp, rest_fail, pbuf, plen, st);
+    if (st != NULL) {
+        ca_text_clean(st->word, false);
+        ca_text_clean(st->reason, false);
+    }
     free(url);
     http_response_clear(&resp);
     return rc;
