@@ -12,6 +12,58 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* st (of what) is ours and not writable by group or others. */
+static enum pe_rc check_private(const struct stat *st, const char *what,
+                                const char *path)
+{
+    if (st->st_uid != geteuid())
+        return pe_failf(PE_E_STATE,
+                        "The %s %s belongs to user %ld, not to you (%ld); "
+                        "p11enroll uses only state that only you can change.",
+                        what, path, (long)st->st_uid, (long)geteuid());
+    if ((st->st_mode & (S_IWGRP | S_IWOTH)) != 0)
+        return pe_failf(PE_E_STATE,
+                        "The %s %s can be changed by group or others (mode "
+                        "%04o); make it yours alone: chmod go-w %s",
+                        what, path, (unsigned)(st->st_mode & 07777), path);
+    return PE_OK;
+}
+
+enum pe_rc fileio_check_private_dir(const char *dir)
+{
+    struct stat st;
+
+    if (lstat(dir, &st) != 0)
+        return pe_failf(PE_E_STATE, "Cannot read the state folder %s: %s.", dir,
+                        strerror(errno));
+    if (!S_ISDIR(st.st_mode))
+        return pe_failf(PE_E_STATE, "The state folder %s is not a folder.",
+                        dir);
+    return check_private(&st, "state folder", dir);
+}
+
+enum pe_rc fileio_read_private(const char *path, size_t max,
+                               unsigned char **pbuf, size_t *plen)
+{
+    struct stat st;
+    enum pe_rc rc;
+
+    *pbuf = NULL;
+    *plen = 0;
+    /* checked by name, then read by name: the folder is private (checked
+     * first by the callers), so no one can swap the file in between */
+    if (lstat(path, &st) != 0)
+        return pe_failf(PE_E_IO, "Cannot open \"%s\": %s.", path,
+                        strerror(errno));
+    if (!S_ISREG(st.st_mode))
+        return pe_failf(PE_E_STATE, "The record %s is not a regular file.",
+                        path);
+    rc = check_private(&st, "record", path);
+    if (rc != PE_OK)
+        return rc;
+    return fileio_read(path, max, pbuf, plen);
+}
+
 enum pe_rc fileio_read(const char *path, size_t max, unsigned char **pbuf,
                        size_t *plen)
 {

@@ -36,6 +36,21 @@ enum pe_rc fileio_write_atomic(const char *path, const void *data, size_t len,
 enum pe_rc fileio_write_ordered(const char *path, const void *data, size_t len,
                                 mode_t mode);
 
+/*
+ * dir is a folder owned by the effective user and not writable by group or
+ * others, so no one else can plant or swap what p11enroll reads from it.
+ * PE_E_STATE with a sentence saying how to fix it otherwise.
+ */
+enum pe_rc fileio_check_private_dir(const char *dir);
+
+/*
+ * fileio_read of a regular file (not a symlink) owned by the effective
+ * user and not writable by group or others: a record someone else could
+ * have written is refused (PE_E_STATE) before it is read.
+ */
+enum pe_rc fileio_read_private(const char *path, size_t max,
+                               unsigned char **pbuf, size_t *plen);
+
 /* mkdir -p with mode for each missing component. */
 enum pe_rc fileio_mkdirs(const char *path, mode_t mode);
 

@@ -149,3 +149,40 @@ TEST("/fileio/ordered_write_uses_the_same_helper")
     free(s);
     teardown();
 }
+
+TEST("/fileio/private_dir_and_record")
+{
+    char rec[128], link[128];
+    unsigned char *buf = NULL;
+    size_t len = 0;
+
+    setup();
+    snprintf(rec, sizeof(rec), "%s/r.json", dir);
+    snprintf(link, sizeof(link), "%s/l.json", dir);
+    put(rec, "{}");
+    CHECK(chmod(rec, 0600) == 0);
+    CHECK(chmod(dir, 0700) == 0);
+    CHECK_INT(fileio_check_private_dir(dir), PE_OK);
+    CHECK_INT(fileio_read_private(rec, 100, &buf, &len), PE_OK);
+    CHECK_INT(len, 2);
+    free(buf);
+    buf = NULL;
+    /* group- or world-writable: refused, with the fix in the sentence */
+    CHECK(chmod(dir, 0770) == 0);
+    CHECK_INT(fileio_check_private_dir(dir), PE_E_STATE);
+    CHECK(strstr(pe_detail(), "chmod go-w") != NULL);
+    CHECK(chmod(dir, 0755) == 0);
+    CHECK_INT(fileio_check_private_dir(dir), PE_OK);
+    CHECK(chmod(rec, 0606) == 0);
+    CHECK_INT(fileio_read_private(rec, 100, &buf, &len), PE_E_STATE);
+    CHECK(buf == NULL);
+    CHECK(chmod(rec, 0644) == 0);
+    CHECK_INT(fileio_read_private(rec, 100, &buf, &len), PE_OK);
+    free(buf);
+    buf = NULL;
+    /* a symlink is not a record, and a file is not a folder */
+    CHECK(symlink(rec, link) == 0);
+    CHECK_INT(fileio_read_private(link, 100, &buf, &len), PE_E_STATE);
+    CHECK_INT(fileio_check_private_dir(rec), PE_E_STATE);
+    teardown();
+}
