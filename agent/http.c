@@ -13,6 +13,7 @@
 #include <strings.h>
 
 #include <curl/curl.h>
+#include <jansson.h>
 #include <openssl/crypto.h>
 
 #include "log.h"
@@ -40,9 +41,30 @@ struct sink {
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static CURLcode curl_init_rc;
 
+static void *heap_malloc(size_t n)
+{
+    return malloc(n);
+}
+
+static void *heap_calloc(size_t n, size_t size)
+{
+    return calloc(n, size);
+}
+
+static char *heap_strdup(const char *s)
+{
+    return strdup(s);
+}
+
+/* libcurl's request buffers hold the Authorization header and small POST
+ * bodies (client secret, one-time code), jansson's strings the token
+ * answer: both give their memory back wiped (common/secret.c). */
 static void curl_init(void)
 {
-    curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+    json_set_alloc_funcs(heap_malloc, secret_heap_free);
+    curl_init_rc =
+        curl_global_init_mem(CURL_GLOBAL_DEFAULT, heap_malloc, secret_heap_free,
+                             secret_heap_realloc, heap_strdup, heap_calloc);
 }
 
 /* libcurl 7.84 and later initialise thread-safely (bookworm: 7.88). */

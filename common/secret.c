@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,10 +57,73 @@ enum pe_rc secret_source_parse(const char *spec, struct secret_source *psrc)
     return PE_OK;
 }
 
+/*
+ * Heap functions that wipe a block before it goes back to malloc: handed
+ * to OpenSSL (secret_harden_process), libcurl and jansson (agent/http.c),
+ * whose request, TLS record and JSON buffers hold Authorization headers,
+ * token answers and one-time codes we cannot reach to wipe ourselves.
+ */
+void secret_heap_free(void *p)
+{
+    if (p == NULL)
+        return;
+    explicit_bzero(p, malloc_usable_size(p));
+    free(p);
+}
+
+void *secret_heap_realloc(void *p, size_t n)
+{
+    size_t old;
+    void *q;
+
+    if (p == NULL)
+        return malloc(n);
+    if (n == 0) {
+        secret_heap_free(p);
+        return NULL;
+    }
+    old = malloc_usable_size(p);
+    if (n <= old)
+        return p; /* the block stays where it is: nothing left behind */
+    q = malloc(n);
+    if (q == NULL)
+        return NULL;
+    memcpy(q, p, old);
+    secret_heap_free(p);
+    return q;
+}
+
+static void *ossl_malloc(size_t n, const char *file, int line)
+{
+    (void)file;
+    (void)line;
+    return malloc(n);
+}
+
+static void *ossl_realloc(void *p, size_t n, const char *file, int line)
+{
+    (void)file;
+    (void)line;
+    return secret_heap_realloc(p, n);
+}
+
+static void ossl_free(void *p, const char *file, int line)
+{
+    (void)file;
+    (void)line;
+    secret_heap_free(p);
+}
+
 enum pe_rc secret_harden_process(void)
 {
     struct rlimit none = {0, 0};
 
+    /* before OpenSSL allocates anything; a sanitizer build keeps its own
+     * allocator, which checks more */
+#ifndef __SANITIZE_ADDRESS__
+    if (CRYPTO_set_mem_functions(ossl_malloc, ossl_realloc, ossl_free) != 1)
+        log_debug(LOG_CAT_SECRET, "OpenSSL allocated before its heap was set");
+#endif
     if (setrlimit(RLIMIT_CORE, &none) != 0)
         return pe_failf(PE_E_INTERNAL, "Cannot turn core files off: %s.",
                         strerror(errno));

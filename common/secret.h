@@ -64,9 +64,18 @@ void secret_free(struct secret *s);
 /*
  * Keep secrets out of core files and other processes: RLIMIT_CORE 0 and
  * PR_SET_DUMPABLE 0 (which also refuses ptrace and /proc/PID/mem to
- * processes of the same user).  Call first thing in main.
+ * processes of the same user), and OpenSSL's freed memory wiped
+ * (secret_heap_free).  Call first thing in main.
  */
 enum pe_rc secret_harden_process(void);
+
+/*
+ * free() and realloc() that wipe the block they give back (its whole
+ * malloc_usable_size); for the heap functions of the libraries that see
+ * secrets (OpenSSL, libcurl, jansson).
+ */
+void secret_heap_free(void *p);
+void *secret_heap_realloc(void *p, size_t n);
 
 /*
  * n bytes of memory for secret bytes: whole pages, locked (mlock, best
