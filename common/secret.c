@@ -351,6 +351,25 @@ out:
     return rc;
 }
 
+/* A secret file others can read is refused, as ssh refuses such a key:
+ * whoever can read it has the secret already, and it should be fixed. */
+static enum pe_rc check_file_private(int fd, const char *path)
+{
+    struct stat st;
+
+    if (fstat(fd, &st) != 0)
+        return pe_failf(PE_E_PIN_SOURCE,
+                        "Cannot check the secret file "
+                        "\"%s\": %s.",
+                        path, strerror(errno));
+    if (S_ISREG(st.st_mode) && (st.st_mode & (S_IRGRP | S_IROTH)) != 0)
+        return pe_failf(PE_E_PIN_SOURCE,
+                        "The secret file \"%s\" can be read by group or "
+                        "others (mode %04o); make it private: chmod 600 %s",
+                        path, (unsigned)(st.st_mode & 07777), path);
+    return PE_OK;
+}
+
 enum pe_rc secret_read(const struct secret_source *src, bool allow_empty,
                        struct secret **psecret)
 {
@@ -384,7 +403,9 @@ enum pe_rc secret_read(const struct secret_source *src, bool allow_empty,
                           src->arg, strerror(errno));
             goto out;
         }
-        rc = read_line_fd(fd, buf, &len, src->arg);
+        rc = check_file_private(fd, src->arg);
+        if (rc == PE_OK)
+            rc = read_line_fd(fd, buf, &len, src->arg);
         break;
     case SECRET_FD:
         errno = 0;

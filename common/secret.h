@@ -48,6 +48,8 @@ enum pe_rc secret_source_parse(const char *spec, struct secret_source *psrc);
  * with secret_free).  The first line is taken, without its line ending.
  * An environment variable is wiped and removed once read (children never
  * see it); later reads of the same variable give the value read first.
+ * A regular file readable by group or others is refused (PE_E_PIN_SOURCE,
+ * with the chmod that fixes it).
  * An empty secret is an error (PE_E_PIN_SOURCE) unless allow_empty.
  * SECRET_PINPAD yields a secret with buf == NULL.
  */

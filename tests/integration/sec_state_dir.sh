@@ -3,7 +3,8 @@
 # The state folder and its records are used only when they are the user's
 # own and not writable by group or others: a record names the PKCS#11
 # module that `resume` loads, so a record someone else could write would
-# run their code.  Each way of planting one is refused with exit 10.
+# run their code.  Each way of planting one is refused with exit 10.  And
+# PIN and secret files others can read are refused.
 set -euo pipefail
 # shellcheck source=tests/integration/enroll_lib.sh
 . "$P11E_SOURCE_DIR/tests/integration/enroll_lib.sh"
@@ -60,6 +61,20 @@ en_expect_rc 10
 en_expect_err "is not a regular file"
 rm "$rec"
 mv "$EN/moved.json" "$rec"
+
+# a PIN or client secret file others can read is refused, as ssh does
+chmod 0644 "$EN/pin"
+en_run pin_perm en_rest --new --label perm
+en_expect_rc 8
+en_expect_err "can be read by group or others (mode 0644)"
+en_expect_err "chmod 600 $EN/pin"
+chmod 0600 "$EN/pin"
+chmod 0640 "$EN/secret"
+en_run secret_perm en_rest --new --label perm
+en_expect_rc 2
+en_expect_err "chmod 600 $EN/secret"
+chmod 0600 "$EN/secret"
+en_expect_orders 1
 
 # all well again: status and resume work (the order is still pending)
 en_run ok_status status

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -154,4 +156,24 @@ TEST("/secret/env_and_fd")
     CHECK_STR(s->buf, "4321");
     secret_free(s);
     secret_free(NULL);
+}
+
+TEST("/secret/file_readable_by_others_refused")
+{
+    struct secret_source src = {SECRET_FILE, tmpfile_path, NULL};
+    struct secret *s = NULL;
+
+    write_tmp("1234\n", 5);
+    CHECK(chmod(tmpfile_path, 0644) == 0);
+    CHECK_INT(secret_read(&src, false, &s), PE_E_PIN_SOURCE);
+    CHECK(s == NULL);
+    CHECK(strstr(pe_detail(), "mode 0644") != NULL);
+    CHECK(strstr(pe_detail(), "chmod 600") != NULL);
+    CHECK(chmod(tmpfile_path, 0640) == 0);
+    CHECK_INT(secret_read(&src, false, &s), PE_E_PIN_SOURCE);
+    CHECK(chmod(tmpfile_path, 0400) == 0);
+    CHECK_INT(secret_read(&src, false, &s), PE_OK);
+    CHECK_STR(s->buf, "1234");
+    secret_free(s);
+    unlink(tmpfile_path);
 }
