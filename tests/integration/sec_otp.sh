@@ -37,6 +37,7 @@ t /otp/no_tries_no_code eq "$STATUS" 429
 t /otp/no_tries_retry_after has "$HDRS" "Retry-After:"
 
 # the rate limit: otpPerHour codes, then 429 with Retry-After
+# shellcheck disable=SC2119 # the same config again
 scm_sim_restart
 scm_sim_admin POST /admin/config '{"otpPerHour": 2}' >/dev/null
 call POST "$form/auth/email" "{\"email\":\"$mail\"}"
