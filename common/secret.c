@@ -93,6 +93,7 @@ void *secret_heap_realloc(void *p, size_t n)
     return q;
 }
 
+#ifndef __SANITIZE_ADDRESS__
 static void *ossl_malloc(size_t n, const char *file, int line)
 {
     (void)file;
@@ -113,6 +114,7 @@ static void ossl_free(void *p, const char *file, int line)
     (void)line;
     secret_heap_free(p);
 }
+#endif
 
 enum pe_rc secret_harden_process(void)
 {
