@@ -7,8 +7,8 @@
 
 #include "rc.h"
 
-/* Sectigo's OAuth host, the one token server a *.sectigo.com endpoint may
- * name besides its own host (docs/PROTOCOL.md). */
+/* Sectigo's OAuth host (the tokenUrl of its enrollment API), the one
+ * token server a *.sectigo.com endpoint may name besides its own host. */
 #define CA_REST_SECTIGO_AUTH_HOST "auth.sso.sectigo.com"
 
 /*
