@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+/* posix_spawn_file_actions_addclosefrom_np (glibc 2.34 and later) */
+#define _GNU_SOURCE
 #include "attest_cmd.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/poll.h> /* not agent/poll.h */
 #include <signal.h>
 #include <spawn.h>
 #include <stdbool.h>
@@ -11,44 +14,57 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
 
-extern char **environ;
+#define ENV_N 6 /* PATH, HOME, LANG and the three facts */
 
-/* environ plus our three variables, in a new array (free the strings
- * we made: the first three). */
+/*
+ * The child's whole environment: PATH, HOME and LANG as we have them and
+ * the P11ENROLL_* facts.  Nothing else of ours is passed on: variables
+ * such as a --pin-env one, proxies with passwords, P11ENROLL_DEBUG.  Every
+ * string is new (free_env).
+ */
 static char **child_env(const char *key_uri, const char *key_id_hex,
                         const char *token_uri)
 {
-    const char *names[3] = {
-        "P11ENROLL_KEY_URI=", "P11ENROLL_KEY_ID=", "P11ENROLL_TOKEN_URI="};
-    const char *values[3] = {key_uri, key_id_hex, token_uri};
-    size_t n = 0, i, j = 3;
+    const char *names[ENV_N] = {"PATH",
+                                "HOME",
+                                "LANG",
+                                "P11ENROLL_KEY_URI",
+                                "P11ENROLL_KEY_ID",
+                                "P11ENROLL_TOKEN_URI"};
+    const char *values[ENV_N];
+    size_t i, j = 0, len;
     char **env;
 
-    while (environ[n] != NULL)
-        n++;
-    env = calloc(n + 4, sizeof(*env));
+    values[0] = getenv("PATH");
+    if (values[0] == NULL)
+        values[0] = "/usr/local/bin:/usr/bin:/bin";
+    values[1] = getenv("HOME");
+    values[2] = getenv("LANG");
+    values[3] = key_uri;
+    values[4] = key_id_hex;
+    values[5] = token_uri;
+    env = calloc(ENV_N + 1, sizeof(*env));
     if (env == NULL)
         return NULL;
-    for (i = 0; i < 3; i++) {
-        size_t len = strlen(names[i]) + strlen(values[i] ? values[i] : "");
-
-        env[i] = malloc(len + 1);
-        if (env[i] == NULL)
+    for (i = 0; i < ENV_N; i++) {
+        if (values[i] == NULL && i < 3)
+            continue;
+        len = strlen(names[i]) + 1 + strlen(values[i] ? values[i] : "");
+        env[j] = malloc(len + 1);
+        if (env[j] == NULL)
             goto fail;
-        snprintf(env[i], len + 1, "%s%s", names[i], values[i] ? values[i] : "");
+        snprintf(env[j], len + 1, "%s=%s", names[i],
+                 values[i] ? values[i] : "");
+        j++;
     }
-    for (i = 0; i < n; i++)
-        if (strncmp(environ[i], "P11ENROLL_KEY_", 14) != 0 &&
-            strncmp(environ[i], "P11ENROLL_TOKEN_URI=", 20) != 0)
-            env[j++] = environ[i];
-    env[j] = NULL;
     return env;
 fail:
-    for (i = 0; i < 3; i++)
+    for (i = 0; i < j; i++)
         free(env[i]);
     free(env);
     return NULL;
@@ -56,25 +72,53 @@ fail:
 
 static void free_env(char **env)
 {
-    int i;
+    size_t i;
 
     if (env == NULL)
         return;
-    for (i = 0; i < 3; i++)
+    for (i = 0; env[i] != NULL; i++)
         free(env[i]);
     free(env);
 }
 
-/* Read the pipe to its end, at most ATTEST_CMD_MAX bytes kept. */
-static enum pe_rc read_all(int fd, unsigned char *buf, size_t *plen,
-                           bool *ptoo_big)
+static long ms_left(const struct timespec *deadline)
+{
+    struct timespec now;
+
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (long)(deadline->tv_sec - now.tv_sec) * 1000 +
+           (deadline->tv_nsec - now.tv_nsec) / 1000000;
+}
+
+/* Read the pipe to its end, at most ATTEST_CMD_MAX bytes kept, until
+ * deadline: *ptimed_out then. */
+static enum pe_rc read_all(int fd, const struct timespec *deadline,
+                           unsigned char *buf, size_t *plen, bool *ptoo_big,
+                           bool *ptimed_out)
 {
     size_t len = 0;
     ssize_t n;
     unsigned char sink[4096];
+    struct pollfd pfd = {fd, POLLIN, 0};
+    long left;
+    int pr;
 
     *ptoo_big = false;
+    *ptimed_out = false;
     for (;;) {
+        left = ms_left(deadline);
+        if (left <= 0) {
+            *ptimed_out = true;
+            break;
+        }
+        pr = poll(&pfd, 1, left > 1000 ? 1000 : (int)left);
+        if (pr < 0 && errno != EINTR)
+            return pe_failf(PE_E_IO,
+                            "Waiting for the attestation command "
+                            "failed: %s.",
+                            strerror(errno));
+        if (pr <= 0)
+            continue;
         if (len < ATTEST_CMD_MAX)
             n = read(fd, buf + len, ATTEST_CMD_MAX - len);
         else
@@ -97,25 +141,81 @@ static enum pe_rc read_all(int fd, unsigned char *buf, size_t *plen,
     return PE_OK;
 }
 
-enum pe_rc attest_cmd_run(const char *cmd, const char *key_uri,
-                          const char *key_id_hex, const char *token_uri,
-                          unsigned char **pout, size_t *plen)
+/* Wait for pid until deadline; false when it is still running then. */
+static bool wait_until(pid_t pid, const struct timespec *deadline, int *pst)
+{
+    struct timespec tick = {0, 20 * 1000000L};
+    pid_t w;
+
+    for (;;) {
+        w = waitpid(pid, pst, WNOHANG);
+        if (w == pid || (w < 0 && errno != EINTR))
+            return true;
+        if (ms_left(deadline) <= 0)
+            return false;
+        nanosleep(&tick, NULL);
+    }
+}
+
+/* Start cmd: its own process group (so a timeout ends all it started),
+ * stdin /dev/null, stdout the pipe, stderr ours, no other descriptor. */
+static enum pe_rc spawn(const char *cmd, char **env, int out_fd, pid_t *ppid)
 {
     posix_spawn_file_actions_t fa;
-    bool fa_made = false, too_big = false;
-    char **env = NULL;
+    posix_spawnattr_t attr;
     char sh[] = "/bin/sh", dash_c[] = "-c";
     char *argv[] = {sh, dash_c, NULL, NULL};
+    int err;
+
+    argv[2] = (char *)(uintptr_t)cmd;
+    if (posix_spawn_file_actions_init(&fa) != 0)
+        return PE_E_NOMEM;
+    if (posix_spawnattr_init(&attr) != 0) {
+        posix_spawn_file_actions_destroy(&fa);
+        return PE_E_NOMEM;
+    }
+    err = posix_spawn_file_actions_adddup2(&fa, out_fd, STDOUT_FILENO);
+    if (err == 0)
+        err = posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null",
+                                               O_RDONLY, 0);
+    /* a --pin-fd descriptor, the CA's sockets, the module's files: none
+     * of them is the command's business */
+    if (err == 0)
+        err = posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+    if (err == 0)
+        err = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
+    if (err == 0)
+        err = posix_spawnattr_setpgroup(&attr, 0);
+    if (err == 0)
+        err = posix_spawn(ppid, "/bin/sh", &fa, &attr, argv, env);
+    posix_spawnattr_destroy(&attr);
+    posix_spawn_file_actions_destroy(&fa);
+    if (err != 0) {
+        *ppid = -1;
+        return pe_failf(PE_E_TOKEN, "Cannot run the attestation command: %s.",
+                        strerror(err));
+    }
+    return PE_OK;
+}
+
+enum pe_rc attest_cmd_run(const char *cmd, const char *key_uri,
+                          const char *key_id_hex, const char *token_uri,
+                          long timeout_s, unsigned char **pout, size_t *plen)
+{
+    bool too_big = false, timed_out = false;
+    char **env = NULL;
     unsigned char *buf = NULL;
     size_t len = 0;
     int pipefd[2] = {-1, -1};
-    int st, err;
+    int st = 0;
     pid_t pid = -1;
+    struct timespec deadline;
     enum pe_rc rc = PE_E_NOMEM;
 
     *pout = NULL;
     *plen = 0;
-    argv[2] = (char *)(uintptr_t)cmd;
+    if (timeout_s <= 0)
+        timeout_s = ATTEST_CMD_TIMEOUT;
     buf = malloc(ATTEST_CMD_MAX + 1);
     env = child_env(key_uri, key_id_hex, token_uri);
     if (buf == NULL || env == NULL)
@@ -125,29 +225,29 @@ enum pe_rc attest_cmd_run(const char *cmd, const char *key_uri,
         rc = pe_failf(PE_E_IO, "Cannot make a pipe: %s.", strerror(errno));
         goto out;
     }
-    if (posix_spawn_file_actions_init(&fa) != 0)
-        goto out;
-    fa_made = true;
-    if (posix_spawn_file_actions_adddup2(&fa, pipefd[1], STDOUT_FILENO) != 0 ||
-        posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null",
-                                         O_RDONLY, 0) != 0)
-        goto out;
     log_debug(LOG_CAT_GENERAL, "attestation command: %s", cmd);
-    err = posix_spawn(&pid, "/bin/sh", &fa, NULL, argv, env);
-    if (err != 0) {
-        pid = -1;
-        rc = pe_failf(PE_E_TOKEN, "Cannot run the attestation command: %s.",
-                      strerror(err));
-        goto out;
-    }
-    close(pipefd[1]);
-    pipefd[1] = -1;
-    rc = read_all(pipefd[0], buf, &len, &too_big);
-    while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-        ;
-    pid = -1;
+    clock_gettime(CLOCK_MONOTONIC, &deadline);
+    deadline.tv_sec += timeout_s;
+    rc = spawn(cmd, env, pipefd[1], &pid);
     if (rc != PE_OK)
         goto out;
+    close(pipefd[1]);
+    pipefd[1] = -1;
+    rc = read_all(pipefd[0], &deadline, buf, &len, &too_big, &timed_out);
+    if (rc == PE_OK && !timed_out)
+        timed_out = !wait_until(pid, &deadline, &st);
+    if (timed_out) {
+        kill(-pid, SIGKILL);
+        rc = pe_failf(PE_E_TOKEN,
+                      "The attestation command did not finish in %ld s and "
+                      "was stopped (a longer wait: --attestation-timeout): "
+                      "%s",
+                      timeout_s, cmd);
+        goto out;
+    }
+    if (rc != PE_OK)
+        goto out;
+    pid = -1;
     if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
         rc = pe_failf(PE_E_TOKEN, "The attestation command failed (%s %d): %s",
                       WIFEXITED(st) ? "exit status" : "signal",
@@ -174,11 +274,11 @@ enum pe_rc attest_cmd_run(const char *cmd, const char *key_uri,
     buf = NULL;
     rc = PE_OK;
 out:
-    if (pid > 0)
+    if (pid > 0) {
+        kill(-pid, SIGKILL);
         while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
             ;
-    if (fa_made)
-        posix_spawn_file_actions_destroy(&fa);
+    }
     if (pipefd[0] >= 0)
         close(pipefd[0]);
     if (pipefd[1] >= 0)

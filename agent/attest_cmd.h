@@ -16,15 +16,22 @@
 /* The most an attestation command may print. */
 #define ATTEST_CMD_MAX (256 * 1024)
 
+/* Seconds an attestation command may run unless --attestation-timeout
+ * says otherwise. */
+#define ATTEST_CMD_TIMEOUT 60
+
 /*
- * Run cmd with /bin/sh -c (posix_spawn, no fork after C_Initialize), with
- * P11ENROLL_KEY_URI, P11ENROLL_KEY_ID (hex) and P11ENROLL_TOKEN_URI in its
- * environment, and collect its standard output (at most ATTEST_CMD_MAX
- * bytes) into a new buffer (*pout, free()).  Its standard error goes to
- * ours.  A command that fails, prints nothing or too much: PE_E_TOKEN.
+ * Run cmd with /bin/sh -c (posix_spawn, no fork after C_Initialize) and
+ * collect its standard output (at most ATTEST_CMD_MAX bytes) into a new
+ * buffer (*pout, free()).  Its environment is PATH, HOME, LANG and
+ * P11ENROLL_KEY_URI, P11ENROLL_KEY_ID (hex) and P11ENROLL_TOKEN_URI only;
+ * it gets /dev/null, the pipe and our standard error as descriptors 0-2
+ * and no other.  After timeout_s seconds (0: ATTEST_CMD_TIMEOUT) it and
+ * what it started are killed.  A command that fails, times out, prints
+ * nothing or too much: PE_E_TOKEN.
  */
 enum pe_rc attest_cmd_run(const char *cmd, const char *key_uri,
                           const char *key_id_hex, const char *token_uri,
-                          unsigned char **pout, size_t *plen);
+                          long timeout_s, unsigned char **pout, size_t *plen);
 
 #endif

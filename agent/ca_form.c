@@ -11,6 +11,7 @@
  * shown to the person (ca_ui.accept_terms) before anything is made.
  */
 #include "ca.h"
+#include "ca_text.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -100,7 +101,8 @@ static enum pe_rc form_fail(const struct http_response *p, const char *what,
         return rc;
     if (p->status == 401 || p->status == 403)
         final = PE_E_CA_AUTH;
-    return pe_failf(final, "The form refused %s: %s", what, desc);
+    return pe_failf(final, "The form refused %s: %s", what,
+                    ca_text_clean(desc, false));
 }
 
 /* The code of the person (*pcode) traded at auth/verify; the answer in
@@ -220,6 +222,25 @@ out:
     return rc;
 }
 
+/* Member key of obj, if a string, replaced by ca_text_clean's copy: the
+ * form's words (the EULA above all) are printed on the terminal. */
+static enum pe_rc form_clean(json_t *obj, const char *key, bool multiline)
+{
+    const char *v = json_string_value(json_object_get(obj, key));
+    char *copy;
+    int bad;
+
+    if (v == NULL)
+        return PE_OK;
+    copy = strdup(v);
+    if (copy == NULL)
+        return PE_E_NOMEM;
+    bad = json_object_set_new(obj, key,
+                              json_string(ca_text_clean(copy, multiline)));
+    free(copy);
+    return bad == 0 ? PE_OK : PE_E_NOMEM;
+}
+
 /* Parse the form's config into f and the terms shown to the person. */
 static enum pe_rc form_parse_config(struct form *f, json_t *j,
                                     struct ca_terms *t)
@@ -231,6 +252,19 @@ static enum pe_rc form_parse_config(struct form *f, json_t *j,
     enum pe_rc rc;
 
     memset(t, 0, sizeof(*t));
+    rc = form_clean(j, "organization", false);
+    if (rc == PE_OK)
+        rc = form_clean(j, "department", false);
+    if (rc == PE_OK)
+        rc = form_clean(j, "profile", false);
+    if (rc == PE_OK)
+        rc = form_clean(j, "eulaText", true);
+    if (rc == PE_OK)
+        rc = form_clean(json_object_get(j, "person"), "firstName", false);
+    if (rc == PE_OK)
+        rc = form_clean(json_object_get(j, "person"), "lastName", false);
+    if (rc != PE_OK)
+        return rc;
     rc = ca_json_str(j, "organization", FIELD_MAX, false, what,
                      &t->organization);
     if (rc == PE_OK)
@@ -391,7 +425,7 @@ static enum pe_rc form_submit(struct ca *ca, const struct ca_request *rq,
         rc = ca_json_str(j, "certId", CA_ID_MAX, true, "the enrollment", &id);
     if (rc != PE_OK)
         goto out;
-    if (!ca_id_valid(id)) {
+    if (!ca_text_id_ok(id)) {
         rc = pe_failf(PE_E_CA_PROTOCOL, "The form's answer to the enrollment "
                                         "has no usable certId.");
         goto out;
@@ -414,7 +448,7 @@ static enum pe_rc form_get(struct ca *ca, const char *id, const char *suffix,
     enum pe_rc rc;
     int round;
 
-    if (!ca_id_valid(id))
+    if (!ca_text_id_ok(id))
         return pe_failf(PE_E_STATE, "The request id \"%.70s\" is not valid.",
                         id);
     snprintf(path, sizeof(path), "certificates/%s%s", id, suffix);
@@ -443,6 +477,8 @@ static enum pe_rc form_poll(struct ca *ca, const char *id, struct ca_status *st)
     rc = form_get(ca, id, "/status", &resp);
     if (rc == PE_OK)
         rc = ca_status_answer(&resp, form_fail, st);
+    ca_text_clean(st->word, false);
+    ca_text_clean(st->reason, false);
     http_response_clear(&resp);
     return rc;
 }
@@ -462,6 +498,10 @@ static enum pe_rc form_download(struct ca *ca, const char *id,
     rc = form_get(ca, id, suffix, &resp);
     if (rc == PE_OK)
         rc = ca_download_answer(&resp, form_fail, pbuf, plen, st);
+    if (st != NULL) {
+        ca_text_clean(st->word, false);
+        ca_text_clean(st->reason, false);
+    }
     http_response_clear(&resp);
     return rc;
 }

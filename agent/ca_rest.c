@@ -1,14 +1,19 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * ca_rest.c - SCM's REST enrollment endpoint (docs/PROTOCOL.md section 1).
+ * ca_rest.c - SCM's REST enrollment endpoint (PROTOCOL.md §1).
  *
  * Every wire detail of that API is here: the paths under /api/v1/
  * certificates, the OAuth 2.0 client-credentials token request (its URL
  * discovered from the authorization_uri of a 401's WWW-Authenticate), the
  * JSON field names, and SCM's error codes.  The client secret travels only
- * in the form body of the token request, over verified HTTPS.
+ * in the form body of the token request, over verified HTTPS, and only to
+ * a token server the user named (--token-url) or one that
+ * ca_rest_check_token_url allows: a hostile endpoint cannot aim it
+ * elsewhere.
  */
 #include "ca.h"
+#include "ca_rest.h"
+#include "ca_text.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,22 +49,56 @@ static void rest_drop_token(struct rest *r)
     r->token_expires = 0;
 }
 
-/* The endpoint answered 404 at url: not the base URL of an endpoint. */
-static enum pe_rc rest_not_api(struct ca *ca, const char *url)
+static bool host_is_under(const char *host, const char *domain)
 {
-    return pe_failf(PE_E_CONFIG,
-                    "%s answers 404: %s is not the base URL of a REST "
-                    "enrollment endpoint.  Give --endpoint as "
-                    "https://<customer>.enroll.<region>.sectigo.com, without "
-                    "a path (docs/PROTOCOL.md).",
-                    url, ca->cfg.url);
+    size_t h = strlen(host), d = strlen(domain);
+
+    return strcmp(host, domain) == 0 || (h > d + 1 && host[h - d - 1] == '.' &&
+                                         strcmp(host + h - d, domain) == 0);
 }
 
-/* Learn the token URL from a 401 (resp) or by asking for one.  The
- * asking also proves that the endpoint serves the API: an API path given
- * as the endpoint answers 404 there.  A token URL the user configured is
- * never replaced. */
-static enum pe_rc rest_discover(struct ca *ca, const struct http_response *r401)
+enum pe_rc ca_rest_check_token_url(const char *endpoint, const char *token_url)
+{
+    char *ehost = NULL, *thost = NULL;
+    enum pe_rc rc;
+
+    rc = http_url_host(endpoint, &ehost);
+    if (rc == PE_OK)
+        rc = http_url_host(token_url, &thost);
+    if (rc != PE_OK)
+        goto out;
+    if (!http_url_is_https(token_url) || strlen(token_url) > URL_MAX) {
+        rc = pe_failf(PE_E_CA_AUTH,
+                      "The endpoint names a token URL that is not https:// "
+                      "(\"%.80s\"); the client secret is not sent there.",
+                      token_url);
+        goto out;
+    }
+    if (strcmp(ehost, thost) == 0 ||
+        (strcmp(thost, CA_REST_SECTIGO_AUTH_HOST) == 0 &&
+         host_is_under(ehost, "sectigo.com"))) {
+        rc = PE_OK;
+        goto out;
+    }
+    rc = pe_failf(PE_E_CA_AUTH,
+                  "The endpoint %s names the token server %s, which is "
+                  "neither its own host nor Sectigo's; the client secret "
+                  "is not sent there.  If you trust that server, give its "
+                  "token URL with --token-url (or token-url in the config "
+                  "file).",
+                  ehost, thost);
+out:
+    free(ehost);
+    free(thost);
+    return rc;
+}
+
+/*
+ * Learn the token URL, once a run: the documented status call (PROTOCOL.md
+ * §1) without a token answers 401 with the authorization_uri of
+ * WWW-Authenticate.  Request id 0 names no request; the call only reads.
+ */
+static enum pe_rc rest_discover(struct ca *ca)
 {
     struct rest *r = R(ca);
     struct http_request req = {0};
@@ -67,29 +106,29 @@ static enum pe_rc rest_discover(struct ca *ca, const struct http_response *r401)
     char *url = NULL, *uri = NULL;
     enum pe_rc rc;
 
-    if (r401 == NULL) {
-        rc = ca_url_join(ca->cfg.url, API_PATH, &url);
-        if (rc != PE_OK)
-            return rc;
-        req.method = "GET";
-        req.url = url;
-        rc = ca_http(ca, &req, true, &resp);
-        if (rc != PE_OK)
-            goto out;
-        if (resp.status == 404) {
-            rc = rest_not_api(ca, url);
-            goto out;
-        }
-        r401 = &resp;
-    }
-    if (ca->cfg.token_url != NULL) {
-        rc = PE_OK;
+    rc = ca_url_join(ca->cfg.url, API_PATH "/0/status", &url);
+    if (rc != PE_OK)
+        return rc;
+    req.method = "GET";
+    req.url = url;
+    req.accept = "application/json";
+    rc = ca_http(ca, &req, true, &resp);
+    if (rc != PE_OK)
         goto out;
-    }
-    rc = http_auth_param(r401->www_authenticate, "authorization_uri", &uri);
+    rc = http_auth_param(resp.www_authenticate, "authorization_uri", &uri);
     if (rc != PE_OK)
         goto out;
     if (uri == NULL) {
+        rc = ca_rest_check_token_url(ca->cfg.url, SECTIGO_TOKEN_URL);
+        if (rc != PE_OK) {
+            rc = pe_failf(PE_E_CA_AUTH,
+                          "The endpoint %s named no token server "
+                          "(authorization_uri) in its 401; give its token "
+                          "URL with --token-url (or token-url in the config "
+                          "file).",
+                          ca->cfg.url);
+            goto out;
+        }
         log_info("The endpoint named no authorization_uri; using Sectigo's "
                  "token URL.");
         uri = strdup(SECTIGO_TOKEN_URL);
@@ -98,13 +137,9 @@ static enum pe_rc rest_discover(struct ca *ca, const struct http_response *r401)
             goto out;
         }
     }
-    if (strlen(uri) > URL_MAX || !http_url_is_https(uri)) {
-        rc = pe_failf(PE_E_CA_PROTOCOL,
-                      "The endpoint names a token URL that is not https:// "
-                      "(\"%.80s\"); the client secret is not sent there.",
-                      uri);
+    rc = ca_rest_check_token_url(ca->cfg.url, uri);
+    if (rc != PE_OK)
         goto out;
-    }
     free(r->token_url);
     r->token_url = uri;
     uri = NULL;
@@ -121,10 +156,22 @@ out:
 static enum pe_rc rest_token_error(struct ca *ca, const struct http_response *p)
 {
     json_t *j = json_loadb(p->body, p->len, 0, NULL);
-    const char *err = json_string_value(json_object_get(j, "error"));
-    const char *desc =
+    const char *jerr = json_string_value(json_object_get(j, "error"));
+    const char *jdesc =
         json_string_value(json_object_get(j, "error_description"));
+    char errbuf[64], descbuf[204];
+    const char *err = NULL, *desc = NULL;
     enum pe_rc rc;
+
+    /* the server's words reach the terminal: no control characters */
+    if (jerr != NULL) {
+        snprintf(errbuf, sizeof(errbuf), "%s", jerr);
+        err = ca_text_clean(errbuf, false);
+    }
+    if (jdesc != NULL) {
+        snprintf(descbuf, sizeof(descbuf), "%s", jdesc);
+        desc = ca_text_clean(descbuf, false);
+    }
 
     if (p->status == 400 || p->status == 401 || p->status == 403)
         rc = pe_failf(PE_E_CA_AUTH,
@@ -160,7 +207,7 @@ static enum pe_rc rest_get_token(struct ca *ca)
                                     "a client secret (--client-secret-file, "
                                     "-fd or -env).");
     if (r->token_url == NULL) {
-        rc = rest_discover(ca, NULL);
+        rc = rest_discover(ca);
         if (rc != PE_OK)
             return rc;
     }
@@ -232,7 +279,9 @@ static enum pe_rc rest_ensure_token(struct ca *ca)
 
 /*
  * An authorised call: with the token, and once more with a fresh one when
- * the endpoint answers 401 (expired or revoked token).
+ * the endpoint answers 401 (expired or revoked token).  The fresh token
+ * comes from the same token URL: a 401 cannot move the client secret to
+ * another server.
  */
 static enum pe_rc rest_call(struct ca *ca, struct http_request *req,
                             bool idempotent, struct http_response *resp)
@@ -251,12 +300,8 @@ static enum pe_rc rest_call(struct ca *ca, struct http_request *req,
             return rc;
         log_info("The endpoint refused the access token; getting a new one.");
         rest_drop_token(R(ca));
-        if (round == 0) {
-            rc = rest_discover(ca, resp);
-            if (rc != PE_OK)
-                return rc;
+        if (round == 0)
             http_response_clear(resp);
-        }
     }
     return pe_failf(PE_E_CA_AUTH,
                     "The endpoint %s refuses fresh access tokens for client "
@@ -275,20 +320,12 @@ static enum pe_rc rest_fail(const struct http_response *p, const char *what,
     if (ca_fail_transient(p, "The CA", what, &code, desc, sizeof(desc), &rc))
         return rc;
     return pe_failf(final, "The CA refused %s: %s (code %ld, HTTP %ld).", what,
-                    desc, code, p->status);
+                    ca_text_clean(desc, false), code, p->status);
 }
 
-/* Before a key is made: the endpoint is checked (rest_discover) and an
- * access token taken. */
 static enum pe_rc rest_prepare(struct ca *ca)
 {
-    enum pe_rc rc = PE_OK;
-
-    if (ca->cfg.token_url != NULL)
-        rc = rest_discover(ca, NULL);
-    if (rc == PE_OK)
-        rc = rest_ensure_token(ca);
-    return rc;
+    return rest_ensure_token(ca);
 }
 
 /* The JSON text of the enroll body for rq (free()). */
@@ -346,7 +383,7 @@ static enum pe_rc rest_cert_id(json_t *j, char **pid)
         return PE_OK;
     }
     id = json_string_value(v);
-    if (!ca_id_valid(id))
+    if (!ca_text_id_ok(id))
         return pe_failf(PE_E_CA_PROTOCOL, "The CA's answer to the enrollment "
                                           "has no usable certId.");
     *pid = strdup(id);
@@ -381,8 +418,14 @@ static enum pe_rc rest_submit(struct ca *ca, const struct ca_request *rq,
     if (rc != PE_OK)
         goto out;
     if (resp.status == 404) {
-        /* the API answers a refusal with 400 and an SCM error code */
-        rc = rest_not_api(ca, url);
+        /* the API answers a refusal with 400 and an SCM error code; a 404
+         * means the endpoint's URL is not the API's base */
+        rc = pe_failf(PE_E_CONFIG,
+                      "%s answers 404: %s is not the base URL of a REST "
+                      "enrollment endpoint.  Give --endpoint as "
+                      "https://<customer>.enroll.<region>.sectigo.com, "
+                      "without a path (docs/PROTOCOL.md).",
+                      url, ca->cfg.url);
         goto out;
     }
     if (resp.status < 200 || resp.status > 299) {
@@ -407,7 +450,7 @@ static enum pe_rc rest_cert_url(struct ca *ca, const char *id,
     char path[200];
 
     *purl = NULL;
-    if (!ca_id_valid(id))
+    if (!ca_text_id_ok(id))
         return pe_failf(PE_E_STATE, "The request id \"%.70s\" is not valid.",
                         id);
     snprintf(path, sizeof(path), "%s/%s%s", API_PATH, id, suffix);
@@ -433,6 +476,8 @@ static enum pe_rc rest_poll(struct ca *ca, const char *id, struct ca_status *st)
     rc = rest_call(ca, &req, true, &resp);
     if (rc == PE_OK)
         rc = ca_status_answer(&resp, rest_fail, st);
+    ca_text_clean(st->word, false);
+    ca_text_clean(st->reason, false);
     free(url);
     http_response_clear(&resp);
     return rc;
@@ -461,6 +506,10 @@ static enum pe_rc rest_download(struct ca *ca, const char *id,
     rc = rest_call(ca, &req, true, &resp);
     if (rc == PE_OK)
         rc = ca_download_answer(&resp, rest_fail, pbuf, plen, st);
+    if (st != NULL) {
+        ca_text_clean(st->word, false);
+        ca_text_clean(st->reason, false);
+    }
     free(url);
     http_response_clear(&resp);
     return rc;

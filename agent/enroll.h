@@ -41,6 +41,7 @@ struct enroll_opts {
     const char *state_dir;
     long wait_s; /* -1: not given */
     long poll_first, poll_max, http_timeout;
+    long attestation_timeout; /* seconds; 0: ATTEST_CMD_TIMEOUT */
     bool accept_eula, no_wait, json, remove_key, fresh, force;
     bool yes, dry_run; /* forget: consent, and only say what would go */
     enum enroll_verb verb; /* the command that parsed these options */

@@ -52,6 +52,7 @@ enum {
     O_HSM,
     O_ATTEST,
     O_ATTEST_CMD,
+    O_ATTEST_TIMEOUT,
     O_CA_FILE,
     O_TRUST,
     O_FORMAT,
@@ -108,6 +109,7 @@ static const struct option longopts[] = {
     {"hsm-type", required_argument, NULL, O_HSM},
     {"attestation", required_argument, NULL, O_ATTEST},
     {"attestation-cmd", required_argument, NULL, O_ATTEST_CMD},
+    {"attestation-timeout", required_argument, NULL, O_ATTEST_TIMEOUT},
     {"ca-file", required_argument, NULL, O_CA_FILE},
     {"trust", required_argument, NULL, O_TRUST},
     {"format", required_argument, NULL, O_FORMAT},
@@ -185,6 +187,7 @@ static void enroll_usage(enum enroll_verb verb, FILE *f)
             "  --hsm-type T --attestation FILE   key attestation\n"
             "  --attestation-cmd CMD  its output is the attestation (gets\n"
             "                       P11ENROLL_KEY_URI, _KEY_ID, _TOKEN_URI)\n"
+            "  --attestation-timeout SECS  stop the command after (60)\n"
             "  --http-timeout SECS  --poll-interval SECS  --poll-max SECS\n"
             "Files and state:\n"
             "  --out-cert F --out-chain F  also write PEM files\n"
@@ -329,6 +332,9 @@ static enum pe_rc set_opt(struct enroll_opts *o, int c, const char *arg)
         break;
     case O_ATTEST_CMD:
         o->attestation_cmd = arg;
+        break;
+    case O_ATTEST_TIMEOUT:
+        o->attestation_timeout = parse_secs(arg, &ok);
         break;
     case O_CA_FILE:
         o->ca_file = arg;

@@ -369,8 +369,8 @@ static enum pe_rc attestation_cmd(struct run *r, unsigned char **patt,
 {
     say("Running the attestation command.");
     return attest_cmd_run(r->rec->attestation_cmd, tok_key_uri(r->key),
-                          r->rec->key_id_hex, tok_token_uri(r->ctx), patt,
-                          plen);
+                          r->rec->key_id_hex, tok_token_uri(r->ctx),
+                          r->o->attestation_timeout, patt, plen);
 }
 
 enum pe_rc step_attest(struct run *r)

@@ -12,6 +12,7 @@
 #include <strings.h>
 
 #include <curl/curl.h>
+#include <jansson.h>
 #include <openssl/crypto.h>
 
 #include "interrupt.h"
@@ -37,9 +38,30 @@ struct sink {
     bool overflow;
 };
 
+static void *heap_malloc(size_t n)
+{
+    return malloc(n);
+}
+
+static void *heap_calloc(size_t n, size_t size)
+{
+    return calloc(n, size);
+}
+
+static char *heap_strdup(const char *s)
+{
+    return strdup(s);
+}
+
+/* libcurl's request buffers hold the Authorization header and small POST
+ * bodies (client secret, one-time code), jansson's strings the token
+ * answer: both give their memory back wiped (common/secret.c). */
 enum pe_rc http_global_init(void)
 {
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+    json_set_alloc_funcs(heap_malloc, secret_heap_free);
+    if (curl_global_init_mem(CURL_GLOBAL_DEFAULT, heap_malloc, secret_heap_free,
+                             secret_heap_realloc, heap_strdup,
+                             heap_calloc) != CURLE_OK)
         return pe_failf(PE_E_INTERNAL, "libcurl could not be initialised.");
     return PE_OK;
 }
@@ -47,6 +69,40 @@ enum pe_rc http_global_init(void)
 bool http_url_is_https(const char *url)
 {
     return url != NULL && strncasecmp(url, "https://", 8) == 0;
+}
+
+enum pe_rc http_url_host(const char *url, char **phost)
+{
+    CURLU *u = curl_url();
+    char *host = NULL, *p;
+    enum pe_rc rc = PE_E_NOMEM;
+
+    *phost = NULL;
+    if (u == NULL)
+        return PE_E_NOMEM;
+    /* libcurl's own parser: the host it would connect to is the host the
+     * policy judges, whatever userinfo or escapes the URL holds */
+    if (url == NULL || curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+        curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
+        host == NULL || host[0] == '\0') {
+        rc = pe_failf(PE_E_CONFIG, "The URL \"%.200s\" names no host.",
+                      url != NULL ? url : "");
+        goto out;
+    }
+    for (p = host; *p != '\0'; p++)
+        *p = (char)tolower((unsigned char)*p);
+    if (p - host > 1 && p[-1] == '.')
+        p[-1] = '\0'; /* "host." is the same host as "host" */
+    p = host[0] == '[' ? strndup(host + 1, strcspn(host + 1, "]"))
+                       : strdup(host);
+    if (p == NULL)
+        goto out;
+    *phost = p;
+    rc = PE_OK;
+out:
+    curl_free(host);
+    curl_url_cleanup(u);
+    return rc;
 }
 
 enum pe_rc http_client_new(const struct http_config *cfg,

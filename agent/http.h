@@ -105,4 +105,11 @@ enum pe_rc http_form_add(struct secret **pbody, const char *name,
 /* true when url starts with "https://" (any case). */
 bool http_url_is_https(const char *url);
 
+/*
+ * The host name of an absolute URL, lower-cased, without port or brackets,
+ * as a new string (free()) in *phost; PE_E_CONFIG naming url when it has
+ * none or does not parse.
+ */
+enum pe_rc http_url_host(const char *url, char **phost);
+
 #endif

@@ -400,6 +400,10 @@ enum pe_rc journal_create(const char *dir, struct journal_rec **prec)
 
     *prec = NULL;
     rc = fileio_mkdirs(dir, 0700);
+    /* only a folder no one else can change: a record names the module
+     * that resume loads */
+    if (rc == PE_OK)
+        rc = fileio_check_private_dir(dir);
     if (rc != PE_OK)
         return rc;
     /* the kernel's: the id is no secret */
@@ -445,7 +449,9 @@ static enum pe_rc rec_load(const char *dir, const char *id,
     if (access(path, F_OK) != 0)
         return pe_failf(PE_E_STATE, "There is no enrollment %s in %s.", id,
                         dir);
-    rc = fileio_read(path, RECORD_MAX, &text, &len);
+    rc = fileio_check_private_dir(dir); /* see journal_create */
+    if (rc == PE_OK)
+        rc = fileio_read_private(path, RECORD_MAX, &text, &len);
     if (rc == PE_E_INPUT)
         rc = PE_E_STATE;
     if (rc == PE_OK)
@@ -526,6 +532,12 @@ enum pe_rc journal_list(const char *dir, struct journal_list **plist)
     }
     if (d == NULL) {
         rc = pe_failf(PE_E_STATE, "Cannot read %s: %s.", dir, strerror(errno));
+        journal_list_free(list);
+        return rc;
+    }
+    rc = fileio_check_private_dir(dir); /* see journal_create */
+    if (rc != PE_OK) {
+        closedir(d);
         journal_list_free(list);
         return rc;
     }

@@ -11,6 +11,7 @@
 #include "http.h"
 #include "log.h"
 #include "rc.h"
+#include "secret.h"
 
 const struct cmd pe_commands[] = {
     {"csr", cmd_csr, "make a key on the token and a CSR signed by it"},
@@ -123,6 +124,11 @@ int main(int argc, char **argv)
     enum pe_rc rc;
     int i;
 
+    /* No core file or debugger sees a PIN, secret or token. */
+    if (secret_harden_process() != PE_OK) {
+        fprintf(stderr, "p11enroll: %s\n", pe_detail());
+        return PE_EXIT_INTERNAL;
+    }
     /* Socket-based modules (p11-kit-client.so) must not kill us. */
     signal(SIGPIPE, SIG_IGN);
 

@@ -46,6 +46,10 @@ enum pe_rc secret_source_parse(const char *spec, struct secret_source *psrc);
 /*
  * Read a secret from src into a new struct secret (*psecret, to be freed
  * with secret_free).  The first line is taken, without its line ending.
+ * An environment variable is wiped and removed once read (children never
+ * see it); later reads of the same variable give the value read first.
+ * A regular file readable by group or others is refused (PE_E_PIN_SOURCE,
+ * with the chmod that fixes it).
  * An empty secret is an error (PE_E_PIN_SOURCE) unless allow_empty.
  * SECRET_PINPAD yields a secret with buf == NULL.
  */
@@ -58,6 +62,30 @@ enum pe_rc secret_from_bytes(const void *data, size_t len,
 
 /* Wipe and free; NULL is a no-op. */
 void secret_free(struct secret *s);
+
+/*
+ * Keep secrets out of core files and other processes: RLIMIT_CORE 0 and
+ * PR_SET_DUMPABLE 0 (which also refuses ptrace and /proc/PID/mem to
+ * processes of the same user), and OpenSSL's freed memory wiped
+ * (secret_heap_free).  Call first thing in main.
+ */
+enum pe_rc secret_harden_process(void);
+
+/*
+ * free() and realloc() that wipe the block they give back (its whole
+ * malloc_usable_size); for the heap functions of the libraries that see
+ * secrets (OpenSSL, libcurl, jansson).
+ */
+void secret_heap_free(void *p);
+void *secret_heap_realloc(void *p, size_t n);
+
+/*
+ * n bytes of memory for secret bytes: whole pages, locked (mlock, best
+ * effort) and left out of core files (MADV_DONTDUMP); NULL when out of
+ * memory.  Free with secret_mem_free(p, n), which wipes them first.
+ */
+void *secret_mem_alloc(size_t n);
+void secret_mem_free(void *p, size_t n);
 
 /* true when stdin is a terminal we may prompt on. */
 bool secret_can_prompt(void);

@@ -90,8 +90,8 @@ _p11enroll() {
         --label | --key-id | --key-uri | --subject | --cn | --o | --ou | \
         --c | --l | --st | --first-name | --last-name | --title | \
         --san-email | --term | --hsm-type | --wait | --poll-interval | \
-        --poll-max | --http-timeout | --pin-fd | --so-pin-fd | \
-        --client-secret-fd | --notify-cmd)
+        --poll-max | --http-timeout | --attestation-timeout | --pin-fd | \
+        --so-pin-fd | --client-secret-fd | --notify-cmd)
         return 0 # a value only the user knows
         ;;
     esac

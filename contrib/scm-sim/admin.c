@@ -68,12 +68,13 @@ static void config_reply(struct sim *s, struct sim_reply *rp)
     static const char *const cases[] = {"asis", "upper", "lower"};
 
     reply_json(rp, 200,
-               json_pack("{s:I, s:I, s:I, s:I, s:I, s:s, s:s}", "issuanceDelay",
-                         (json_int_t)c->issuance_delay, "tokenLifetime",
-                         (json_int_t)c->token_lifetime, "sessionLifetime",
-                         (json_int_t)c->session_lifetime, "otpLifetime",
-                         (json_int_t)c->otp_lifetime, "otpTries",
-                         (json_int_t)c->otp_tries, "pendingStatus",
+               json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:s, s:s}",
+                         "issuanceDelay", (json_int_t)c->issuance_delay,
+                         "tokenLifetime", (json_int_t)c->token_lifetime,
+                         "sessionLifetime", (json_int_t)c->session_lifetime,
+                         "otpLifetime", (json_int_t)c->otp_lifetime, "otpTries",
+                         (json_int_t)c->otp_tries, "otpPerHour",
+                         (json_int_t)c->otp_per_hour, "pendingStatus",
                          c->pending_status, "statusCase",
                          cases[c->status_case]));
 }

@@ -12,6 +12,7 @@
 #include <strings.h>
 
 #define AUTH_MAX 4096 /* live entries; more are refused */
+#define OTP_SENT_MAX 32   /* codes per address remembered for the rate limit */
 
 enum entry_kind { ENTRY_TOKEN, ENTRY_OTP };
 
@@ -22,6 +23,8 @@ struct entry {
     char secret[65];  /* token (hex) or code (6 digits) */
     time_t expires;
     long tries;
+    time_t sent[OTP_SENT_MAX]; /* one-time codes: when they were sent */
+    size_t nsent;
 };
 
 struct sim_auth {
@@ -171,25 +174,62 @@ static char *otp_realm(const char *form, const char *email)
     return r;
 }
 
+/* Forget sends older than an hour; the seconds until the oldest kept one
+ * is an hour old. */
+static long rate_window(struct entry *e, time_t now)
+{
+    size_t i, k = 0;
+
+    for (i = 0; i < e->nsent; i++)
+        if (e->sent[i] + 3600 > now)
+            e->sent[k++] = e->sent[i];
+    e->nsent = k;
+    return k > 0 ? (long)(e->sent[0] + 3600 - now) : 0;
+}
+
 int auth_otp_new(struct sim_auth *a, const char *form, const char *email,
-                 long lifetime, long tries, char out[7])
+                 long lifetime, long tries, long per_hour, char out[7],
+                 long *pretry_after)
 {
     char *realm = otp_realm(form, email);
     struct entry *e;
     size_t idx;
+    time_t now = util_now();
+    long wait;
     int rc = -1;
 
+    *pretry_after = 0;
     if (realm == NULL)
         return -1;
+    prune(a);
     e = find_otp(a, realm, &idx);
-    if (e != NULL)
-        remove_at(a, idx);
-    e = add(a, ENTRY_OTP, "otp", realm);
-    if (e == NULL)
-        goto out;
+    if (e != NULL) {
+        /* A new code keeps the wrong tries of the one it replaces: asking
+         * again must not give a guesser three more tries each time. */
+        wait = rate_window(e, now);
+        if (e->tries <= 0 || (per_hour > 0 && (long)e->nsent >= per_hour)) {
+            *pretry_after =
+                e->tries <= 0 ? (long)(e->expires + 3600 - now) : wait;
+            if (*pretry_after < 1)
+                *pretry_after = 1;
+            rc = -2;
+            goto out;
+        }
+        if (e->tries < tries)
+            tries = e->tries;
+    } else {
+        e = add(a, ENTRY_OTP, "otp", realm);
+        if (e == NULL)
+            goto out;
+    }
     snprintf(e->secret, sizeof(e->secret), "%06lu", util_random_below(1000000));
-    e->expires = util_now() + lifetime;
+    e->expires = now + lifetime;
     e->tries = tries;
+    if (e->nsent == OTP_SENT_MAX) {
+        memmove(e->sent, e->sent + 1, (OTP_SENT_MAX - 1) * sizeof(e->sent[0]));
+        e->nsent--;
+    }
+    e->sent[e->nsent++] = now;
     memcpy(out, e->secret, 7);
     rc = 0;
 out:

@@ -38,10 +38,16 @@ const char *auth_issue(struct sim_auth *a, const char *realm_kind,
 enum auth_result auth_check(struct sim_auth *a, const char *realm_kind,
                             const char *hdr, const char **prealm);
 
-/* Make a new 6-digit one-time code for (form, email), replacing an old one;
- * the code is written to out (7 bytes).  0 or -1. */
+/*
+ * Make a new 6-digit one-time code for (form, email), replacing an old one
+ * but keeping its wrong tries (at most `tries`); the code is written to out
+ * (7 bytes).  0; -1 when out of memory; -2 when the address has no tries
+ * left or was sent per_hour codes in the last hour (0: no limit), with the
+ * seconds to wait in *pretry_after.
+ */
 int auth_otp_new(struct sim_auth *a, const char *form, const char *email,
-                 long lifetime, long tries, char out[7]);
+                 long lifetime, long tries, long per_hour, char out[7],
+                 long *pretry_after);
 
 /* Check code for (form, email); *pleft: tries left after a wrong one.  A
  * right code is used up. */

@@ -40,6 +40,7 @@ static const char default_config[] =
     "\"sessionLifetime\": 900,"
     "\"otpLifetime\": 600,"
     "\"otpTries\": 3,"
+    "\"otpPerHour\": 10,"
     "\"pendingStatus\": \"Applied\","
     "\"statusCase\": \"asis\","
     "\"faults\": []"
@@ -298,6 +299,7 @@ const struct config_num config_nums[CONFIG_NNUMS] = {
      86400},
     {"otpLifetime", offsetof(struct sim_config, otp_lifetime), 1, 86400},
     {"otpTries", offsetof(struct sim_config, otp_tries), 1, 100},
+    {"otpPerHour", offsetof(struct sim_config, otp_per_hour), 0, 1000},
 };
 
 /* Copy the numbers into cfg, checking their ranges. */

@@ -18,6 +18,7 @@ struct sim_config {
     long session_lifetime;   /* form session, seconds */
     long otp_lifetime;       /* one-time code, seconds */
     long otp_tries;          /* wrong codes before the code is void */
+    long otp_per_hour;       /* codes an address may get in an hour */
     char pending_status[16]; /* the word status shows while Applied */
     int status_case;         /* CONFIG_CASE_* of status words */
 };
@@ -31,7 +32,7 @@ struct config_num {
     size_t off;
     long min, max;
 };
-#define CONFIG_NNUMS 5
+#define CONFIG_NNUMS 6
 extern const struct config_num config_nums[CONFIG_NNUMS];
 
 /* The long of cfg that n describes. */

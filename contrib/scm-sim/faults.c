@@ -45,6 +45,8 @@ static const struct {
     {FAULT_RESET, "reset", PHASE_REQUEST},
     {FAULT_SLOW, "slow", PHASE_REQUEST},
     {FAULT_MALFORMED_JSON, "malformed_json", PHASE_REQUEST},
+    {FAULT_HOSTILE_ID, "hostile_id", PHASE_REQUEST},
+    {FAULT_HOSTILE_TEXT, "hostile_text", PHASE_REQUEST},
     {FAULT_TRUNCATED_PEM, "truncated_pem", PHASE_DOWNLOAD},
     {FAULT_NOT_COLLECTED, "not_collected", PHASE_DOWNLOAD},
     {FAULT_OTHER_KEY, "other_key", PHASE_ENROLL},
@@ -149,8 +151,9 @@ static int parse_one(const json_t *o, struct fault *ft, char *err,
     if (ft->type == FAULT_NONE) {
         snprintf(err, errlen,
                  "fault: unknown \"type\" (one of 401, 429, 503, "
-                 "reset, slow, malformed_json, truncated_pem, not_collected, "
-                 "other_key, wrong_intermediate, rejected)");
+                 "reset, slow, malformed_json, hostile_id, hostile_text, "
+                 "truncated_pem, not_collected, other_key, "
+                 "wrong_intermediate, rejected)");
         return -1;
     }
     ft->probability = 1.0;

@@ -18,6 +18,8 @@ enum fault_type {
     FAULT_RESET,
     FAULT_SLOW,
     FAULT_MALFORMED_JSON,
+    FAULT_HOSTILE_ID,   /* 200 {"certId": ".."} */
+    FAULT_HOSTILE_TEXT, /* 200 Rejected, a reason full of escapes */
     /* download phase: on a successful certificate download */
     FAULT_TRUNCATED_PEM,
     FAULT_NOT_COLLECTED, /* 404 -103 although the status says Issued */

@@ -106,6 +106,8 @@ static void auth_email(struct sim *s, const struct sim_req *rq,
     const char *email = json_string_value(json_object_get(body, "email"));
     const char *uri = config_member(form, "uri", "");
     char code[7];
+    long wait = 0;
+    int made = -1;
 
     if (body == NULL)
         return;
@@ -116,9 +118,16 @@ static void auth_email(struct sim *s, const struct sim_req *rq,
                     "There is no invitation for %s on this "
                     "enrollment form",
                     email);
-    } else if (auth_otp_new(s->auth, uri, email, s->cfg->otp_lifetime,
-                            s->cfg->otp_tries, code) != 0 ||
-               send_code(s, form, email, code) != 0) {
+    } else if ((made = auth_otp_new(s->auth, uri, email, s->cfg->otp_lifetime,
+                                    s->cfg->otp_tries, s->cfg->otp_per_hour,
+                                    code, &wait)) == -2) {
+        reply_error(rp, 429, -1400,
+                    "Too many one-time codes or wrong tries for %s; try "
+                    "again later",
+                    email);
+        rp->retry_after = wait;
+        rp->note = "otp-rate-limit";
+    } else if (made != 0 || send_code(s, form, email, code) != 0) {
         reply_error(rp, 503, -195, "cannot send the e-mail now, try later");
     } else {
         reply_json(rp, 202,

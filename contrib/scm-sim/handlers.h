@@ -11,6 +11,10 @@
 /* POST /oauth2/token: the OAuth 2.0 client-credentials grant. */
 void rest_token(struct sim *s, const struct sim_req *rq, struct sim_reply *rp);
 
+/* The token URL a 401 names (new string, free()): ours, or the config's
+ * "authorizationUri" when it gives one. */
+char *rest_authorization_uri(const struct sim *s);
+
 /* /api/v1/certificates[/{id}[/status]]. */
 void rest_handle(struct sim *s, const struct sim_req *rq, struct sim_reply *rp);
 

@@ -144,7 +144,14 @@ static bool request_fault(const struct sim *s, const struct fault_hit *hit,
                           struct sim_reply *rp)
 {
     static const char broken[] = "{\"certId\": \"10\", \"status\": \"Appl";
+    static const char hostile_id[] = "{\"certId\": \"..\"}";
+    /* a carriage return (to write over the line) and C1 CSI sequences
+     * (colour, clear screen), which some terminals obey like ESC [ */
+    static const char hostile_text[] =
+        "{\"status\": \"Rejected\", \"statusReason\": \"owned\\rall "
+        "fine\\u009b31m\\u009b2J\"}";
     struct timespec ts;
+    char *uri;
 
     switch (hit->type) {
     case FAULT_SLOW:
@@ -158,10 +165,11 @@ static bool request_fault(const struct sim *s, const struct fault_hit *hit,
         reply_error(rp, 401, -3,
                     "Not authorized: the access token has "
                     "expired");
-        rp->www_auth =
-            util_printf("Bearer authorization_uri=\"%s/oauth2/token\", "
-                        "error=\"invalid_token\"",
-                        s->base_url);
+        uri = rest_authorization_uri(s);
+        rp->www_auth = util_printf("Bearer authorization_uri=\"%s\", "
+                                   "error=\"invalid_token\"",
+                                   uri != NULL ? uri : "");
+        free(uri);
         rp->note = "fault=401";
         return true;
     case FAULT_429:
@@ -179,6 +187,16 @@ static bool request_fault(const struct sim *s, const struct fault_hit *hit,
     case FAULT_MALFORMED_JSON:
         reply_bytes(rp, 200, "application/json", broken, strlen(broken));
         rp->note = "fault=malformed_json";
+        return true;
+    case FAULT_HOSTILE_ID:
+        reply_bytes(rp, 200, "application/json", hostile_id,
+                    strlen(hostile_id));
+        rp->note = "fault=hostile_id";
+        return true;
+    case FAULT_HOSTILE_TEXT:
+        reply_bytes(rp, 200, "application/json", hostile_text,
+                    strlen(hostile_text));
+        rp->note = "fault=hostile_text";
         return true;
     default:
         return false;

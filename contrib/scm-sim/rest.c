@@ -108,14 +108,28 @@ out:
     wipe_free(secret);
 }
 
+/* The token URL a 401 names: our own, or the config's "authorizationUri"
+ * (a test of a client that must not follow it to another host). */
+char *rest_authorization_uri(const struct sim *s)
+{
+    const char *given = config_str(s->cfg, "authorizationUri");
+
+    if (given != NULL && given[0] != '\0')
+        return util_printf("%s", given);
+    return util_printf("%s/oauth2/token", s->base_url);
+}
+
 static void unauthorized(struct sim *s, struct sim_reply *rp,
                          enum auth_result res)
 {
+    char *uri = rest_authorization_uri(s);
+
     rp->www_auth = util_printf(
-        "Bearer authorization_uri=\"%s/oauth2/token\"%s", s->base_url,
+        "Bearer authorization_uri=\"%s\"%s", uri != NULL ? uri : "",
         res == AUTH_EXPIRED ? ", error=\"invalid_token\", "
                               "error_description=\"The access token expired\""
                             : "");
+    free(uri);
     reply_error(rp, 401, -3,
                 res == AUTH_EXPIRED
                     ? "Not authorized: the access token has expired"

@@ -21,9 +21,12 @@ en_ka_sim "$EN/mfr.pem"
 
 # The vendor tool: reads the key's public half from the token by the ID it
 # is given, and certifies it with the manufacturer CA.
+# The command gets only PATH, HOME, LANG and the P11ENROLL_* facts: like a
+# vendor tool's own settings, the token's configuration is set here.
 cat >"$EN/attest.sh" <<SH
 #!/bin/sh
 set -e
+export SOFTHSM2_CONF="$SOFTHSM2_CONF"
 echo "\$P11ENROLL_KEY_URI" >"$EN/attest.uri"
 echo "\$P11ENROLL_TOKEN_URI" >"$EN/attest.token"
 pkcs11-tool --module "$FX_MODULE" --token-label p11e-test --read-object \\

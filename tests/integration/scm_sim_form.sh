@@ -45,6 +45,12 @@ call POST "$form/auth/verify" "{\"email\":\"$mail\",\"code\":\"$code\"}"
 t /form/void_code_refused eq "$STATUS" 401
 t /form/void_code_text has "$BODY" "request a new one"
 
+# a new code keeps the wrong tries of the old one: none left, none sent
+call POST "$form/auth/email" "{\"email\":\"$mail\"}"
+t /form/no_code_without_tries eq "$STATUS" 429
+# (codes live in memory: a restart forgets the address's tries)
+# shellcheck disable=SC2119 # the same config again
+scm_sim_restart
 # a new code works, once
 call POST "$form/auth/email" "{\"email\":\"$mail\"}"
 code=$(scm_sim_otp "$mail")

@@ -23,6 +23,9 @@ fx_find_module() {
 }
 
 fx_softhsm_begin() {
+    # PIN and secret files the tests write must be private (p11enroll
+    # refuses ones others can read)
+    umask 077
     label=${1:-p11e-test}
     if ! FX_MODULE=$(fx_find_module) || ! command -v softhsm2-util >/dev/null; then
         if [ -n "${P11E_NO_SKIP:-}" ]; then

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <openssl/evp.h>
 #include <openssl/objects.h>
@@ -35,6 +36,7 @@ static inline struct secret_source tu_pin_file(const struct fx_softhsm *fx,
         harness_fail(__FILE__, __LINE__, "fopen %s", path);
     fprintf(f, "%s\n", pin);
     fclose(f);
+    chmod(path, 0600); /* p11enroll refuses a PIN file others can read */
     memset(&src, 0, sizeof(src));
     src.kind = SECRET_FILE;
     src.arg = path;

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -101,6 +103,23 @@ TEST("/secret/missing_file_names_it")
     CHECK_CONTAINS(pe_detail(), "/nonexistent/pin");
 }
 
+TEST("/secret/locked_memory")
+{
+    struct secret *s = NULL;
+    char *p;
+
+    CHECK_INT(secret_from_bytes("abc", 3, &s), PE_OK);
+    CHECK_STR(s->buf, "abc");
+    /* a whole page of its own: MADV_DONTDUMP leaves nothing else out */
+    CHECK_INT((unsigned long)(void *)s->buf % 4096, 0);
+    secret_free(s);
+    p = secret_mem_alloc(10000);
+    CHECK(p != NULL);
+    memset(p, 'x', 10000);
+    secret_mem_free(p, 10000);
+    secret_mem_free(NULL, 5);
+}
+
 TEST("/secret/env_and_fd")
 {
     struct secret_source src = {SECRET_ENV, "P11E_TEST_SECRET", NULL};
@@ -111,7 +130,12 @@ TEST("/secret/env_and_fd")
     CHECK_INT(secret_read(&src, false, &s), PE_OK);
     CHECK_STR(s->buf, "s3cret");
     secret_free(s);
-    unsetenv("P11E_TEST_SECRET");
+    /* gone from the environment once read; read again, the same value */
+    CHECK(getenv("P11E_TEST_SECRET") == NULL);
+    CHECK_INT(secret_read(&src, false, &s), PE_OK);
+    CHECK_STR(s->buf, "s3cret");
+    secret_free(s);
+    src.arg = "P11E_TEST_SECRET_NEVER_SET";
     CHECK_INT(secret_read(&src, false, &s), PE_E_PIN_SOURCE);
 
     CHECK(pipe(p) == 0);
@@ -132,4 +156,24 @@ TEST("/secret/env_and_fd")
     CHECK_STR(s->buf, "4321");
     secret_free(s);
     secret_free(NULL);
+}
+
+TEST("/secret/file_readable_by_others_refused")
+{
+    struct secret_source src = {SECRET_FILE, tmpfile_path, NULL};
+    struct secret *s = NULL;
+
+    write_tmp("1234\n", 5);
+    CHECK(chmod(tmpfile_path, 0644) == 0);
+    CHECK_INT(secret_read(&src, false, &s), PE_E_PIN_SOURCE);
+    CHECK(s == NULL);
+    CHECK(strstr(pe_detail(), "mode 0644") != NULL);
+    CHECK(strstr(pe_detail(), "chmod 600") != NULL);
+    CHECK(chmod(tmpfile_path, 0640) == 0);
+    CHECK_INT(secret_read(&src, false, &s), PE_E_PIN_SOURCE);
+    CHECK(chmod(tmpfile_path, 0400) == 0);
+    CHECK_INT(secret_read(&src, false, &s), PE_OK);
+    CHECK_STR(s->buf, "1234");
+    secret_free(s);
+    unlink(tmpfile_path);
 }
