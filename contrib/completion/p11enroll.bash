@@ -79,8 +79,9 @@ _p11enroll_ids() { # PROGRAM
 # character (':', '=', ';' ...), which cuts a PKCS#11 URI into pieces: each
 # candidate is shell-quoted (a ';' would end the command) and cut the same
 # way.  After an opening quote the word is the whole text after the quote.
+# _p11e_pre is an "--option=" the value follows.
 _p11enroll_reply() { # CANDIDATE...
-    local raw=$_p11e_cur c q cut=-1 i ch
+    local raw=${_p11e_cur#"$_p11e_pre"} c q cut=-1 i ch
     COMPREPLY=()
     case $raw in
     \'* | \"*)
@@ -91,6 +92,7 @@ _p11enroll_reply() { # CANDIDATE...
         return 0
         ;;
     esac
+    raw=$_p11e_cur
     for ((i = 0; i < ${#raw}; i++)); do
         ch=${raw:i:1}
         if [ "$ch" = "\\" ]; then
@@ -102,6 +104,7 @@ _p11enroll_reply() { # CANDIDATE...
     for c; do
         [ -n "$c" ] || continue
         printf -v q '%q' "$c"
+        q=$_p11e_pre$q
         [[ $q == "$raw"* ]] && COMPREPLY+=("${q:cut+1}")
     done
     return 0
@@ -109,7 +112,7 @@ _p11enroll_reply() { # CANDIDATE...
 
 _p11enroll() {
     local cur prev prog cmd i line words
-    local _p11e_words _p11e_cur
+    local _p11e_words _p11e_cur _p11e_pre
     # The words up to the cursor as the user typed them, split at blanks
     # only (bash's COMP_WORDS is also split at ':' and '=').
     if [ -n "${COMP_LINE+x}" ]; then
@@ -125,6 +128,13 @@ _p11enroll() {
     cur=$_p11e_cur
     prev=
     [ "$i" -ge 2 ] && prev=${_p11e_words[i - 2]}
+    # --option=VALUE: complete VALUE (readline's word starts after the '=')
+    _p11e_pre=
+    if [[ $cur == --*=* ]]; then
+        prev=${cur%%=*}
+        _p11e_pre=$prev=
+        cur=${cur#*=}
+    fi
     prog=${COMP_WORDS[0]}
     cmd=
     for ((i = 1; i < ${#_p11e_words[@]} - 1; i++)); do
@@ -184,12 +194,14 @@ _p11enroll() {
         return 0
         ;;
     --state-dir | --dir)
+        compopt -o filenames 2>/dev/null
         mapfile -t COMPREPLY < <(compgen -d -- "$cur")
         return 0
         ;;
     --module)
         mapfile -t words < <(_p11enroll_module_names)
         _p11enroll_reply "${words[@]}"
+        compopt -o filenames 2>/dev/null
         mapfile -t -O "${#COMPREPLY[@]}" COMPREPLY < <(compgen -f -- "$cur")
         return 0
         ;;
@@ -201,6 +213,7 @@ _p11enroll() {
     --pin-file | --so-pin-file | --client-secret-file | --config | \
         --ca-file | --trust | --chain | --out | --out-cert | --out-chain | \
         --otp-file | --attestation | --cert)
+        compopt -o filenames 2>/dev/null
         mapfile -t COMPREPLY < <(compgen -f -- "$cur")
         return 0
         ;;
@@ -229,6 +242,7 @@ _p11enroll() {
         _p11enroll_reply "${words[@]}"
         ;;
     install)
+        compopt -o filenames 2>/dev/null
         mapfile -t COMPREPLY < <(compgen -f -- "$cur")
         ;;
     sign-setup)

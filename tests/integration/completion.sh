@@ -104,6 +104,7 @@ want="9a 9c 9d 9e $(printf '%x ' $(seq $((0x82)) $((0x95))))"
 same /completion/slots "$offered" "$want"
 offered=$(complete_line "$P resume --slot 9" | tr '\n' ' ')
 same /completion/slots_prefix "$offered" "9a 9c 9d 9e 90 91 92 93 94 95 "
+same /completion/slot_equals "$(complete_line "$P enroll --slot=9e")" 9e
 
 # ---- token URIs, from `p11enroll tokens --json` -----------------------------
 uri=$("$P" tokens --json --module "$FX_MODULE" 2>/dev/null |
@@ -126,6 +127,14 @@ if [ "$(printf '%s\n' "$offered" | wc -l)" -eq 1 ] &&
     ok /completion/token_uri_unquoted
 else
     bad /completion/token_uri_unquoted "after $typed: $offered"
+fi
+# --token=URI: the same, after the '='
+offered=$(complete_line "$P list --module=$FX_MODULE --token=$typed")
+got="${typed%=*}=$offered"
+if [ "${got//\\/}" = "$uri" ]; then
+    ok /completion/token_uri_equals
+else
+    bad /completion/token_uri_equals "after --token=$typed: $offered"
 fi
 # with the --module of the line, or the modules p11-kit registers
 offered=$(complete_line "$P enroll --token 'pkcs11:model=SoftHSM%20v2;manufacturer=SoftHSM%20project;serial=")
