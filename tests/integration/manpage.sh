@@ -3,12 +3,11 @@
 # contrib/man/p11enroll.1 renders with `man -l` without a warning, and names
 # every command, every option each command's --help lists, every config key
 # (enroll's long options), every environment variable the code reads and
-# every exit code of common/rc.h; contrib/completion/p11enroll.bash offers
-# every command and every option of each command's --help.
+# every exit code of common/rc.h.  (The bash completion has its own test,
+# tests/integration/completion.sh.)
 set -u
 : "${P11ENROLL:?}" "${P11E_SOURCE_DIR:?}"
 MAN=$P11E_SOURCE_DIR/contrib/man/p11enroll.1
-COMPLETION=$P11E_SOURCE_DIR/contrib/completion/p11enroll.bash
 W=$(mktemp -d "${TMPDIR:-/tmp}/p11e-man-XXXXXX")
 trap 'rm -rf "$W"' EXIT
 # shellcheck source=tests/lib/check_lib.sh
@@ -118,49 +117,5 @@ for code in "${codes[@]}"; do
     fi
 done
 [ "$missing" -eq 0 ] && ok /man/every_exit_code
-
-# ---- bash completion -------------------------------------------------------
-if bash -n "$COMPLETION"; then ok /completion/parses; else bad /completion/parses "bash -n"; fi
-# complete WORDS...: COMPREPLY for the last word, one per line
-complete_words() {
-    bash -c '
-        source "$1"; shift
-        COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1))
-        _p11enroll
-        printf "%s\n" "${COMPREPLY[@]}"' _ "$COMPLETION" "$@"
-}
-offered=$(complete_words "$P11ENROLL" "")
-missing=0
-for cmd in "${commands[@]}"; do
-    if ! printf '%s\n' "$offered" | grep -qx -- "$cmd"; then
-        bad "/completion/command $cmd" "not offered"
-        missing=$((missing + 1))
-    fi
-done
-[ "$missing" -eq 0 ] && ok /completion/every_command
-missing=0
-for cmd in "${commands[@]}"; do
-    offered=$(complete_words "$P11ENROLL" "$cmd" --)
-    mapfile -t opts < <(grep -o -- '--[a-z][a-z0-9-]*' "$W/help-$cmd.txt" | sort -u)
-    for opt in "${opts[@]}"; do
-        if ! printf '%s\n' "$offered" | grep -qx -- "$opt"; then
-            bad "/completion/option $cmd $opt" "not offered"
-            missing=$((missing + 1))
-        fi
-    done
-done
-[ "$missing" -eq 0 ] && ok /completion/every_help_option
-offered=$(complete_words "$P11ENROLL" enroll --key-type ec)
-if [ "$(printf '%s\n' "$offered" | sort | tr '\n' ' ')" = "ec-p256 ec-p384 " ]; then
-    ok /completion/key_types
-else
-    bad /completion/key_types "$offered"
-fi
-offered=$(complete_words "$P11ENROLL" doctor --wi)
-if [ "$offered" = "--within" ]; then
-    ok /completion/prefix
-else
-    bad /completion/prefix "$offered"
-fi
 
 check_done
