@@ -59,7 +59,7 @@ void pe_usage(int to_stderr)
             "configuration,\n"
             "3 pending at the CA, 4 rejected by the CA, 5 CA unreachable,\n"
             "6 CA error, 7 token, 8 PIN, 9 verification failed, 10 local "
-            "file or journal,\n130 interrupted.\n");
+            "file or journal,\n11 not renewed (renew), 130 interrupted.\n");
 }
 
 /* -q and -v after the command too: taken out of argv wherever they
