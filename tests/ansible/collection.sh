@@ -197,9 +197,10 @@ if [ "$(an_task finish Enroll)" = changed ] &&
 else
     bad /module/next_run_finishes "$(an_task finish Enroll), $(state_of_newest), token $(tokn)"
 fi
-# check mode of the other states: renew what ends within 400 days (the
-# newer certificate: the older one, of the same subject, counts as
-# superseded), forget the slow CA's enrollment; nothing may change
+# check mode of the other states: renew what ends within 400 days (both
+# enrollments: they share a subject, but the journal links neither to the
+# other, so neither supersedes the other), forget the slow CA's
+# enrollment; nothing may change
 sed -e 's/- name: Enroll/- name: Enroll (ok)/' "$AN/pending.yml" >"$AN/states.yml"
 task_args=$(sed -n '/^        token:/,/^        executable:/p' "$AN/pending.yml" |
     grep -v -e '^        wait:' -e '^        label:')
@@ -220,7 +221,7 @@ an_play states "$AN/states.yml" --check -v
 an_expect_rc states 0
 if [ "$(an_task states 'Enroll (ok)')" = ok ] &&
     [ "$(an_task states Renew)" = changed ] &&
-    an_expect_in states "Would renew 1 certificate(s)." &&
+    an_expect_in states "Would renew 2 certificate(s)." &&
     [ "$(an_task states Forget)" = changed ] &&
     [ "$(cat "$AN"/state/*.json | md5sum)" = "$journal_before" ] &&
     [ "$(tokn)" = "2 2 4" ] && [ "$(en_orders)" -eq 2 ]; then
@@ -230,8 +231,8 @@ else
     tail -n 40 "$AN/states.out"
 fi
 
-# a real renewal of what ends within 400 days, as check mode said: one
-# certificate, with a new order and a new key
+# a real renewal of what ends within 400 days, as check mode said: two
+# certificates, each with a new order and a new key
 cat >"$AN/renew.yml" <<EOF
 ---
 - name: Renew ahead of a release
@@ -249,12 +250,38 @@ an_play renew "$AN/renew.yml" -v
 an_expect_rc renew 0
 if [ "$(an_task renew Renew)" = changed ] &&
     grep -q '"outcome": "renewed"' "$AN/renew.out" &&
-    an_expect_in renew '1 certificate(s) renewed or pending.' &&
-    [ "$(en_orders)" -eq 3 ] && [ "$(tokn)" = "3 3 5" ]; then
+    an_expect_in renew '2 certificate(s) renewed or pending.' &&
+    [ "$(en_orders)" -eq 4 ] && [ "$(tokn)" = "4 4 6" ]; then
     ok /module/renewed
 else
     bad /module/renewed "$(an_task renew Renew), $(en_orders) orders, token $(tokn)"
     tail -n 40 "$AN/renew.out"
+fi
+
+# state: absent for real: the slow CA's enrollments are forgotten, their
+# keys and certificates stay on the token (remove_key is not set)
+cat >"$AN/absent.yml" <<EOF
+---
+- name: Forget the slow CA's enrollment
+  hosts: localhost
+  gather_facts: false
+  tasks:
+    - name: Forget
+      p11enroll.pki.p11enroll_certificate:
+        state: absent
+        label: slow-ca
+$task_args
+EOF
+slow_records() { grep -l '"keyLabel": "slow-ca"' "$AN"/state/*.json | wc -l; }
+slow_before=$(slow_records)
+an_play absent "$AN/absent.yml" -v
+an_expect_rc absent 0
+if [ "$(an_task absent Forget)" = changed ] && [ "$(tokn)" = "4 4 6" ] &&
+    [ "$(slow_records)" -lt "$slow_before" ]; then
+    ok /module/absent
+else
+    bad /module/absent "$(an_task absent Forget), token $(tokn), slow-ca records $slow_before -> $(slow_records)"
+    tail -n 40 "$AN/absent.out"
 fi
 
 # ---- secrets ---------------------------------------------------------------
