@@ -153,8 +153,8 @@ static CK_RV generate_once(struct tok_ctx *ctx, const struct tok_keygen *spec,
         if (spec->always_authenticate)
             ADD(priv, nq, CKA_ALWAYS_AUTHENTICATE, &yes, sizeof(yes));
     }
-    rv = ctx->fl->C_GenerateKeyPair(ctx->sess, &mech, pub, np, priv, nq,
-                                    ppub, ppriv);
+    rv = ctx->fl->C_GenerateKeyPair(ctx->sess, &mech, pub, np, priv, nq, ppub,
+                                    ppriv);
     log_debug(LOG_CAT_PKCS11, "C_GenerateKeyPair %s%s%s: %s",
               tok_keytype_name(spec->type), session ? " (session objects)" : "",
               minimal ? " (minimal template)" : "", ckr_name(rv));
@@ -197,10 +197,9 @@ static enum pe_rc generate(struct tok_ctx *ctx, const struct tok_keygen *spec,
         return PE_OK;
     if (rv == CKR_USER_NOT_LOGGED_IN || rv == CKR_USER_TYPE_INVALID) {
         ctx->last_rv = rv;
-        return pe_failf(PE_E_TOKEN,
-                        "Token \"%s\" needs a %s login to generate keys (%s).",
-                        ctx->label, q->so_for_keygen ? "SO" : "user",
-                        ckr_name(rv));
+        return pe_failf(
+            PE_E_TOKEN, "Token \"%s\" needs a %s login to generate keys (%s).",
+            ctx->label, q->so_for_keygen ? "SO" : "user", ckr_name(rv));
     }
     return tok_ckfail(ctx, rv, "Generating the key pair");
 }

@@ -178,9 +178,8 @@ enum tok_family tok_detect_family(const char *module_name, const CK_INFO *minfo,
         return TOK_FAMILY_CLOUDHSM;
     if ((module_name != NULL && (strstr(module_name, "tpm2_pkcs11") != NULL ||
                                  strstr(module_name, "tpm2-pkcs11") != NULL)) ||
-        (minfo != NULL &&
-         has(minfo->manufacturerID, sizeof(minfo->manufacturerID),
-             "tpm2-software")))
+        (minfo != NULL && has(minfo->manufacturerID,
+                              sizeof(minfo->manufacturerID), "tpm2-software")))
         return TOK_FAMILY_TPM2;
     if ((module_name != NULL && strstr(module_name, "softhsm") != NULL) ||
         (tinfo != NULL &&

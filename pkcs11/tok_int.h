@@ -77,8 +77,8 @@ struct tok_ctx {
     /* mech.c: what the token claims, read once */
     CK_MECHANISM_TYPE mechs[TOK_MAX_MECHS];
     CK_ULONG nmechs;
-    CK_RV mechs_rv;                  /* the list's failure, else CKR_OK */
-    CK_MECHANISM_INFO gen_info[2];   /* EC, RSA key-pair generation */
+    CK_RV mechs_rv;                /* the list's failure, else CKR_OK */
+    CK_MECHANISM_INFO gen_info[2]; /* EC, RSA key-pair generation */
     CK_RV gen_rv[2];
     bool gen_read[2];
 };
