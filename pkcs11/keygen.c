@@ -153,8 +153,8 @@ static CK_RV generate_once(struct tok_ctx *ctx, const struct tok_keygen *spec,
         if (spec->always_authenticate)
             ADD(priv, nq, CKA_ALWAYS_AUTHENTICATE, &yes, sizeof(yes));
     }
-    rv = ctx->fl->C_GenerateKeyPair(ctx->sess, &mech, pub, np, priv, nq,
-                                    ppub, ppriv);
+    rv = ctx->fl->C_GenerateKeyPair(ctx->sess, &mech, pub, np, priv, nq, ppub,
+                                    ppriv);
     log_debug(LOG_CAT_PKCS11, "C_GenerateKeyPair %s%s%s: %s",
               tok_keytype_name(spec->type), session ? " (session objects)" : "",
               minimal ? " (minimal template)" : "", ckr_name(rv));
@@ -197,10 +197,9 @@ static enum pe_rc generate(struct tok_ctx *ctx, const struct tok_keygen *spec,
         return PE_OK;
     if (rv == CKR_USER_NOT_LOGGED_IN || rv == CKR_USER_TYPE_INVALID) {
         ctx->last_rv = rv;
-        return pe_failf(PE_E_TOKEN,
-                        "Token \"%s\" needs a %s login to generate keys (%s).",
-                        ctx->label, q->so_for_keygen ? "SO" : "user",
-                        ckr_name(rv));
+        return pe_failf(
+            PE_E_TOKEN, "Token \"%s\" needs a %s login to generate keys (%s).",
+            ctx->label, q->so_for_keygen ? "SO" : "user", ckr_name(rv));
     }
     return tok_ckfail(ctx, rv, "Generating the key pair");
 }
@@ -236,6 +235,27 @@ static enum pe_rc check_spec(struct tok_ctx *ctx, const struct tok_keygen *spec)
     return PE_OK;
 }
 
+/* The type is one the token can make: the one asked for, or with
+ * any_type the first it can make (*pspec then points to chosen). */
+static enum pe_rc check_type(struct tok_ctx *ctx,
+                             const struct tok_keygen **pspec,
+                             struct tok_keygen *chosen)
+{
+    enum pe_rc rc;
+
+    if (!(*pspec)->any_type)
+        return tok_keytype_check(ctx, (*pspec)->type);
+    *chosen = **pspec;
+    rc = tok_keytype_pick(ctx, &chosen->type);
+    if (rc != PE_OK)
+        return rc;
+    say("No key type was given: making %s, the first of ec-p256, ec-p384, "
+        "rsa-3072 and rsa-4096 token \"%s\" can make.",
+        tok_keytype_name(chosen->type), ctx->label);
+    *pspec = chosen;
+    return PE_OK;
+}
+
 enum pe_rc tok_key_generate_ex(struct tok_ctx *ctx,
                                const struct tok_keygen *spec,
                                struct tok_key **pkey)
@@ -252,22 +272,10 @@ enum pe_rc tok_key_generate_ex(struct tok_ctx *ctx,
     *pkey = NULL;
     tok_op_begin(ctx);
     rc = check_spec(ctx, spec);
+    if (rc == PE_OK)
+        rc = check_type(ctx, &spec, &chosen);
     if (rc != PE_OK)
         return rc;
-    if (spec->any_type) {
-        chosen = *spec;
-        rc = tok_keytype_pick(ctx, &chosen.type);
-        if (rc != PE_OK)
-            return rc;
-        say("No key type was given: making %s, the first of ec-p256, "
-            "ec-p384, rsa-3072 and rsa-4096 token \"%s\" can make.",
-            tok_keytype_name(chosen.type), ctx->label);
-        spec = &chosen;
-    } else {
-        rc = tok_keytype_check(ctx, spec->type);
-        if (rc != PE_OK)
-            return rc;
-    }
     if (id == NULL) {
         rc = tok_fresh_id(ctx, fresh, sizeof(fresh));
         id = fresh;

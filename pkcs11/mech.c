@@ -158,9 +158,9 @@ enum pe_rc tok_keytype_check(struct tok_ctx *ctx, enum tok_keytype type)
             continue;
         if (first == NULL)
             first = tok_keytype_name(preferred[i]);
-        o += (size_t)snprintf(can + o, sizeof(can) - o, "%s%s",
-                              o > 0 ? ", " : "",
-                              tok_keytype_name(preferred[i]));
+        o +=
+            (size_t)snprintf(can + o, sizeof(can) - o, "%s%s",
+                             o > 0 ? ", " : "", tok_keytype_name(preferred[i]));
     }
     if (first == NULL)
         return pe_failf(PE_E_KEY,

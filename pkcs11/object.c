@@ -32,6 +32,28 @@ struct leaf_job {
     struct tok_cert_result res;
 };
 
+/* Remove the key's certificates h[n] but the new one (already taken out
+ * of h). */
+static enum pe_rc remove_others(struct tok_ctx *ctx, struct leaf_job *j,
+                                const CK_OBJECT_HANDLE *h, CK_ULONG n)
+{
+    CK_ULONG i;
+    CK_RV rv;
+
+    for (i = 0; i < n; i++) {
+        if (h[i] == CK_INVALID_HANDLE)
+            continue;
+        rv = ctx->fl->C_DestroyObject(ctx->sess, h[i]);
+        log_debug(LOG_CAT_PKCS11, "C_DestroyObject (old certificate): %s",
+                  ckr_name(rv));
+        if (rv != CKR_OK)
+            return tok_ckfail(ctx, rv, "Removing the old certificate");
+        j->res.replaced = true;
+    }
+    j->nold = 0;
+    return PE_OK;
+}
+
 /*
  * One try, safe to repeat: find the key's certificates; write the new one
  * unless it is there, and read it back; with remove_old, remove the
@@ -94,20 +116,8 @@ static enum pe_rc leaf_once(struct tok_ctx *ctx, void *arg)
         j->res.replaced = j->res.replaced || j->nold > 0;
         j->nold = 0;
     }
-    for (i = 0; j->remove_old && i < n && j->nold > 0; i++) {
-        if (h[i] == CK_INVALID_HANDLE)
-            continue;
-        rv = ctx->fl->C_DestroyObject(ctx->sess, h[i]);
-        log_debug(LOG_CAT_PKCS11, "C_DestroyObject (old certificate): %s",
-                  ckr_name(rv));
-        if (rv != CKR_OK) {
-            rc = tok_ckfail(ctx, rv, "Removing the old certificate");
-            goto out;
-        }
-        j->res.replaced = true;
-    }
-    if (j->remove_old)
-        j->nold = 0;
+    if (j->remove_old && j->nold > 0)
+        rc = remove_others(ctx, j, h, n);
 out:
     free(h);
     return rc;

@@ -78,7 +78,9 @@ static const struct {
      * fails the keygen with CKR_GENERAL_ERROR.  An RSA key keeps the
      * decrypt attribute (CKM_RSA_PKCS signs with a raw TPM decrypt).  The
      * mechanism info tells the RSA sizes the TPM makes (3072 at most on
-     * most TPMs).  CKA_TOKEN must be true: no session keys. */
+     * most TPMs).  CKA_TOKEN must be true: no session keys.
+     * https://github.com/tpm2-software/tpm2-pkcs11 (src/lib/tpm.c
+     * tpm_handlers, src/lib/attrs.c attr_conditional_add) */
     {TOK_FAMILY_TPM2,
      "tpm2",
      {.so_for_keygen = false,
@@ -176,9 +178,8 @@ enum tok_family tok_detect_family(const char *module_name, const CK_INFO *minfo,
         return TOK_FAMILY_CLOUDHSM;
     if ((module_name != NULL && (strstr(module_name, "tpm2_pkcs11") != NULL ||
                                  strstr(module_name, "tpm2-pkcs11") != NULL)) ||
-        (minfo != NULL &&
-         has(minfo->manufacturerID, sizeof(minfo->manufacturerID),
-             "tpm2-software")))
+        (minfo != NULL && has(minfo->manufacturerID,
+                              sizeof(minfo->manufacturerID), "tpm2-software")))
         return TOK_FAMILY_TPM2;
     if ((module_name != NULL && strstr(module_name, "softhsm") != NULL) ||
         (tinfo != NULL &&

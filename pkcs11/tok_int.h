@@ -77,8 +77,8 @@ struct tok_ctx {
     /* mech.c: what the token claims, read once */
     CK_MECHANISM_TYPE mechs[TOK_MAX_MECHS];
     CK_ULONG nmechs;
-    CK_RV mechs_rv;                  /* the list's failure, else CKR_OK */
-    CK_MECHANISM_INFO gen_info[2];   /* EC, RSA key-pair generation */
+    CK_RV mechs_rv;                /* the list's failure, else CKR_OK */
+    CK_MECHANISM_INFO gen_info[2]; /* EC, RSA key-pair generation */
     CK_RV gen_rv[2];
     bool gen_read[2];
 };
@@ -170,6 +170,9 @@ CK_RV tok_attr_ulong(struct tok_ctx *ctx, CK_OBJECT_HANDLE h,
 /* Find up to max objects matching tmpl; returns the CK_RV. */
 CK_RV tok_find(struct tok_ctx *ctx, CK_ATTRIBUTE *tmpl, CK_ULONG n,
                CK_OBJECT_HANDLE *out, CK_ULONG max, CK_ULONG *pcount);
+/* The key's public key, one try (pubkey.c; tok_key_public with the
+ * recovery): a new reference in *ppub. */
+enum pe_rc tok_key_public_once(struct tok_key *key, EVP_PKEY **ppub);
 /* Public key of the object h (public or private key, RSA or EC). */
 enum pe_rc tok_obj_public(struct tok_ctx *ctx, CK_OBJECT_HANDLE h,
                           EVP_PKEY **ppub);

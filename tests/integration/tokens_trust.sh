@@ -46,7 +46,13 @@ check /trust/never_a_candidate 7 "No token that can hold keys is present; the on
 # SoftHSM token: "pkcs11:" means the one token that can hold keys
 if p11-kit list-modules 2>/dev/null | grep -q 'p11-kit-trust' &&
     p11-kit list-modules 2>/dev/null | grep -q 'softhsm'; then
-    check /trust/registered_modules_pick_the_key_token 0 "Wrote the request" \
+    # (tpm2-pkcs11, registered where it is installed, fails to initialise
+    # without a TPM and leaks a little; p11-kit unloads it at once, so
+    # LeakSanitizer cannot tell whose the leak is: leaks are checked in
+    # every other run of this suite)
+    ASAN_OPTIONS=${ASAN_OPTIONS:-}:detect_leaks=0 \
+        check /trust/registered_modules_pick_the_key_token 0 \
+        "Wrote the request" \
         -- "$P11ENROLL" csr --token pkcs11: --pin-file pin --key ec-p256 \
         --subject /CN=x --out x.csr
 else
