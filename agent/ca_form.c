@@ -25,10 +25,10 @@
 
 /* auth/verify: wrong code, more tries left (docs/PROTOCOL.md) */
 #define FORM_WRONG_CODE (-970)
-#define SESSION_MAX 8192
-#define TERMS_MAX   16
-#define EULA_MAX    (64 * 1024)
-#define FIELD_MAX   256
+#define SESSION_MAX     8192
+#define TERMS_MAX       16
+#define EULA_MAX        (64 * 1024)
+#define FIELD_MAX       256
 
 struct form {
     struct secret *session;

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * ca_rest.c - SCM's REST enrollment endpoint (PROTOCOL.md §1).
+ * ca_rest.c - SCM's REST enrollment endpoint (docs/PROTOCOL.md).
  *
  * Every wire detail of that API is here: the paths under /api/v1/
  * certificates, the OAuth 2.0 client-credentials token request (its URL
@@ -94,9 +94,10 @@ out:
 }
 
 /*
- * Learn the token URL, once a run: the documented status call (PROTOCOL.md
- * §1) without a token answers 401 with the authorization_uri of
- * WWW-Authenticate.  Request id 0 names no request; the call only reads.
+ * Learn the token URL, once a run: the documented status call
+ * (docs/PROTOCOL.md) without a token answers 401 with the
+ * authorization_uri of WWW-Authenticate.  Request id 0 names no request;
+ * the call only reads.
  */
 static enum pe_rc rest_discover(struct ca *ca)
 {

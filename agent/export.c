@@ -104,9 +104,10 @@ static void describe(const struct tok_object_list *l, const unsigned char *id,
     for (i = 0; i < l->n && n < size; i++) {
         if (!selected(l, &l->v[i], id, idlen, label))
             continue;
-        w = snprintf(buf + n, size - n, "%sid %s (\"%s\")", n ? ", " : "",
-                     util_hex_encode(l->v[i].id, l->v[i].idlen, hex, sizeof(hex)),
-                     l->v[i].label);
+        w = snprintf(
+            buf + n, size - n, "%sid %s (\"%s\")", n ? ", " : "",
+            util_hex_encode(l->v[i].id, l->v[i].idlen, hex, sizeof(hex)),
+            l->v[i].label);
         if (w < 0)
             break;
         n += (size_t)w;

@@ -51,7 +51,8 @@ void survey_clear(struct survey *sv);
 /* The SHA-256 of cert's DER as lower-case hex into buf[65] ("" if none). */
 const char *survey_cert_sha256(X509 *cert, char *buf, size_t size);
 
-/* "2026-11-24 09:00:00 UTC" (the journal's form) as time_t; 0 if not. */
+/* A journal time (RFC 3339, or the older "... UTC" form) as time_t; 0 if
+ * not one. */
 time_t survey_journal_time(const char *s);
 
 /* ---- renew.c, for renew_retire.c ------------------------------------- */

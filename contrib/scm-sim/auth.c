@@ -11,7 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
-#define AUTH_MAX 4096 /* live entries; more are refused */
+#define AUTH_MAX     4096 /* live entries; more are refused */
 #define OTP_SENT_MAX 32   /* codes per address remembered for the rate limit */
 
 enum entry_kind { ENTRY_TOKEN, ENTRY_OTP };
