@@ -199,8 +199,10 @@ scm_sim_token() { # [CLIENT_ID CLIENT_SECRET]
 
 scm_sim_otp() { # EMAIL
     local f
+    # the newest by time: the names' counter starts again when scm-sim
+    # restarts on the same outbox
     f=$(grep -l -i "^To: <$1>" "$SCM_SIM_OUTBOX"/*.eml 2>/dev/null |
-        sort | tail -n 1)
+        xargs -r stat -c '%.9Y %n' | sort -n | tail -n 1 | cut -d' ' -f2-)
     [ -n "$f" ] || return 1
     sed -n 's/^One-time code: \([0-9]\{6\}\).*/\1/p' "$f"
 }
