@@ -187,7 +187,6 @@ static enum pe_rc adopt(const struct enroll_opts *o, const char *dir)
     const struct tok_object *c = NULL;
     struct journal_rec *rec = NULL;
     struct tok_key *key = NULL;
-    struct enroll_opts ro = *o;
     char id[80], serial[80], date[40];
     time_t nb = 0, na = 0;
     enum pe_rc rc;
@@ -216,10 +215,11 @@ static enum pe_rc adopt(const struct enroll_opts *o, const char *dir)
                       id, prev->id);
         goto out;
     }
-    ro.key_id = id;
     rc = journal_create(dir, &rec);
     if (rc == PE_OK)
-        rc = enroll_fill_record(&ro, rec);
+        rc = enroll_fill_record(o, rec);
+    if (rc == PE_OK)
+        rc = enroll_use_key(rec, id);
     if (rc == PE_OK)
         rc = fill_adopted(rec, ctx, c, key);
     if (rc == PE_OK)

@@ -224,7 +224,7 @@ static enum pe_rc drive(struct run *r)
     return PE_OK;
 }
 
-enum pe_rc enroll_run(struct journal_rec *rec, const struct enroll_opts *o)
+enum pe_rc enroll_drive(struct journal_rec *rec, const struct enroll_opts *o)
 {
     struct run r;
     enum pe_rc rc;
@@ -263,7 +263,14 @@ enum pe_rc enroll_run(struct journal_rec *rec, const struct enroll_opts *o)
 out:
     if (rc != PE_OK)
         rc = stopped(rec, rc);
-    enroll_report(rec, o, rc);
     run_free(&r);
+    return rc;
+}
+
+enum pe_rc enroll_run(struct journal_rec *rec, const struct enroll_opts *o)
+{
+    enum pe_rc rc = enroll_drive(rec, o);
+
+    enroll_report(rec, o, rc);
     return rc;
 }

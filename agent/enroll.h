@@ -81,6 +81,17 @@ enum pe_rc enroll_fill_record(const struct enroll_opts *o,
 enum pe_rc enroll_apply_options(const struct enroll_opts *o,
                                 struct journal_rec *rec);
 
+/* The settings of an earlier enrollment old (CA, identity, names, files,
+ * secret and PIN sources, module, key label and type) into the new rec,
+ * for a renewal; the command line then goes over them
+ * (enroll_apply_options). */
+enum pe_rc enroll_inherit(const struct journal_rec *old,
+                          struct journal_rec *rec);
+
+/* rec takes the key key_id_hex already on its token (as --key-id does),
+ * where its state still allows it. */
+enum pe_rc enroll_use_key(struct journal_rec *rec, const char *key_id_hex);
+
 /* An unfinished record of dir for the same token, CA and identity as o
  * (its id into id), for a rerun of `enroll` to continue; false if none. */
 bool enroll_find_unfinished(const char *dir, const struct enroll_opts *o,
@@ -96,6 +107,9 @@ bool enroll_find_installed(const char *dir, const struct enroll_opts *o,
 /* Run rec from its state to the end (or to pending); the outcome is in
  * rec and printed (summary or --json). */
 enum pe_rc enroll_run(struct journal_rec *rec, const struct enroll_opts *o);
+
+/* The same without printing the outcome (renew reports its own). */
+enum pe_rc enroll_drive(struct journal_rec *rec, const struct enroll_opts *o);
 
 /* Test hook: P11ENROLL_TEST_CRASH=where kills the process (SIGKILL, as
  * kill -9 would) here; where is a state's name (right after the record

@@ -321,6 +321,56 @@ static enum pe_rc take_key(const struct enroll_opts *o, struct journal_rec *rec)
     return rc;
 }
 
+enum pe_rc enroll_use_key(struct journal_rec *rec, const char *key_id_hex)
+{
+    struct enroll_opts o;
+
+    memset(&o, 0, sizeof(o));
+    o.key_id = key_id_hex;
+    return take_key(&o, rec);
+}
+
+enum pe_rc enroll_inherit(const struct journal_rec *old,
+                          struct journal_rec *rec)
+{
+    const struct {
+        char **to;
+        const char *from;
+    } t[] = {
+        {&rec->protocol, old->protocol},
+        {&rec->url, old->url},
+        {&rec->client_id, old->client_id},
+        {&rec->email, old->email},
+        {&rec->first_name, old->first_name},
+        {&rec->last_name, old->last_name},
+        {&rec->title, old->title},
+        {&rec->san_email, old->san_email},
+        {&rec->subject, old->subject},
+        {&rec->format, old->format},
+        {&rec->token_url, old->token_url},
+        {&rec->ca_file, old->ca_file},
+        {&rec->trust, old->trust},
+        {&rec->out_cert, old->out_cert},
+        {&rec->out_chain, old->out_chain},
+        {&rec->secret_source, old->secret_source},
+        {&rec->pin_source, old->pin_source},
+        {&rec->so_pin_source, old->so_pin_source},
+        {&rec->module, old->module},
+        {&rec->key_label, old->key_label},
+        {&rec->key_type, old->key_type},
+        {&rec->hsm_type, old->hsm_type},
+        {&rec->attestation_file, old->attestation_file},
+        {&rec->attestation_cmd, old->attestation_cmd},
+    };
+    enum pe_rc rc = PE_OK;
+    size_t i;
+
+    for (i = 0; i < sizeof(t) / sizeof(t[0]) && rc == PE_OK; i++)
+        rc = journal_set(t[i].to, t[i].from);
+    rec->term = old->term;
+    return rc;
+}
+
 enum pe_rc enroll_fill_record(const struct enroll_opts *o,
                               struct journal_rec *rec)
 {
@@ -362,6 +412,10 @@ enum pe_rc enroll_apply_options(const struct enroll_opts *o,
                                 : PE_OK;
     if (rc == PE_OK)
         rc = take_key(o, rec);
+    /* the label goes on the key when it is made */
+    if (rc == PE_OK && o->label != NULL && rec->status == JOURNAL_NEW &&
+        rec->keygen == NULL)
+        rc = journal_set(&rec->key_label, o->label);
     if (rc == PE_OK)
         rc = take_ca(o, rec);
     if (rc == PE_OK)

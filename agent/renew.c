@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * renew.c - find what is due on a token and enroll it again through the
- * enrollment flow (enroll_fill_record + enroll_run), with the settings of
- * the journal record that made the old certificate; the new record names
- * the old certificate as its predecessor (the lineage renew_survey.c reads).
+ * enrollment flow (enroll_inherit + enroll_apply_options + enroll_drive):
+ * the settings of the journal record that made the old certificate, the
+ * command line over them; the new record names the old certificate as its
+ * predecessor (the lineage renew_survey.c reads).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -142,74 +143,46 @@ static const struct journal_rec *record_of(const struct journal_list *jl,
     return NULL;
 }
 
-static bool subject_given(const struct enroll_opts *o)
+/*
+ * The new renewal record rec: the settings of the enrollment that made the
+ * certificate (old), the command line over them (enroll_apply_options, as
+ * for any enrollment), the token and, with --reuse-key, the old key.
+ */
+static enum pe_rc renewal_record(const struct renew_opts *ro,
+                                 const struct tokopt *to, const struct leaf *lf,
+                                 const struct journal_rec *old,
+                                 struct journal_rec *rec)
 {
-    return o->subject != NULL || o->cn != NULL || o->o != NULL ||
-           o->ou != NULL || o->c != NULL || o->l != NULL || o->st != NULL;
-}
+    enum pe_rc rc = PE_OK;
 
-/* Options for the renewal: the command line first, then the record. */
-static enum pe_rc renewal_opts(const struct renew_opts *ro,
-                               const struct tokopt *to, const struct leaf *lf,
-                               const struct journal_rec *old,
-                               struct enroll_opts *o)
-{
-    struct secret_source pin;
-
-    *o = *ro->eo; /* shallow: strings stay owned by ro->eo and old */
-    o->json = false;
-    o->tok.token = lf->it.token;
-    o->tok.module = to->module;
-    o->tok.pin = to->pin;
-    if (old != NULL) {
-#define FILL(f, v)                                                             \
-    if (o->f == NULL)                                                          \
-    o->f = (v)
-        if (o->endpoint == NULL && o->form == NULL) {
-            if (old->protocol != NULL && strcmp(old->protocol, "form") == 0)
-                o->form = old->url;
-            else
-                o->endpoint = old->url;
-        }
-        FILL(client_id, old->client_id);
-        FILL(email, old->email);
-        FILL(first_name, old->first_name);
-        FILL(last_name, old->last_name);
-        FILL(title, old->title);
-        FILL(san_email, old->san_email);
-        FILL(format, old->format);
-        FILL(ca_file, old->ca_file);
-        FILL(trust, old->trust);
-        FILL(out_cert, old->out_cert);
-        FILL(out_chain, old->out_chain);
-        FILL(secret_spec, old->secret_source);
-        FILL(label, old->key_label);
-        if (!ro->reuse_key)
-            FILL(key_type, old->key_type);
-        if (!subject_given(o))
-            o->subject = old->subject;
-        if (o->term == 0)
-            o->term = old->term;
-        if (o->tok.pin.kind == SECRET_NONE && old->pin_source != NULL &&
-            secret_source_parse(old->pin_source, &pin) == PE_OK)
-            o->tok.pin = pin;
-#undef FILL
-    }
-    o->key_id = ro->reuse_key ? lf->it.key_id : NULL;
-    if (ro->reuse_key)
-        o->key_type = NULL;
-    if (o->endpoint == NULL && o->form == NULL)
+    if (old != NULL)
+        rc = enroll_inherit(old, rec);
+    if (rc == PE_OK)
+        rc = journal_set(&rec->token_uri, lf->it.token);
+    if (rc == PE_OK && rec->module == NULL)
+        rc = journal_set(&rec->module, to->module);
+    if (rc == PE_OK)
+        rc = journal_set(&rec->key_origin, "generated");
+    if (rc == PE_OK)
+        rc = enroll_apply_options(ro->eo, rec);
+    if (rc == PE_OK && ro->reuse_key)
+        rc = enroll_use_key(rec, lf->it.key_id);
+    if (rc != PE_OK)
+        return rc;
+    if (rec->url == NULL)
         return pe_failf(PE_E_USAGE,
                         "Certificate \"%s\" (ID %s) has no enrollment "
                         "record in %s; give --endpoint or --form (and the "
                         "names) to renew it.",
                         lf->it.subject, lf->it.key_id, ro->dir);
-    if (o->endpoint != NULL && (o->client_id == NULL || o->secret_spec == NULL))
+    if (strcmp(rec->protocol ? rec->protocol : "", "rest") == 0 &&
+        (rec->client_id == NULL ||
+         (rec->secret_source == NULL && ro->eo->secret_spec == NULL)))
         return pe_failf(PE_E_USAGE,
                         "Renewing at the REST endpoint needs --client-id and "
                         "the client secret (--client-secret-file, -fd or "
                         "-env).");
-    if (o->email == NULL)
+    if (rec->email == NULL)
         return pe_failf(PE_E_USAGE, "Renewing needs the e-mail address "
                                     "(--email).");
     return PE_OK;
@@ -270,7 +243,6 @@ static void renew_one(const struct renew_opts *ro, const struct tokopt *to,
     const struct journal_rec *old = record_of(jl, lf->it.key_id);
     struct journal_rec *rec = NULL;
     struct renew_item *it = renew_item_add(res, &lf->it);
-    struct enroll_opts o;
     char date[40];
     enum pe_rc rc;
 
@@ -286,11 +258,9 @@ static void renew_one(const struct renew_opts *ro, const struct tokopt *to,
                  ro->reuse_key ? " with the same key" : " with a new key");
         return;
     }
-    rc = renewal_opts(ro, to, lf, old, &o);
+    rc = journal_create(ro->dir, &rec);
     if (rc == PE_OK)
-        rc = journal_create(ro->dir, &rec);
-    if (rc == PE_OK)
-        rc = enroll_fill_record(&o, rec);
+        rc = renewal_record(ro, to, lf, old, rec);
     if (rc == PE_OK)
         rc = link_predecessor(rec, old, lf);
     if (rc == PE_OK)
@@ -305,7 +275,7 @@ static void renew_one(const struct renew_opts *ro, const struct tokopt *to,
     say("Renewing certificate \"%s\" (ID %s, ends %s) as enrollment %s%s.",
         lf->it.subject, lf->it.key_id, date, rec->id,
         ro->reuse_key ? " with the same key" : " with a new key");
-    rc = enroll_run(rec, &o);
+    rc = enroll_drive(rec, ro->eo);
     item_from_record(it, rec, rc);
 out:
     journal_rec_free(rec);
@@ -314,14 +284,12 @@ out:
 /* ---- renewals cut short ------------------------------------------------ */
 
 /* Finish every unfinished renewal of the token; how many were run. */
-static size_t resume_unfinished(const struct renew_opts *ro,
-                                const struct tokopt *to, const char *uri,
+static size_t resume_unfinished(const struct renew_opts *ro, const char *uri,
                                 struct renew_result *res)
 {
     struct journal_list *jl = NULL;
     struct journal_rec *rec = NULL;
     struct renew_item old, *it;
-    struct enroll_opts o;
     size_t i, n = 0;
     enum pe_rc rc;
 
@@ -354,17 +322,11 @@ static size_t resume_unfinished(const struct renew_opts *ro,
         say("Finishing renewal %s of certificate \"%s\" (ID %s), stopped at "
             "\"%s\".",
             rec->id, old.subject, old.key_id, journal_status_name(rec->status));
-        o = *ro->eo;
-        o.json = false;
-        if (o.tok.module == NULL)
-            o.tok.module = to->module;
         /* --reuse-key now: the renewal takes the predecessor's key, where
-         * it has made none of its own (enroll_apply_options) */
-        if (ro->reuse_key) {
-            o.key_id = old.key_id;
-            o.key_type = NULL;
-        }
-        rc = enroll_run(rec, &o);
+         * it has made none of its own */
+        rc = ro->reuse_key ? enroll_use_key(rec, old.key_id) : PE_OK;
+        if (rc == PE_OK)
+            rc = enroll_drive(rec, ro->eo);
         item_from_record(it, rec, rc);
         journal_rec_free(rec);
         rec = NULL;
@@ -562,7 +524,7 @@ static void renew_target(const struct renew_opts *ro, const struct target *t,
             goto out; /* the same token under another URI */
     if (*nseen < TARGETS_MAX)
         snprintf(seen[(*nseen)++], 512, "%s", sv.uri);
-    if (resume_unfinished(ro, &to, sv.uri, res) > 0) {
+    if (resume_unfinished(ro, sv.uri, res) > 0) {
         rc = survey_token(&to, ro->dir, ro->window, &sv);
         if (rc != PE_OK)
             goto out;
