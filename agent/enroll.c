@@ -123,6 +123,10 @@ static enum pe_rc stopped(const struct journal_rec *rec, enum pe_rc rc)
     char next[160];
 
     enroll_next_command(rec, next, sizeof(next));
+    /* a record never saved is not kept: there is nothing to continue */
+    if (rc == PE_E_INTERRUPTED && !rec->saved)
+        return pe_failf(rc, "Interrupted before anything was made; nothing "
+                            "is recorded.");
     if (rc == PE_E_INTERRUPTED)
         return pe_failf(rc, "Interrupted; continue with: %s", next);
     if (rc == PE_PENDING && rec->status == JOURNAL_ISSUED)
@@ -150,9 +154,8 @@ static enum pe_rc stopped(const struct journal_rec *rec, enum pe_rc rc)
  * before a key is made. */
 static enum pe_rc open_all(struct run *r)
 {
-    enum pe_rc rc;
-
     enum tok_keytype type;
+    enum pe_rc rc;
 
     rc = step_open_ca(r);
     if (rc == PE_OK)

@@ -7,6 +7,8 @@
 set -euo pipefail
 # shellcheck source=tests/integration/enroll_lib.sh
 . "$P11E_SOURCE_DIR/tests/integration/enroll_lib.sh"
+# shellcheck source=tests/lib/check_lib.sh
+. "$P11E_SOURCE_DIR/tests/lib/check_lib.sh"
 en_setup
 common=()
 mapfile -t common < <(en_common)
@@ -152,5 +154,34 @@ en_expect_token 2 2 4
 en_run againnew en_rest --label trust --new
 en_expect_rc 0
 en_expect_token 3 3 5
+
+# ---- Ctrl-C at the PIN prompt: the terminal echoes again, exit 130, and
+# no record is kept (a pseudo-terminal from script(1))
+records=$(find "$EN_STATE" -name '*.json' | wc -l)
+cmd=$(printf '%q ' "$P11ENROLL" enroll --module "$FX_MODULE" --token "$FX_URI" \
+    --ca-file "$SCM_SIM_CA_FILE" --trust "$SCM_SIM_ROOTS" \
+    --state-dir "$EN_STATE" --endpoint "$SCM_SIM_URL" \
+    --client-id p11e-client --client-secret-file "$EN/secret" \
+    --email dev@example.org --label atprompt)
+ts=$EN/prompt.ts
+: >"$ts"
+{
+    check_wait_for "$ts" 'PIN for token' 30 || en_fail "prompt: never asked"
+    # p11enroll itself, not script(1) or the shell whose lines name it too
+    pkill -INT -f -- "^$P11ENROLL enroll .*--label atprompt"
+    check_wait_for "$ts" 'ECHO=' 30 || en_fail "prompt: never ended"
+} | script -qfec "$cmd; echo EXIT=\$?; echo ECHO=\$(stty -a | tr ' ;' '\n\n' | grep -x -- '-\?echo')" \
+    "$ts" >/dev/null
+grep -q 'EXIT=130' "$ts" || {
+    cat "$ts"
+    en_fail "prompt: not exit 130"
+}
+grep -q 'ECHO=echo' "$ts" || {
+    cat "$ts"
+    en_fail "prompt: the terminal's echo stayed off"
+}
+grep -q 'nothing is recorded' "$ts" || en_fail "prompt: no sentence"
+[ "$(find "$EN_STATE" -name '*.json' | wc -l)" -eq "$records" ] ||
+    en_fail "prompt: a record was kept"
 
 echo "enroll_states: all passed"
