@@ -154,18 +154,5 @@ en_journal_status() { # ID
 # A FIFO whose reader gets the one-time code of the next mail to EMAIL
 # (written by a background job once the mail is in the outbox).
 en_otp_fifo() { # EMAIL -> prints the FIFO path
-    local fifo=$EN/otp.$RANDOM before
-    mkfifo "$fifo"
-    before=$(find "$SCM_SIM_OUTBOX" -name '*.eml' 2>/dev/null | wc -l)
-    (
-        for _ in $(seq 1 600); do
-            n=$(find "$SCM_SIM_OUTBOX" -name '*.eml' 2>/dev/null | wc -l)
-            if [ "$n" -gt "$before" ]; then
-                scm_sim_otp "$1" >"$fifo"
-                exit 0
-            fi
-            sleep 0.1
-        done
-    ) >/dev/null 2>&1 &
-    echo "$fifo"
+    scm_sim_otp_fifo "$EN" "$1"
 }

@@ -42,20 +42,7 @@ CHECK_OUT=last.out # check's output, for the tests to look into
 # renew_otp_fifo EMAIL: a FIFO that gets the next one-time code mailed to
 # EMAIL (for --otp-file), once scm-sim's outbox has a new message
 renew_otp_fifo() {
-    local fifo=$W/otp.$RANDOM before
-    mkfifo "$fifo"
-    before=$(find "$SCM_SIM_OUTBOX" -name '*.eml' 2>/dev/null | wc -l)
-    (
-        for _ in $(seq 1 600); do
-            n=$(find "$SCM_SIM_OUTBOX" -name '*.eml' 2>/dev/null | wc -l)
-            if [ "$n" -gt "$before" ]; then
-                scm_sim_otp "$1" >"$fifo"
-                exit 0
-            fi
-            sleep 0.1
-        done
-    ) >/dev/null 2>&1 &
-    echo "$fifo"
+    scm_sim_otp_fifo "$W" "$1"
 }
 
 # renew_objects WHAT: sorted IDs on the token, one a line; WHAT is "keys"

@@ -197,6 +197,25 @@ scm_sim_token() { # [CLIENT_ID CLIENT_SECRET]
         scm_sim_json_field access_token
 }
 
+# A FIFO in DIR whose reader gets the one-time code of the next mail to
+# EMAIL, written by a background job once the mail is in the outbox.
+scm_sim_otp_fifo() { # DIR EMAIL -> prints the FIFO path
+    local fifo=$1/otp.$RANDOM before
+    mkfifo "$fifo"
+    before=$(find "$SCM_SIM_OUTBOX" -name '*.eml' 2>/dev/null | wc -l)
+    (
+        for _ in $(seq 1 600); do
+            n=$(find "$SCM_SIM_OUTBOX" -name '*.eml' 2>/dev/null | wc -l)
+            if [ "$n" -gt "$before" ]; then
+                scm_sim_otp "$2" >"$fifo"
+                exit 0
+            fi
+            sleep 0.1
+        done
+    ) >/dev/null 2>&1 &
+    echo "$fifo"
+}
+
 scm_sim_otp() { # EMAIL
     local f
     # the newest by time: the names' counter starts again when scm-sim
