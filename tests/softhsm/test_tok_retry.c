@@ -12,27 +12,7 @@
 
 #include "tok_testutil.h"
 
-static struct fx_softhsm fx;
-static char logpath[PATH_MAX], pinpath[PATH_MAX];
-static struct secret_source pin;
-
-static void setup(void)
-{
-    fx_softhsm_begin(&fx);
-    tu_mock_begin(&fx, logpath, sizeof(logpath));
-    pin = tu_pin_file(&fx, "pin", FX_USER_PIN, pinpath, sizeof(pinpath));
-}
-
-static void teardown(void)
-{
-    tu_mock_end();
-    fx_softhsm_end(&fx);
-}
-
-__attribute__((constructor)) static void init(void)
-{
-    harness_set_fixture(setup, teardown);
-}
+TU_MOCK_FIXTURE()
 
 /* Lines of the mock's log that start with prefix. */
 static int log_count(const char *prefix)

@@ -178,6 +178,32 @@ static inline void tu_mock_end(void)
     unsetenv("P11E_MOCK_DELAY_MS");
 }
 
+/* The fixture of a test file that puts the mock in front of a fresh
+ * SoftHSM token for each test: fx, the mock's log at logpath and a PIN
+ * file, pin, holding the user PIN. */
+#define TU_MOCK_FIXTURE()                                                      \
+    static struct fx_softhsm fx;                                               \
+    static char logpath[PATH_MAX], pinpath[PATH_MAX];                          \
+    static struct secret_source pin;                                           \
+                                                                               \
+    static void setup(void)                                                    \
+    {                                                                          \
+        fx_softhsm_begin(&fx);                                                 \
+        tu_mock_begin(&fx, logpath, sizeof(logpath));                          \
+        pin = tu_pin_file(&fx, "pin", FX_USER_PIN, pinpath, sizeof(pinpath));  \
+    }                                                                          \
+                                                                               \
+    static void teardown(void)                                                 \
+    {                                                                          \
+        tu_mock_end();                                                         \
+        fx_softhsm_end(&fx);                                                   \
+    }                                                                          \
+                                                                               \
+    __attribute__((constructor)) static void init(void)                        \
+    {                                                                          \
+        harness_set_fixture(setup, teardown);                                  \
+    }
+
 /* Lines of the mock's log at logpath that start with prefix. */
 static inline int tu_log_count(const char *logpath, const char *prefix)
 {
