@@ -78,9 +78,8 @@ static const struct {
      * fails the keygen with CKR_GENERAL_ERROR.  An RSA key keeps the
      * decrypt attribute (CKM_RSA_PKCS signs with a raw TPM decrypt).  The
      * mechanism info tells the RSA sizes the TPM makes (3072 at most on
-     * most TPMs).  CKA_TOKEN must be true: no session keys.
-     * https://github.com/tpm2-software/tpm2-pkcs11 (src/lib/tpm.c
-     * tpm_handlers, src/lib/attrs.c attr_conditional_add) */
+     * most TPMs).  CKA_TOKEN must be true: no session keys
+     * (docs/tokens.md, TPM 2.0) */
     {TOK_FAMILY_TPM2,
      "tpm2",
      {.so_for_keygen = false,
