@@ -13,27 +13,7 @@
 #include "csr.h"
 #include "tok_testutil.h"
 
-static struct fx_softhsm fx;
-static struct tok_ctx *ctx;
-static char pinpath[PATH_MAX];
-
-static void setup(void)
-{
-    fx_softhsm_begin(&fx);
-    ctx = tu_open_login(&fx, pinpath, sizeof(pinpath));
-}
-
-static void teardown(void)
-{
-    tok_close(ctx);
-    ctx = NULL;
-    fx_softhsm_end(&fx);
-}
-
-__attribute__((constructor)) static void init(void)
-{
-    harness_set_fixture(setup, teardown);
-}
+TU_LOGIN_FIXTURE()
 
 /* tok_sign_digest, counting calls and keeping the last signature. */
 struct signer {

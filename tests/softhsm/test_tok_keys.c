@@ -7,27 +7,7 @@
 #include "tok_int.h"
 #include "tok_testutil.h"
 
-static struct fx_softhsm fx;
-static struct tok_ctx *ctx;
-static char pinpath[PATH_MAX];
-
-static void setup(void)
-{
-    fx_softhsm_begin(&fx);
-    ctx = tu_open_login(&fx, pinpath, sizeof(pinpath));
-}
-
-static void teardown(void)
-{
-    tok_close(ctx);
-    ctx = NULL;
-    fx_softhsm_end(&fx);
-}
-
-__attribute__((constructor)) static void init(void)
-{
-    harness_set_fixture(setup, teardown);
-}
+TU_LOGIN_FIXTURE()
 
 static bool attr_bool(struct tok_key *key, CK_ATTRIBUTE_TYPE t)
 {

@@ -178,6 +178,31 @@ static inline void tu_mock_end(void)
     unsetenv("P11E_MOCK_DELAY_MS");
 }
 
+/* The fixture of a test file that works on a fresh SoftHSM token for each
+ * test, opened and logged in as ctx (tu_open_login). */
+#define TU_LOGIN_FIXTURE()                                                     \
+    static struct fx_softhsm fx;                                               \
+    static struct tok_ctx *ctx;                                                \
+    static char pinpath[PATH_MAX];                                             \
+                                                                               \
+    static void setup(void)                                                    \
+    {                                                                          \
+        fx_softhsm_begin(&fx);                                                 \
+        ctx = tu_open_login(&fx, pinpath, sizeof(pinpath));                    \
+    }                                                                          \
+                                                                               \
+    static void teardown(void)                                                 \
+    {                                                                          \
+        tok_close(ctx);                                                        \
+        ctx = NULL;                                                            \
+        fx_softhsm_end(&fx);                                                   \
+    }                                                                          \
+                                                                               \
+    __attribute__((constructor)) static void init(void)                        \
+    {                                                                          \
+        harness_set_fixture(setup, teardown);                                  \
+    }
+
 /* The fixture of a test file that puts the mock in front of a fresh
  * SoftHSM token for each test: fx, the mock's log at logpath and a PIN
  * file, pin, holding the user PIN. */
