@@ -65,24 +65,14 @@ recipe_begin() {
 
 recipe_enroll() {
     local name=$1 kt=$2 rc
-    KEY_URI=''
-    "$P11ENROLL" enroll --token "$FX_URI" --module "$FX_MODULE" \
-        --pin-file pin --endpoint "$SCM_SIM_URL" --client-id p11e-client \
-        --client-secret-file client-secret --email dev@example.org \
-        --key-type "$kt" --label "$name" --ca-file "$SCM_SIM_CA_FILE" \
-        --trust "$SCM_SIM_ROOTS" --state-dir "$W/state" \
-        --out-cert "$name.leaf.pem" --out-chain "$name.chain.pem" \
-        >"$name.enroll.out" 2>&1
+    e2e_enroll "$name" "$kt" "$FX_URI" "$FX_MODULE" "$W/state"
     rc=$?
     if [ "$rc" -ne 0 ]; then
         bad "$name/enroll" "exit $rc, output:"
-        show "$name.enroll.out"
+        show "$name.out"
         return 1
     fi
     ok "$name/enroll"
-    # shellcheck disable=SC2034 # read by the tests that source this
-    KEY_URI=$(grep -o 'pkcs11:[^ "]*type=private' "$name.enroll.out" |
-        head -n 1)
 }
 
 recipe_make() {

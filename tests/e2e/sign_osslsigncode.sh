@@ -73,14 +73,7 @@ fi
 # Returns 1 (after saying why) when a later step cannot run.
 enroll() {
     local name=$1 module=$2 kt=$3 rc
-    KEY_URI='' CERT_URI=''
-    "${PFX[@]}" "$P11ENROLL" enroll --token "$FX_URI" --module "$module" \
-        --pin-file pin --endpoint "$SCM_SIM_URL" --client-id p11e-client \
-        --client-secret-file client-secret --email dev@example.org \
-        --key-type "$kt" --label "$name" --ca-file "$SCM_SIM_CA_FILE" \
-        --trust "$SCM_SIM_ROOTS" --state-dir "$W/state-$name" \
-        --out-cert "$name.leaf.pem" --out-chain "$name.chain.pem" \
-        >"$name.out" 2>&1
+    e2e_enroll "$name" "$kt" "$FX_URI" "$module" "$W/state-$name" "${PFX[@]}"
     rc=$?
     if [ "$rc" -ne 0 ]; then
         bad "$name/enroll" "exit $rc, output:"
@@ -88,15 +81,12 @@ enroll() {
         return 1
     fi
     ok "$name/enroll"
-    KEY_URI=$(grep -o 'pkcs11:[^ "]*type=private' "$name.out" | head -n 1)
     if [ -z "$KEY_URI" ]; then
         bad "$name/key_uri_printed" "no pkcs11: URI with type=private in:"
         show "$name.out"
         return 1
     fi
     ok "$name/key_uri_printed"
-    CERT_URI=$(grep -o 'pkcs11:[^ "]*type=cert' "$name.out" | head -n 1)
-    [ -n "$CERT_URI" ] || CERT_URI=$(e2e_cert_uri "$KEY_URI")
     if [ "$(e2e_count_certs "$name.leaf.pem")" -eq 1 ]; then
         ok "$name/out_cert"
     else

@@ -62,14 +62,7 @@ nothing_loaded() {
 # NAME.chain.pem.  Returns 1 (after saying why) when signing cannot follow.
 enroll() {
     local name=$1 kt=$2 rc
-    KEY_URI='' CERT_URI=''
-    "$P11ENROLL" enroll --token "$TPM2_URI" --module "$TPM2_MODULE" \
-        --pin-file pin --endpoint "$SCM_SIM_URL" --client-id p11e-client \
-        --client-secret-file client-secret --email dev@example.org \
-        --key-type "$kt" --label "$name" --ca-file "$SCM_SIM_CA_FILE" \
-        --trust "$SCM_SIM_ROOTS" --state-dir "$W/state" \
-        --out-cert "$name.leaf.pem" --out-chain "$name.chain.pem" \
-        >"$name.out" 2>&1
+    e2e_enroll "$name" "$kt" "$TPM2_URI" "$TPM2_MODULE" "$W/state"
     rc=$?
     nothing_loaded "$name"
     if [ "$rc" -ne 0 ]; then
@@ -78,9 +71,6 @@ enroll() {
         return 1
     fi
     ok "$name/enroll"
-    KEY_URI=$(grep -o 'pkcs11:[^ "]*type=private' "$name.out" | head -n 1)
-    CERT_URI=$(grep -o 'pkcs11:[^ "]*type=cert' "$name.out" | head -n 1)
-    [ -n "$CERT_URI" ] || CERT_URI=$(e2e_cert_uri "$KEY_URI")
     if [ -z "$KEY_URI" ] || [ "$(e2e_count_certs "$name.chain.pem")" -ne 2 ]; then
         bad "$name/key_uri_and_chain" "output:"
         show "$name.out"

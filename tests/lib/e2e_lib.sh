@@ -14,6 +14,10 @@
 #   e2e_p11kit_stop             stop it now (the server and its children)
 #   e2e_cert_uri KEY-URI        the certificate URI next to a key URI
 #   e2e_count_certs PEM         how many certificates a PEM file holds
+#   e2e_enroll NAME KEYTYPE TOKEN-URI MODULE STATE-DIR [PREFIX...]
+#                               p11enroll enroll against scm-sim's REST
+#                               endpoint (scm_sim_lib.sh), in the current
+#                               folder with its files pin and client-secret
 # Needs: gcc, objcopy, openssl, p11-kit (server), p11-kit-client.so.
 
 # e2e_build_pe OUT: efi_main returning 0, linked as a shared object and
@@ -143,4 +147,30 @@ e2e_cert_uri() {
 
 e2e_count_certs() {
     grep -c -- '-----BEGIN CERTIFICATE-----' "$1" 2>/dev/null || echo 0
+}
+
+# e2e_enroll NAME KEYTYPE TOKEN-URI MODULE STATE-DIR [PREFIX...]: the
+# enrollment every signing test starts from, with the key labelled NAME;
+# PREFIX (e.g. env -u SOFTHSM2_CONF) goes before the command.  Writes
+# NAME.out (its output), NAME.leaf.pem and NAME.chain.pem; sets KEY_URI and
+# CERT_URI from the output (the certificate's from the key's when not
+# printed).  Returns p11enroll's exit code.
+e2e_enroll() {
+    local name=$1 kt=$2 uri=$3 module=$4 state=$5 rc
+    shift 5
+    KEY_URI='' CERT_URI=''
+    "$@" "$P11ENROLL" enroll --token "$uri" --module "$module" \
+        --pin-file pin --endpoint "$SCM_SIM_URL" --client-id p11e-client \
+        --client-secret-file client-secret --email dev@example.org \
+        --key-type "$kt" --label "$name" --ca-file "$SCM_SIM_CA_FILE" \
+        --trust "$SCM_SIM_ROOTS" --state-dir "$state" \
+        --out-cert "$name.leaf.pem" --out-chain "$name.chain.pem" \
+        >"$name.out" 2>&1
+    rc=$?
+    KEY_URI=$(grep -o 'pkcs11:[^ "]*type=private' "$name.out" | head -n 1)
+    CERT_URI=$(grep -o 'pkcs11:[^ "]*type=cert' "$name.out" | head -n 1)
+    if [ -z "$CERT_URI" ] && [ -n "$KEY_URI" ]; then
+        CERT_URI=$(e2e_cert_uri "$KEY_URI")
+    fi
+    return "$rc"
 }
