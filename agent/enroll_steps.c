@@ -70,7 +70,8 @@ enum pe_rc step_open_ca(struct run *r)
     r->cfg.http.timeout_s = r->o->http_timeout;
     r->cfg.ui.arg = (void *)(uintptr_t)r->o;
     r->cfg.ui.get_code = ui_get_code;
-    r->cfg.ui.code_typed = r->o->otp_file == NULL && secret_can_prompt();
+    r->cfg.ui.code_typed =
+        r->o->otp_file == NULL && r->o->otp_cmd == NULL && secret_can_prompt();
     r->cfg.ui.accept_terms = ui_accept_terms;
     rc = ca_new(&r->cfg, &r->ca);
     if (rc == PE_OK)
