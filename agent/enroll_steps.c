@@ -289,7 +289,7 @@ enum pe_rc step_key(struct run *r)
         }
         rc = journal_set(&rec->keygen, "started");
         if (rc == PE_OK)
-            rc = enroll_save(rec);
+            rc = journal_save(rec);
         if (rc != PE_OK)
             return rc;
         enroll_crash_point("keygen");
