@@ -4,7 +4,8 @@
 # one-time code from scm-sim's outbox (as a mail filter would) gives the
 # code; it gets no secret (environment, descriptors); a command that fails,
 # prints nothing, hangs or gives a wrong code ends the run with one
-# sentence, nothing made, and is not run again; a run stopped after the
+# sentence, nothing made, and is not run again; SIGTERM stops it and the
+# run; a run stopped after the
 # submission is resumed.
 set -euo pipefail
 # shellcheck source=tests/integration/enroll_lib.sh
@@ -165,4 +166,38 @@ en_run resume en_resume "$id" --otp-cmd "$otpcmd"
 en_expect_rc 0
 [ "$(en_journal_status "$id")" = installed ] || en_fail "not installed"
 en_expect_orders 3
+# 7. SIGTERM (as Ctrl-C) while the command runs: the run stops at once
+#    with exit 130 and nothing recorded, and the command is stopped too
+before=$(records)
+rm -f "$EN/otp.pid"
+common=()
+mapfile -t common < <(en_common)
+# p11enroll itself in the background (not a shell function's subshell)
+"$P11ENROLL" enroll "${common[@]}" --form "$SCM_SIM_URL/customer/demo/cs/cs" \
+    --email dev@example.org --accept-eula --new --label term \
+    --otp-cmd "echo \$\$ >$EN/otp.pid; exec sleep 120" \
+    >"$EN/term.out" 2>"$EN/term.err" &
+run=$!
+for _ in $(seq 1 300); do
+    [ -s "$EN/otp.pid" ] && break
+    sleep 0.1
+done
+[ -s "$EN/otp.pid" ] || en_fail "term: the command never started"
+kill -TERM "$run"
+set +e
+wait "$run"
+EN_RC=$?
+set -e
+EN_LAST=term
+en_expect_rc 130
+en_expect_err "nothing is recorded"
+child=$(cat "$EN/otp.pid")
+for _ in $(seq 1 100); do
+    kill -0 "$child" 2>/dev/null || break
+    sleep 0.05
+done
+if kill -0 "$child" 2>/dev/null; then
+    en_fail "term: the command still runs"
+fi
+[ "$(records)" = "$before" ] || en_fail "term: a record was kept"
 echo "enroll_otp_cmd: all passed"
