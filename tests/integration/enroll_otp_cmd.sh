@@ -5,8 +5,7 @@
 # code; it gets no secret (environment, descriptors); a command that fails,
 # prints nothing, hangs or gives a wrong code ends the run with one
 # sentence, nothing made, and is not run again; SIGTERM stops it and the
-# run; a run stopped after the
-# submission is resumed.
+# run; a run stopped after the submission is resumed.
 set -euo pipefail
 # shellcheck source=tests/integration/enroll_lib.sh
 . "$P11E_SOURCE_DIR/tests/integration/enroll_lib.sh"
