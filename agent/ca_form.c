@@ -105,6 +105,31 @@ static enum pe_rc form_fail(const struct http_response *p, const char *what,
                     ca_text_clean(desc, false));
 }
 
+/*
+ * The answer to auth/email, the first request to --form, when it says the
+ * URL is no form: 404 or 405 (a path the server does not know), or a
+ * refusal that is not a form's JSON error (a web page).  The sentence
+ * names the URL: the e-mail address is not what is wrong.
+ */
+static bool form_not_there(const struct ca *ca, const struct http_response *p,
+                           enum pe_rc *prc)
+{
+    char desc[256] = "";
+    long code = 0;
+    bool json = ca_parse_error(p->body, p->len, &code, desc, sizeof(desc));
+
+    if (p->status != 404 && p->status != 405 &&
+        (json || ca_retry_later(p->status, 0)))
+        return false;
+    *prc = pe_failf(PE_E_CONFIG,
+                    "%s is not an enrollment form (HTTP %ld%s%s); give "
+                    "--form the form's URL from the invitation, e.g. "
+                    "https://cert-manager.com/customer/NAME/cs/FORM.",
+                    ca->cfg.url, p->status, json ? ": " : "",
+                    json ? ca_text_clean(desc, false) : "");
+    return true;
+}
+
 /* The code of the person (*pcode) traded at auth/verify; the answer in
  * *presp, the request's body in *pbody (wiped by the caller). */
 static enum pe_rc form_verify(struct ca *ca, struct secret **pcode,
@@ -173,10 +198,11 @@ static enum pe_rc form_login(struct ca *ca)
     body = NULL;
     if (rc != PE_OK)
         goto out;
-    if (resp.status < 200 || resp.status > 299) {
+    if ((resp.status < 200 || resp.status > 299) &&
+        !form_not_there(ca, &resp, &rc))
         rc = form_fail(&resp, "the e-mail address", PE_E_CA_AUTH);
+    if (resp.status < 200 || resp.status > 299)
         goto out;
-    }
     http_response_clear(&resp);
     say("A one-time code was sent to %s.", ca->cfg.email);
     for (;;) {

@@ -43,16 +43,6 @@ void enroll_crash_point(const char *where)
         raise(SIGKILL);
 }
 
-enum pe_rc enroll_save(struct journal_rec *rec)
-{
-    bool first = !rec->saved;
-    enum pe_rc rc = journal_save(rec);
-
-    if (rc == PE_OK && first)
-        say("Enrollment %s recorded in %s.", rec->id, rec->dir);
-    return rc;
-}
-
 /* The step of a state that is not final. */
 static enum pe_rc run_step(struct run *r, enum journal_status s)
 {
@@ -219,9 +209,13 @@ static enum pe_rc drive(struct run *r)
         rec->status = (enum journal_status)(from + 1);
         rc = journal_set(&rec->last_error, NULL);
         if (rc == PE_OK)
-            rc = enroll_save(rec);
+            rc = journal_save(rec);
         if (rc != PE_OK)
             return rc;
+        /* said once the record holds a key: one that stops before is not
+         * kept (cmd_enroll.c), so it was never worth naming */
+        if (r->made_here && from == JOURNAL_NEW)
+            say("Enrollment %s recorded in %s.", rec->id, rec->dir);
         enroll_crash_point(journal_status_name(rec->status));
     }
     return PE_OK;
@@ -235,6 +229,7 @@ enum pe_rc enroll_drive(struct journal_rec *rec, const struct enroll_opts *o)
     memset(&r, 0, sizeof(r));
     r.rec = rec;
     r.o = o;
+    r.made_here = !rec->saved;
     r.deadline = deadline_of(o);
     interrupt_catch();
     if (rec->status == JOURNAL_INSTALLED) {

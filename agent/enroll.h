@@ -37,6 +37,8 @@ struct enroll_opts {
     const char *ca_file, *trust, *format;
     const char *secret_spec; /* "file:P", "fd:N" or "env:V" */
     const char *otp_file;
+    const char *otp_cmd; /* its first line of output is the code */
+    long otp_timeout;    /* seconds for either; 0: UI_OTP_WAIT */
     const char *out_cert, *out_chain;
     const char *state_dir;
     long wait_s; /* -1: not given */

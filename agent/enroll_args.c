@@ -61,6 +61,8 @@ enum {
     O_CS_ENV,
     O_CS_SOURCE,
     O_OTP,
+    O_OTP_CMD,
+    O_OTP_TIMEOUT,
     O_EULA,
     O_OUT_CERT,
     O_OUT_CHAIN,
@@ -118,6 +120,8 @@ static const struct option longopts[] = {
     {"client-secret-env", required_argument, NULL, O_CS_ENV},
     {"client-secret", required_argument, NULL, O_CS_SOURCE},
     {"otp-file", required_argument, NULL, O_OTP},
+    {"otp-cmd", required_argument, NULL, O_OTP_CMD},
+    {"otp-timeout", required_argument, NULL, O_OTP_TIMEOUT},
     {"accept-eula", no_argument, NULL, O_EULA},
     {"out-cert", required_argument, NULL, O_OUT_CERT},
     {"out-chain", required_argument, NULL, O_OUT_CHAIN},
@@ -165,7 +169,8 @@ static void enroll_usage(enum enroll_verb verb, FILE *f)
                 "         --client-secret-file F|--client-secret-fd N|"
                 "--client-secret-env V\n"
                 "         --email ADDR | --form URL --email ADDR [--otp-file "
-                "F] [--accept-eula])\n"
+                "F|--otp-cmd CMD]\n"
+                "         [--accept-eula])\n"
                 "         [--key-type ec-p256|ec-p384|rsa-3072|rsa-4096] "
                 "[--label L] [--key-id HEX]\n"
                 "         [--subject DN | --cn --o --ou --c --l --st] "
@@ -189,6 +194,13 @@ static void enroll_usage(enum enroll_verb verb, FILE *f)
             "                       P11ENROLL_KEY_URI, _KEY_ID, _TOKEN_URI)\n"
             "  --attestation-timeout SECS  stop the command after (60)\n"
             "  --http-timeout SECS  --poll-interval SECS  --poll-max SECS\n"
+            "Form (the one-time code; default: asked on the terminal):\n"
+            "  --otp-file F         read it from F once F is newer than the "
+            "request\n"
+            "  --otp-cmd CMD        the first line CMD prints (gets\n"
+            "                       P11ENROLL_EMAIL, _OTP_SINCE)\n"
+            "  --otp-timeout SECS   wait for either at most (600)\n"
+            "  --accept-eula        accept the form's EULA without asking\n"
             "Files and state:\n"
             "  --out-cert F --out-chain F  also write PEM files\n"
             "  --state-dir D        journal folder (default "
@@ -355,6 +367,12 @@ static enum pe_rc set_opt(struct enroll_opts *o, int c, const char *arg)
         return set_secret(o, NULL, arg);
     case O_OTP:
         o->otp_file = arg;
+        break;
+    case O_OTP_CMD:
+        o->otp_cmd = arg;
+        break;
+    case O_OTP_TIMEOUT:
+        o->otp_timeout = parse_secs(arg, &ok);
         break;
     case O_EULA:
         o->accept_eula = true;
@@ -654,6 +672,8 @@ enum pe_rc enroll_parse_args(enum enroll_verb verb, int argc, char **argv,
     if (o->attestation_file != NULL && o->attestation_cmd != NULL)
         return pe_failf(PE_E_USAGE,
                         "Give --attestation or --attestation-cmd, not both.");
+    if (o->otp_file != NULL && o->otp_cmd != NULL)
+        return pe_failf(PE_E_USAGE, "Give --otp-file or --otp-cmd, not both.");
     return tokopt_finish(&o->tok);
 }
 

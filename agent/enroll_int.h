@@ -25,10 +25,8 @@ struct run {
     char *attestation_b64; /* gathered for the submission */
     const char *hsm_type;  /* what the attestation came from, or NULL */
     time_t deadline;       /* CLOCK_MONOTONIC: stop waiting for the CA */
+    bool made_here;        /* rec is new: not saved before this run */
 };
-
-/* journal_save, saying so the first time rec is saved. */
-enum pe_rc enroll_save(struct journal_rec *rec);
 
 /* The CA client of rec (client secret read, nothing sent yet). */
 enum pe_rc step_open_ca(struct run *r);

@@ -70,7 +70,8 @@ enum pe_rc step_open_ca(struct run *r)
     r->cfg.http.timeout_s = r->o->http_timeout;
     r->cfg.ui.arg = (void *)(uintptr_t)r->o;
     r->cfg.ui.get_code = ui_get_code;
-    r->cfg.ui.code_typed = r->o->otp_file == NULL && secret_can_prompt();
+    r->cfg.ui.code_typed =
+        r->o->otp_file == NULL && r->o->otp_cmd == NULL && secret_can_prompt();
     r->cfg.ui.accept_terms = ui_accept_terms;
     rc = ca_new(&r->cfg, &r->ca);
     if (rc == PE_OK)
@@ -288,7 +289,7 @@ enum pe_rc step_key(struct run *r)
         }
         rc = journal_set(&rec->keygen, "started");
         if (rc == PE_OK)
-            rc = enroll_save(rec);
+            rc = journal_save(rec);
         if (rc != PE_OK)
             return rc;
         enroll_crash_point("keygen");

@@ -5,14 +5,18 @@
 #include "ui.h"
 
 #include <stdio.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 
+#include "child.h"
 #include "enroll.h"
 #include "interrupt.h"
 #include "log.h"
 
-#define OTP_FILE_WAIT 600 /* seconds: a mail is minutes, not hours */
+/* What --otp-cmd may print: a code on the first line, a little more after
+ * it (a script's chatter is not read past this). */
+#define OTP_CMD_MAX 1024
 
 /*
  * --otp-file names a file that a mail filter or a person writes when the
@@ -20,12 +24,13 @@
  * earlier one, so wait (interruptibly) until it is rewritten.  A FIFO or
  * a descriptor gives only what is written now.
  */
-static enum pe_rc wait_fresh(const char *path, const struct timespec *since)
+static enum pe_rc wait_fresh(const char *path, const struct timespec *since,
+                             long wait_s)
 {
     struct stat st;
     long i;
 
-    for (i = 0; i < OTP_FILE_WAIT * 2; i++) {
+    for (i = 0; i < wait_s * 2; i++) {
         /* empty: a writer that truncated the file has not written yet */
         if (stat(path, &st) == 0 &&
             (!S_ISREG(st.st_mode) ||
@@ -34,15 +39,68 @@ static enum pe_rc wait_fresh(const char *path, const struct timespec *since)
                                   st.st_mtim.tv_nsec >= since->tv_nsec)))))
             return PE_OK;
         if (i == 0)
-            say("Waiting for the one-time code in %s (at most %d s)...", path,
-                OTP_FILE_WAIT);
+            say("Waiting for the one-time code in %s (at most %ld s)...", path,
+                wait_s);
         if (interrupt_sleep_ms(500) != PE_OK)
             return PE_E_INTERRUPTED;
     }
     return pe_failf(PE_E_USAGE,
-                    "No new one-time code reached %s within %d s of the "
-                    "request; write the code from the e-mail there.",
-                    path, OTP_FILE_WAIT);
+                    "No new one-time code reached %s within %ld s of the "
+                    "request; write the code from the e-mail there (a "
+                    "longer wait: --otp-timeout).",
+                    path, wait_s);
+}
+
+/*
+ * --otp-cmd: the first line the command prints is the code.  It is told
+ * the address and the time the mail was asked for (P11ENROLL_OTP_SINCE,
+ * Unix seconds) so that it can pass over older mails; nothing secret.
+ * The output is read into locked memory and only the code is kept.
+ */
+static enum pe_rc code_from_cmd(const struct enroll_opts *o, const char *email,
+                                time_t since, long wait_s,
+                                struct secret **pcode)
+{
+    char f_email[300], f_since[64];
+    const char *facts[] = {f_email, f_since, NULL};
+    struct child_cmd c = {0};
+    unsigned char *buf;
+    size_t len = 0, n;
+    bool truncated = false;
+    enum pe_rc rc;
+
+    snprintf(f_email, sizeof(f_email), "P11ENROLL_EMAIL=%s", email);
+    snprintf(f_since, sizeof(f_since), "P11ENROLL_OTP_SINCE=%lld",
+             (long long)since);
+    c.cmd = o->otp_cmd;
+    c.what = "one-time code command (--otp-cmd)";
+    c.longer = "--otp-timeout";
+    c.facts = facts;
+    c.timeout_s = wait_s;
+    c.fail_rc = PE_E_CONFIG;
+    buf = secret_mem_alloc(OTP_CMD_MAX);
+    if (buf == NULL)
+        return PE_E_NOMEM;
+    say("Running the --otp-cmd for the code sent to %s (at most %ld s)...",
+        email, wait_s);
+    rc = child_run(&c, buf, OTP_CMD_MAX, &len, &truncated);
+    if (rc != PE_OK)
+        goto out;
+    for (n = 0; n < len && buf[n] != '\n' && buf[n] != '\r'; n++)
+        ;
+    while (n > 0 && (buf[n - 1] == ' ' || buf[n - 1] == '\t'))
+        n--;
+    if (n == 0 || memchr(buf, '\0', n) != NULL || (n == len && truncated)) {
+        rc = pe_failf(PE_E_CONFIG,
+                      "The --otp-cmd printed no one-time code on its first "
+                      "line: %s",
+                      o->otp_cmd);
+        goto out;
+    }
+    rc = secret_from_bytes(buf, n, pcode);
+out:
+    secret_mem_free(buf, OTP_CMD_MAX);
+    return rc;
 }
 
 enum pe_rc ui_get_code(void *arg, const char *email, struct secret **pcode)
@@ -51,13 +109,16 @@ enum pe_rc ui_get_code(void *arg, const char *email, struct secret **pcode)
     struct secret_source src = {SECRET_NONE, NULL, NULL};
     struct timespec since;
     char prompt[300];
+    long wait_s = o->otp_timeout > 0 ? o->otp_timeout : UI_OTP_WAIT;
     enum pe_rc rc;
 
+    /* the mail was requested just before this call */
+    clock_gettime(CLOCK_REALTIME, &since);
+    since.tv_sec -= 1; /* a writer's clock granularity */
+    if (o->otp_cmd != NULL)
+        return code_from_cmd(o, email, since.tv_sec, wait_s, pcode);
     if (o->otp_file != NULL) {
-        /* the mail was requested just before this call */
-        clock_gettime(CLOCK_REALTIME, &since);
-        since.tv_sec -= 1; /* a writer's clock granularity */
-        rc = wait_fresh(o->otp_file, &since);
+        rc = wait_fresh(o->otp_file, &since, wait_s);
         if (rc != PE_OK)
             return rc;
         src.kind = SECRET_FILE;
@@ -70,7 +131,8 @@ enum pe_rc ui_get_code(void *arg, const char *email, struct secret **pcode)
     } else {
         return pe_failf(PE_E_USAGE,
                         "The one-time code sent to %s is needed: "
-                        "give --otp-file, or run on a terminal.",
+                        "give --otp-file or --otp-cmd, or run on a "
+                        "terminal.",
                         email);
     }
     rc = secret_read(&src, false, pcode);

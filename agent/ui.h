@@ -12,8 +12,13 @@
 #include "rc.h"
 #include "secret.h"
 
+/* Seconds to wait for the one-time code from --otp-file or --otp-cmd
+ * unless --otp-timeout says otherwise: a mail is minutes, not hours. */
+#define UI_OTP_WAIT 600
+
 /* The one-time code mailed to email (a ca_ui get_code; arg is the
- * struct enroll_opts): --otp-file, else a prompt on the terminal. */
+ * struct enroll_opts): --otp-cmd, --otp-file, else a prompt on the
+ * terminal. */
 enum pe_rc ui_get_code(void *arg, const char *email, struct secret **pcode);
 
 /* Show the form's terms and take the EULA (a ca_ui accept_terms; arg is

@@ -54,17 +54,32 @@ static enum pe_rc mod_init(struct tok_mod *m, bool required)
     return PE_OK;
 }
 
+/* p11-kit's reason for a module that did not load without the path it
+ * repeats: "couldn't load module: PATH: " and a dlerror() that names PATH
+ * again; what follows the last "PATH: " is the reason. */
+static const char *load_reason(const char *path, const char *msg)
+{
+    const char *p, *last = msg;
+    size_t n = strlen(path);
+
+    for (p = strstr(msg, path); p != NULL; p = strstr(p + 1, path))
+        if (p[n] == ':' && p[n + 1] == ' ')
+            last = p + n + 2;
+    return last;
+}
+
 static enum pe_rc load_path(struct tok_modset *set, const char *path)
 {
     CK_FUNCTION_LIST *fl;
+    const char *msg;
     enum pe_rc rc;
 
     fl = p11_kit_module_load(path, 0);
     if (fl == NULL) {
-        const char *msg = p11_kit_message();
-
+        msg = p11_kit_message();
+        msg = msg != NULL ? load_reason(path, msg) : "";
         return pe_failf(PE_E_MODULE, "Cannot load the PKCS#11 module %s%s%s.",
-                        path, msg ? ": " : "", msg ? msg : "");
+                        path, msg[0] != '\0' ? ": " : "", msg);
     }
     rc = mod_add(set, fl, path);
     if (rc != PE_OK) {

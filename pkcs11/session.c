@@ -393,10 +393,12 @@ static enum pe_rc do_login(struct tok_ctx *ctx, CK_USER_TYPE ut,
 /* flags: the token's, read just now by the caller, or FLAGS_UNREAD. */
 #define FLAGS_UNREAD ((unsigned long)-1)
 
+/* One login; *pkind: where a PIN read now came from. */
 static enum pe_rc login_once(struct tok_ctx *ctx,
                              const struct secret_source *pin,
                              enum tok_user user, bool interactive,
-                             struct secret **psecret, unsigned long flags)
+                             struct secret **psecret, unsigned long flags,
+                             enum secret_kind *pkind)
 {
     struct secret_source src;
     char prompt[96];
@@ -419,6 +421,7 @@ static enum pe_rc login_once(struct tok_ctx *ctx,
         if (src.kind == SECRET_PINPAD)
             say("Enter the %s on the PIN pad of token \"%s\".", who,
                 ctx->label);
+        *pkind = src.kind;
         rc = secret_read(&src, false, psecret);
         if (rc != PE_OK)
             return rc;
@@ -431,12 +434,59 @@ static enum pe_rc login_once(struct tok_ctx *ctx,
     return do_login(ctx, user == TOK_SO ? CKU_SO : CKU_USER, *psecret, who);
 }
 
+bool tok_pin_ask_again(enum secret_kind kind, enum tok_user user,
+                       unsigned long flags, int asked)
+{
+    unsigned long stop = user == TOK_SO
+                             ? TOK_F_SO_PIN_LOCKED | TOK_F_SO_PIN_FINAL_TRY
+                             : TOK_F_USER_PIN_LOCKED | TOK_F_USER_PIN_FINAL_TRY;
+
+    return kind == SECRET_PROMPT && asked < TOK_PIN_PROMPTS &&
+           (flags & stop) == 0;
+}
+
+/* The login of tok_login, with its retries of a PIN read once. */
+static enum pe_rc login_retried(struct tok_ctx *ctx,
+                                const struct secret_source *pin,
+                                enum tok_user user, bool interactive,
+                                struct secret **psecret, unsigned long flags,
+                                enum secret_kind *pkind)
+{
+    struct tok_backoff b = {0, 0};
+    enum pe_rc rc;
+
+    rc = login_once(ctx, pin, user, interactive, psecret, flags, pkind);
+    /* On SoftHSM only (transient_rv), CKR_GENERAL_ERROR & co. are no
+     * verdict on the PIN (a refusal is CKR_PIN_INCORRECT, final): it gives
+     * them while another process rewrites the token, and counts no tries.
+     * The same PIN (read once) goes again, in the same session first, then
+     * through a re-initialised module. */
+    while (rc != PE_OK && rc != PE_E_PIN_INCORRECT && rc != PE_E_PIN_LOCKED &&
+           *psecret != NULL && transient_rv(ctx, ctx->last_rv) &&
+           backoff_wait(&b, TOK_RETRY_BUDGET_MS)) {
+        log_debug(LOG_CAT_PKCS11, "login: trying again");
+        if (b.attempt >= TOK_RETRY_REINIT_AFTER) {
+            rc = reopen(ctx, false);
+            if (rc != PE_OK)
+                break;
+        }
+        rc = login_once(ctx, pin, user, interactive, psecret, FLAGS_UNREAD,
+                        pkind);
+    }
+    if (rc != PE_OK && rc != PE_E_PIN_INCORRECT && rc != PE_E_PIN_LOCKED &&
+        tok_recover_once(ctx))
+        rc = login_once(ctx, pin, user, interactive, psecret, FLAGS_UNREAD,
+                        pkind);
+    return rc;
+}
+
 enum pe_rc tok_login(struct tok_ctx *ctx, const struct secret_source *pin,
                      enum tok_user user, bool interactive)
 {
     struct secret *secret = NULL;
-    struct tok_backoff b = {0, 0};
+    enum secret_kind kind = SECRET_NONE;
     unsigned long flags;
+    int asked = 1;
     enum pe_rc rc;
 
     if (ctx->logged_in && ctx->user == user)
@@ -448,26 +498,19 @@ enum pe_rc tok_login(struct tok_ctx *ctx, const struct secret_source *pin,
         return PE_OK;
     }
     ctx->interactive = interactive;
-    rc = login_once(ctx, pin, user, interactive, &secret, flags);
-    /* On SoftHSM only (transient_rv), CKR_GENERAL_ERROR & co. are no
-     * verdict on the PIN (a refusal is CKR_PIN_INCORRECT, final): it gives
-     * them while another process rewrites the token, and counts no tries.
-     * The same PIN (read once) goes again, in the same session first, then
-     * through a re-initialised module. */
-    while (rc != PE_OK && rc != PE_E_PIN_INCORRECT && rc != PE_E_PIN_LOCKED &&
-           secret != NULL && transient_rv(ctx, ctx->last_rv) &&
-           backoff_wait(&b, TOK_RETRY_BUDGET_MS)) {
-        log_debug(LOG_CAT_PKCS11, "login: trying again");
-        if (b.attempt >= TOK_RETRY_REINIT_AFTER) {
-            rc = reopen(ctx, false);
-            if (rc != PE_OK)
-                break;
-        }
-        rc = login_once(ctx, pin, user, interactive, &secret, FLAGS_UNREAD);
+    rc = login_retried(ctx, pin, user, interactive, &secret, flags, &kind);
+    /* a mistyped PIN is typed again, while that cannot lock the token */
+    while (rc == PE_E_PIN_INCORRECT &&
+           tok_pin_ask_again(kind, user, tok_token_flags(ctx), asked)) {
+        say("Token \"%s\" refused that %s; type it again (%d of %d).",
+            ctx->label, user == TOK_SO ? "SO PIN" : "PIN", asked + 1,
+            TOK_PIN_PROMPTS);
+        secret_free(secret);
+        secret = NULL;
+        asked++;
+        rc = login_retried(ctx, pin, user, interactive, &secret, FLAGS_UNREAD,
+                           &kind);
     }
-    if (rc != PE_OK && rc != PE_E_PIN_INCORRECT && rc != PE_E_PIN_LOCKED &&
-        tok_recover_once(ctx))
-        rc = login_once(ctx, pin, user, interactive, &secret, FLAGS_UNREAD);
     if (rc != PE_OK) {
         secret_free(secret);
         return rc;

@@ -147,9 +147,25 @@ enum tok_user { TOK_USER, TOK_SO };
  * PIN is kept in a struct secret, wiped at tok_close, for the context logins
  * of CKA_ALWAYS_AUTHENTICATE keys and to log in again after a network HSM
  * dropped.  Already logged in: PE_OK.  Token without login: PE_OK.
+ * A PIN typed at a prompt and refused is asked for again as
+ * tok_pin_ask_again() says; one from a file, descriptor, variable or the
+ * URI never is.
  */
 enum pe_rc tok_login(struct tok_ctx *ctx, const struct secret_source *pin,
                      enum tok_user user, bool interactive);
+
+/* Prompts for one login at most (the first and those after a refusal). */
+#define TOK_PIN_PROMPTS 3
+
+/*
+ * After the (SO) PIN from a source of kind was refused on the asked-th
+ * prompt: true when it may be asked for again, i.e. it was typed at a
+ * prompt, fewer than TOK_PIN_PROMPTS were asked, and the token's flags
+ * (read after the refusal; TOK_F_*) show it neither locked nor on its
+ * final try: a person is not led into locking a token.
+ */
+bool tok_pin_ask_again(enum secret_kind kind, enum tok_user user,
+                       unsigned long flags, int asked);
 
 /* The source of the user PIN for context-specific logins when the session
  * is logged in as SO (ykcs11: signing with slot 9c).  Borrowed until

@@ -222,7 +222,8 @@ _p11enroll() {
         --c | --l | --st | --first-name | --last-name | --title | \
         --san-email | --term | --hsm-type | --wait | --poll-interval | \
         --poll-max | --http-timeout | --attestation-timeout | --pin-fd | \
-        --so-pin-fd | --client-secret-fd | --attestation-cmd | --notify-cmd)
+        --so-pin-fd | --client-secret-fd | --attestation-cmd | --notify-cmd | \
+        --otp-cmd | --otp-timeout)
         return 0 # a value only the user knows
         ;;
     esac

@@ -42,11 +42,17 @@ en_expect_rc 0
 en_expect_err "is finished already"
 expect_done
 
+newest_record() { # the ID of the record saved last
+    find "$EN_STATE" -maxdepth 1 -name '*.json' -printf '%T@ %f\n' |
+        sort -n | tail -n 1 | cut -d' ' -f2 | sed 's/\.json$//'
+}
+
 # killed with the key's ID saved and the key not made yet ("new", keygen
 # started): the rerun makes the key under that ID
 P11ENROLL_TEST_CRASH=keygen en_run crash-keygen en_rest --label keygen
 en_expect_rc 137
-id=$(en_journal_id)
+# not named yet (it is, once it holds a key): the newest record
+id=$(newest_record)
 [ "$(en_journal_status "$id")" = new ] || en_fail "keygen: not new"
 en_run rerun-keygen en_rest --label keygen
 en_expect_rc 0
@@ -58,7 +64,7 @@ expect_done
 # half is removed and the key made again, never "already has an object"
 P11ENROLL_TEST_CRASH=keygen en_run crash-half en_rest --label half
 en_expect_rc 137
-id=$(en_journal_id)
+id=$(newest_record)
 kid=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["keyId"])' \
     "$EN_STATE/$id.json")
 openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 \

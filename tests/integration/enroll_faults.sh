@@ -92,6 +92,7 @@ en_run rejected en_rest --new --label rejected
 en_expect_rc 4
 en_expect_err "The CA rejected request"
 id=$(en_journal_id)
+en_expect_err "p11enroll forget $id --remove-key removes the enrollment and its key"
 [ "$(en_journal_status "$id")" = rejected ] || en_fail "not rejected"
 en_expect_token 10 7 9
 en_run rejected2 en_resume "$id"

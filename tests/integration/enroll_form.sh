@@ -132,4 +132,29 @@ wait "$writer"
 en_expect_rc 0
 en_expect_err "Waiting for the one-time code in $EN/otp.txt"
 en_expect_orders 4
+# 9. a --form URL that is no form: the sentence names the URL, not the
+#    e-mail address; exit 2, no mail, nothing made
+mails() { find "$SCM_SIM_OUTBOX" -name '*.eml' | wc -l; }
+before=$(mails)
+keys=$(en_keys)
+for url in "$SCM_SIM_URL/customer/demo/cs/nosuch" "$SCM_SIM_URL/api/v1"; do
+    en_run badurl en_form --new --label badurl --form "$url" \
+        --otp-file "$EN/wrong-otp" --accept-eula
+    en_expect_rc 2
+    en_expect_err "$url is not an enrollment form (HTTP 404"
+    if grep -q 'dev@example.org' "$EN/badurl.err"; then
+        en_fail "badurl: the sentence names the e-mail address"
+    fi
+done
+[ "$(mails)" -eq "$before" ] || en_fail "badurl: a mail was sent"
+[ "$(en_keys)" -eq "$keys" ] || en_fail "badurl: a key was made"
+
+# 10. a module that is not there: named once, before any mail is sent
+en_run nomodule en_form --new --label nomodule --module "$EN/no-such.so" \
+    --otp-file "$EN/wrong-otp" --accept-eula
+en_expect_rc 7
+en_expect_err "Cannot load the PKCS#11 module $EN/no-such.so: "
+[ "$(grep -o -F "$EN/no-such.so" "$EN/nomodule.err" | wc -l)" -eq 1 ] ||
+    en_fail "nomodule: the path is named more than once"
+[ "$(mails)" -eq "$before" ] || en_fail "nomodule: a mail was sent"
 echo "enroll_form: all passed"

@@ -184,4 +184,21 @@ grep -q 'nothing is recorded' "$ts" || en_fail "prompt: no sentence"
 [ "$(find "$EN_STATE" -name '*.json' | wc -l)" -eq "$records" ] ||
     en_fail "prompt: a record was kept"
 
+# ---- key generation refused (the mock module fails C_GenerateKeyPair):
+# nothing is kept, so no "Enrollment X recorded" was said either
+if [ -n "${P11E_MOCK:-}" ]; then
+    records=$(find "$EN_STATE" -name '*.json' | wc -l)
+    P11E_MOCK_TARGET=$FX_MODULE P11E_MOCK_FAIL=C_GenerateKeyPair=CKR_DEVICE_ERROR \
+        en_run keygenfail en_rest --new --label keygenfail --module "$P11E_MOCK"
+    en_expect_rc 7
+    en_expect_err "Generating the key pair on token"
+    [ "$(find "$EN_STATE" -name '*.json' | wc -l)" -eq "$records" ] ||
+        en_fail "keygenfail: a record was kept"
+    if grep -q "recorded in" "$EN/keygenfail.err"; then
+        en_fail "keygenfail: said \"recorded\" for a record it did not keep"
+    fi
+elif [ -n "${P11E_NO_SKIP:-}" ]; then
+    en_fail "the mock module is not built"
+fi
+
 echo "enroll_states: all passed"
