@@ -9,6 +9,7 @@
 
 #include "cmd.h"
 #include "http.h"
+#include "jsonout.h"
 #include "log.h"
 #include "rc.h"
 #include "secret.h"
@@ -162,16 +163,22 @@ int main(int argc, char **argv)
         return help(argc - i, argv + i);
     c = find_cmd(argv[i]);
     if (c == NULL) {
-        fprintf(stderr,
-                "p11enroll: unknown command \"%s\"; see "
-                "p11enroll --help.\n",
-                argv[i]);
-        return PE_EXIT_USAGE;
+        /* lower case: scripts (the Ansible module) match this text */
+        rc = pe_failf(PE_E_USAGE,
+                      "unknown command \"%s\"; see p11enroll --help.", argv[i]);
+        fprintf(stderr, "p11enroll: %s\n", pe_sentence(rc));
+        if (jsonout_wanted(argc - i, argv + i))
+            jsonout_print(argv[i], NULL, rc);
+        return pe_rc_exit(rc);
     }
     rc = http_global_init();
     if (rc == PE_OK)
         rc = c->run(argc - i, argv + i);
     if (rc != PE_OK && rc != PE_PENDING)
         fprintf(stderr, "p11enroll: %s\n", pe_sentence(rc));
+    /* a failure before the command knew it was asked for JSON (bad
+     * usage, an unknown option): the envelope all the same */
+    if (rc != PE_OK && !jsonout_printed() && jsonout_wanted(argc - i, argv + i))
+        jsonout_print(c->name, NULL, rc);
     return pe_rc_exit(rc);
 }
