@@ -202,7 +202,7 @@ TEST("/jsonout/envelope")
 
     env = jsonout_envelope("doctor", json_pack("{s:i}", "n", 1), PE_OK);
     CHECK(env != NULL);
-    CHECK_STR(json_string_value(json_object_get(env, "schema")), "p11enroll/1");
+    CHECK_STR(json_string_value(json_object_get(env, "schema")), "p11enroll/2");
     CHECK_STR(json_string_value(json_object_get(env, "command")), "doctor");
     CHECK(json_is_null(json_object_get(env, "error")));
     CHECK_INT(json_integer_value(
@@ -220,7 +220,7 @@ TEST("/jsonout/envelope")
     CHECK_STR(json_string_value(json_object_get(err, "message")),
               "The token refused the PIN.");
     s = json_dumps(env, JSON_PRESERVE_ORDER);
-    CHECK(s != NULL && strncmp(s, "{\"schema\": \"p11enroll/1\"", 24) == 0);
+    CHECK(s != NULL && strncmp(s, "{\"schema\": \"p11enroll/2\"", 24) == 0);
     free(s);
     json_decref(env);
 }
