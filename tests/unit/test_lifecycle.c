@@ -224,3 +224,31 @@ TEST("/jsonout/envelope")
     free(s);
     json_decref(env);
 }
+
+TEST("/jsonout/snake_case_and_times")
+{
+    char buf[64], small[6], line[128], *argv[8];
+    json_t *t;
+    int argc;
+
+    CHECK_STR(jsonout_snake("tokenUri", buf, sizeof(buf)), "token_uri");
+    CHECK_STR(jsonout_snake("predecessorCertSha256", buf, sizeof(buf)),
+              "predecessor_cert_sha256");
+    CHECK_STR(jsonout_snake("keygen", buf, sizeof(buf)), "keygen");
+    CHECK_STR(jsonout_snake("certExpires", small, sizeof(small)), "");
+
+    t = jsonout_time_text("2027-12-05 04:11:04 UTC"); /* first release */
+    CHECK_STR(json_string_value(t), "2027-12-05T04:11:04Z");
+    json_decref(t);
+    t = jsonout_time_text("2027-12-05T04:11:04Z");
+    CHECK_STR(json_string_value(t), "2027-12-05T04:11:04Z");
+    json_decref(t);
+    CHECK(json_is_null(jsonout_time_text("soon")));
+    CHECK(json_is_null(jsonout_time_text(NULL)));
+    CHECK(json_is_null(jsonout_time(0)));
+
+    argc = split("enroll --token t --json", line, sizeof(line), argv, 8);
+    CHECK(jsonout_wanted(argc, argv));
+    argc = split("enroll -- --json", line, sizeof(line), argv, 8);
+    CHECK(!jsonout_wanted(argc, argv));
+}
