@@ -118,6 +118,19 @@ static int help(int argc, char **argv)
     return pe_rc_exit(c->run(2, args));
 }
 
+/* An option before the command was wrong: with --json, the envelope of
+ * the command named after it (if one is). */
+static void usage_json(int argc, char **argv, enum pe_rc rc)
+{
+    int k;
+
+    for (k = 1; k < argc && argv[k][0] == '-'; k++)
+        ;
+    if (k < argc && find_cmd(argv[k]) != NULL &&
+        jsonout_wanted(argc - k, argv + k))
+        jsonout_print(argv[k], NULL, rc);
+}
+
 int main(int argc, char **argv)
 {
     const struct cmd *c;
@@ -148,9 +161,11 @@ int main(int argc, char **argv)
                    strcmp(argv[i], "--verbose") == 0) {
             verbose = true;
         } else {
-            fprintf(stderr, "p11enroll: unknown option \"%s\".\n", argv[i]);
+            rc = pe_failf(PE_E_USAGE, "unknown option \"%s\".", argv[i]);
+            fprintf(stderr, "p11enroll: %s\n", pe_sentence(rc));
             pe_usage(1);
-            return PE_EXIT_USAGE;
+            usage_json(argc - i, argv + i, rc);
+            return pe_rc_exit(rc);
         }
     }
     if (i >= argc) {
