@@ -74,7 +74,7 @@ static bool is_time_member(const char *name)
  */
 static json_t *record_view(const struct journal_rec *rec)
 {
-    json_t *stored, *view, *v;
+    json_t *stored, *view, *v, *shown;
     const char *name;
     char *text = NULL, snake[128], next[160];
 
@@ -96,12 +96,12 @@ static json_t *record_view(const struct journal_rec *rec)
         if (snake[0] == '\0')
             continue;
         if (strcmp(name, "created") == 0 || strcmp(name, "updated") == 0)
-            v = jsonout_time((time_t)json_integer_value(v));
+            shown = jsonout_time((time_t)json_integer_value(v));
         else if (json_is_string(v) && is_time_member(name))
-            v = jsonout_time_text(json_string_value(v));
+            shown = jsonout_time_text(json_string_value(v));
         else
-            json_incref(v);
-        json_object_set_new(view, snake, v);
+            shown = json_incref(v);
+        json_object_set_new(view, snake, shown);
     }
     json_decref(stored);
     json_object_set_new(
