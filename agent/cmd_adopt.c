@@ -235,7 +235,7 @@ static enum pe_rc adopt(const struct enroll_opts *o, const char *dir)
         rec->cert_subject, id, serial,
         util_time_rfc3339(na, date, sizeof(date)), rec->id, rec->url);
     if (o->json)
-        enroll_report(rec, o, PE_OK);
+        jsonout_print("adopt", enroll_result_json(rec), PE_OK);
 out:
     journal_rec_free(rec);
     tok_key_free(key);

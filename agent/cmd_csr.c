@@ -11,12 +11,15 @@
 
 #include <openssl/crypto.h>
 
+#include "bundle.h"
 #include "cmd.h"
 #include "csr.h"
 #include "fileio.h"
+#include "jsonout.h"
 #include "log.h"
 #include "tok.h"
 #include "tokopt.h"
+#include "util.h"
 
 #define CSR_DEFAULT_LABEL "p11enroll"
 
@@ -24,6 +27,7 @@ struct csr_opts {
     struct tokopt tok;
     const char *key_type, *label, *key_id, *key_uri, *out;
     struct csr_subject subj;
+    bool json;
 };
 
 static void csr_usage(FILE *f)
@@ -35,7 +39,7 @@ static void csr_usage(FILE *f)
             "         [--key-id HEX | --key-uri URI]\n"
             "         [--subject \"/CN=.../O=...\" | --cn --o --ou --c --l "
             "--st]\n"
-            "         [--email ADDR] [--out req.pem]\n"
+            "         [--email ADDR] [--out req.pem] [--json]\n"
             "\n"
             "Generates a key pair on the token (or reuses --key-id/--key-uri),"
             "\n"
@@ -44,6 +48,8 @@ static void csr_usage(FILE *f)
             "the\n"
             "request goes to the file and the URI to standard output.\n"
             "--email goes into the subjectAltName (rfc822Name).\n"
+            "--json: the key and the request (PEM) as JSON on standard "
+            "output\n(docs/json-schema.md).\n"
             "\n");
     tokopt_usage(f, true);
 }
@@ -67,6 +73,7 @@ static enum pe_rc csr_parse_args(int argc, char **argv, struct csr_opts *o,
         {"st", required_argument, NULL, 6},
         {"email", required_argument, NULL, 7},
         {"out", required_argument, NULL, 'o'},
+        {"json", no_argument, NULL, 'j'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -117,6 +124,9 @@ static enum pe_rc csr_parse_args(int argc, char **argv, struct csr_opts *o,
             break;
         case 'o':
             o->out = optarg;
+            break;
+        case 'j':
+            o->json = true;
             break;
         case 'h':
             *phelp = true;
@@ -173,9 +183,33 @@ static enum pe_rc csr_get_key(struct tok_ctx *ctx, const struct csr_opts *o,
     return rc;
 }
 
-/* The PEM to --out (atomically) or stdout. */
+/* The --json result (docs/json-schema.md). */
+static json_t *csr_json(struct tok_ctx *ctx, struct tok_key *key, X509_REQ *req,
+                        const char *pem, const struct csr_opts *o, bool fresh)
+{
+    const unsigned char *id = NULL;
+    enum tok_keytype kt;
+    char hex[260], subj[512];
+    size_t len = 0;
+
+    tok_key_id(key, &id, &len);
+    return json_pack(
+        "{s:s, s:s, s:s, s:s?, s:b, s:s, s:s, s:s?}", "token_uri",
+        tok_token_uri(ctx), "key_id",
+        util_hex_encode(id, len, hex, sizeof(hex)), "key_uri", tok_key_uri(key),
+        "key_type",
+        tok_key_type(key, &kt) == PE_OK ? tok_keytype_name(kt) : NULL,
+        "key_generated", fresh, "subject",
+        bundle_name_str(X509_REQ_get_subject_name(req), subj, sizeof(subj)),
+        "csr", pem, "file", o->out);
+}
+
+/* The PEM to --out (atomically) or stdout (not with --json: it is in the
+ * result). */
 static enum pe_rc csr_output(const struct csr_opts *o, const char *pem)
 {
+    if (o->out == NULL && o->json)
+        return PE_OK;
     if (o->out == NULL) {
         if (fputs(pem, stdout) < 0 || fflush(stdout) != 0)
             return pe_failf(PE_E_IO, "Writing the request to standard "
@@ -231,7 +265,12 @@ enum pe_rc cmd_csr(int argc, char **argv)
         goto out;
     /* The key's URI is a result too: on stdout when the request went to
      * a file, else beside the PEM on stderr (even with --quiet). */
-    if (o.out != NULL) {
+    if (o.json) {
+        rc = jsonout_print("csr", csr_json(ctx, key, req, pem, &o, fresh),
+                           PE_OK);
+        if (rc != PE_OK)
+            goto out;
+    } else if (o.out != NULL) {
         say("Wrote the request to %s.", o.out);
         printf("%s\n", tok_key_uri(key));
     } else {
@@ -252,6 +291,8 @@ out:
         key = NULL;
         pe_failf(rc, "%s", why);
     }
+    if (rc != PE_OK && o.json)
+        jsonout_print("csr", NULL, rc);
     free(pem);
     X509_REQ_free(req);
     EVP_PKEY_free(pub);

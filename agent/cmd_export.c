@@ -22,6 +22,7 @@
 #include "log.h"
 #include "tok.h"
 #include "tokopt.h"
+#include "util.h"
 
 struct exp_opts {
     struct tokopt tok;
@@ -139,17 +140,19 @@ static enum pe_rc exp_open(const struct tokopt *to, struct tok_ctx **pctx)
 
 static json_t *cert_json(X509 *x)
 {
-    char s[512], i[512], t[64];
+    char s[512], i[512];
     BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL);
     char *serial = bn != NULL ? BN_bn2hex(bn) : NULL;
+    time_t end = 0;
     json_t *j;
 
-    j = json_pack("{s:s, s:s, s:s, s:s}", "subject",
-                  bundle_name_str(X509_get_subject_name(x), s, sizeof(s)),
-                  "issuer",
-                  bundle_name_str(X509_get_issuer_name(x), i, sizeof(i)),
-                  "serial", serial ? serial : "?", "not_after",
-                  bundle_time_str(X509_get0_notAfter(x), t, sizeof(t)));
+    if (util_time_asn1(X509_get0_notAfter(x), &end) != PE_OK)
+        end = 0;
+    j = json_pack(
+        "{s:s, s:s, s:s, s:o}", "subject",
+        bundle_name_str(X509_get_subject_name(x), s, sizeof(s)), "issuer",
+        bundle_name_str(X509_get_issuer_name(x), i, sizeof(i)), "serial",
+        serial ? serial : "?", "not_after", jsonout_time(end));
     OPENSSL_free(serial);
     BN_free(bn);
     return j;

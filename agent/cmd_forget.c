@@ -12,6 +12,7 @@
 
 #include "cmd.h"
 #include "enroll.h"
+#include "jsonout.h"
 #include "log.h"
 #include "ui.h"
 
@@ -44,9 +45,9 @@ static void say_ca_side(const struct journal_rec *rec)
             rec->id, rec->url ? rec->url : "?");
 }
 
-/* Remove rec's key pair from its token. */
+/* Remove rec's key pair from its token; *premoved: it was there. */
 static enum pe_rc remove_key(struct journal_rec *rec,
-                             const struct enroll_opts *o)
+                             const struct enroll_opts *o, bool *premoved)
 {
     struct tokopt to = o->tok;
     struct tok_ctx *ctx = NULL;
@@ -73,6 +74,7 @@ static enum pe_rc remove_key(struct journal_rec *rec,
         goto out;
     if (tok_key_find_by_id(ctx, id, idlen, &key) == PE_OK) {
         rc = tok_key_destroy(key);
+        *premoved = rc == PE_OK;
         if (rc == PE_OK)
             say("Removed key %s of enrollment %s from token \"%s\".",
                 rec->key_id_hex, rec->id, tok_token_label(ctx));
@@ -89,13 +91,37 @@ out:
     return rc;
 }
 
+/* The --json result (docs/json-schema.md): the record as it was, and
+ * what this run did to it. */
+static json_t *forget_json(const struct journal_rec *rec,
+                           enum journal_status was, const struct enroll_opts *o,
+                           bool forgotten, bool key_removed)
+{
+    json_t *j;
+
+    j = json_pack("{s:s, s:s, s:b, s:b, s:b, s:b}", "id", rec->id, "status",
+                  journal_status_name(was), "dry_run", o->dry_run, "forgotten",
+                  forgotten, "remove_key", o->remove_key, "key_removed",
+                  key_removed);
+#define PUT(name, val)                                                         \
+    if (j != NULL && (val) != NULL)                                            \
+    json_object_set_new(j, name, json_string(val))
+    PUT("key_id", rec->key_id_hex);
+    PUT("token_uri", rec->token_uri);
+    PUT("request_id", rec->request_id);
+    PUT("url", rec->url);
+#undef PUT
+    return j;
+}
+
 enum pe_rc cmd_forget(int argc, char **argv)
 {
     struct enroll_opts o;
     struct journal_rec *rec = NULL;
     const char *why;
     char *dir = NULL, question[300];
-    bool help = false;
+    bool help = false, forgotten = false, key_removed = false;
+    enum journal_status was = JOURNAL_NEW;
     int first = 0;
     enum pe_rc rc;
 
@@ -107,6 +133,7 @@ enum pe_rc cmd_forget(int argc, char **argv)
         rc = journal_open(dir, o.merged[first], &rec);
     if (rc != PE_OK)
         goto out;
+    was = rec->status;
     why = o.remove_key ? key_must_stay(rec) : NULL;
     if (o.remove_key && why != NULL) {
         rc = pe_failf(PE_E_USAGE,
@@ -142,15 +169,23 @@ enum pe_rc cmd_forget(int argc, char **argv)
     if (rc == PE_OK)
         enroll_crash_point("abandoned");
     if (rc == PE_OK && o.remove_key)
-        rc = remove_key(rec, &o);
+        rc = remove_key(rec, &o, &key_removed);
     if (rc != PE_OK)
         goto out;
     say_ca_side(rec);
     say("Forgot enrollment %s.", rec->id);
-    journal_remove(rec);
-    rec = NULL;
+    forgotten = true;
 out:
-    journal_rec_free(rec);
+    if (o.json && !help)
+        jsonout_print("forget",
+                      rec != NULL
+                          ? forget_json(rec, was, &o, forgotten, key_removed)
+                          : NULL,
+                      rc);
+    if (forgotten)
+        journal_remove(rec);
+    else
+        journal_rec_free(rec);
     free(dir);
     enroll_opts_free(&o);
     return rc;

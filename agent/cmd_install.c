@@ -15,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+#include <openssl/bn.h>
 #include <openssl/x509.h>
 
 #include "bundle.h"
@@ -22,6 +24,7 @@
 #include "expiry.h"
 #include "export.h"
 #include "install.h"
+#include "jsonout.h"
 #include "log.h"
 #include "util.h"
 #include "tok.h"
@@ -31,7 +34,7 @@ struct inst_opts {
     struct tokopt tok;
     const char *key_id, *key_uri;
     const char *file, *chain, *trust, *out_cert, *out_chain;
-    bool any_eku;
+    bool any_eku, json;
 };
 
 static void inst_usage(FILE *f)
@@ -40,7 +43,7 @@ static void inst_usage(FILE *f)
             "Usage: p11enroll install [TOKEN OPTIONS]\n"
             "         FILE [--chain FILE] [--trust ROOT.pem] [--any-eku]\n"
             "         [--key-id HEX | --key-uri URI]\n"
-            "         [--out-cert F] [--out-chain F]\n"
+            "         [--out-cert F] [--out-chain F] [--json]\n"
             "\n"
             "Puts an issued certificate and its chain on the token, next to "
             "its\n"
@@ -53,6 +56,7 @@ static void inst_usage(FILE *f)
             "chain\n"
             "to --trust (default: the root in the bundle).\n"
             "--out-cert/--out-chain also write PEM files for signing tools."
+            "\n--json: what was installed, as JSON (docs/json-schema.md)."
             "\n\n");
     tokopt_usage(f, true);
 }
@@ -69,6 +73,7 @@ static enum pe_rc inst_parse_args(int argc, char **argv, struct inst_opts *o,
         {"any-eku", no_argument, NULL, 'a'},
         {"out-cert", required_argument, NULL, 'C'},
         {"out-chain", required_argument, NULL, 'H'},
+        {"json", no_argument, NULL, 'j'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -101,6 +106,9 @@ static enum pe_rc inst_parse_args(int argc, char **argv, struct inst_opts *o,
             break;
         case 'H':
             o->out_chain = optarg;
+            break;
+        case 'j':
+            o->json = true;
             break;
         case 'h':
             *phelp = true;
@@ -152,6 +160,66 @@ static enum pe_rc inst_find_key(struct tok_ctx *ctx, const struct inst_opts *o,
     return tokopt_find_key(ctx, o->key_id, o->key_uri, pkey);
 }
 
+/* A certificate's names, serial and end for the --json result. */
+static json_t *inst_cert_json(X509 *x)
+{
+    BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL);
+    char *serial = bn != NULL ? BN_bn2hex(bn) : NULL;
+    char s[512], i[512];
+    time_t end = 0;
+    json_t *j;
+
+    if (util_time_asn1(X509_get0_notAfter(x), &end) != PE_OK)
+        end = 0;
+    j = json_pack(
+        "{s:s, s:s, s:s, s:o}", "subject",
+        bundle_name_str(X509_get_subject_name(x), s, sizeof(s)), "issuer",
+        bundle_name_str(X509_get_issuer_name(x), i, sizeof(i)), "serial",
+        serial != NULL ? serial : "?", "not_after", jsonout_time(end));
+    OPENSSL_free(serial);
+    BN_free(bn);
+    return j;
+}
+
+/* The --json result (docs/json-schema.md): what is on the token now. */
+static json_t *inst_json(struct tok_ctx *ctx, struct tok_key *key,
+                         const struct inst_opts *o,
+                         const struct install_result *res)
+{
+    const unsigned char *id = NULL;
+    json_t *cert = inst_cert_json(res->leaf), *chain = json_array();
+    json_t *files = json_array();
+    char hex[260];
+    size_t len = 0;
+    int i;
+
+    tok_key_id(key, &id, &len);
+    if (cert != NULL)
+        json_object_set_new(cert, "uri", json_string(res->cert.uri));
+    for (i = 0; chain != NULL && i < sk_X509_num(res->chain); i++)
+        json_array_append_new(chain,
+                              inst_cert_json(sk_X509_value(res->chain, i)));
+    if (files != NULL && o->out_cert != NULL)
+        json_array_append_new(files,
+                              json_pack("{s:s, s:s}", "path", o->out_cert,
+                                        "content", "certificate"));
+    if (files != NULL && o->out_chain != NULL)
+        json_array_append_new(
+            files,
+            json_pack("{s:s, s:s}", "path", o->out_chain, "content", "chain"));
+    return json_pack(
+        "{s:s, s:{s:s, s:s}, s:o, s:s, s:{s:o, s:b, s:I, s:I}, s:o}", "token",
+        tok_token_uri(ctx), "key", "id",
+        util_hex_encode(id, len, hex, sizeof(hex)), "uri", tok_key_uri(key),
+        "certificate", cert, "certificate_was",
+        res->cert.unchanged  ? "unchanged"
+        : res->cert.replaced ? "replaced"
+                             : "added",
+        "chain", "certificates", chain, "on_token", res->chain_on_token,
+        "written", (json_int_t)res->written, "skipped",
+        (json_int_t)res->skipped, "files", files);
+}
+
 /* The next step: the command that prints signing recipes for the key. */
 static void install_hint(struct tok_ctx *ctx, struct tok_key *key)
 {
@@ -176,7 +244,7 @@ enum pe_rc cmd_install(int argc, char **argv)
 
     rc = inst_parse_args(argc, argv, &o, &help);
     if (rc != PE_OK)
-        return rc;
+        goto out;
     if (help) {
         inst_usage(stdout);
         return PE_OK;
@@ -201,10 +269,16 @@ enum pe_rc cmd_install(int argc, char **argv)
     rc = install_write_files(o.out_cert, o.out_chain, &res);
     if (rc != PE_OK)
         goto out;
-    install_summary(&res);
-    install_hint(ctx, key);
-    rc = PE_OK;
+    if (o.json) {
+        rc = jsonout_print("install", inst_json(ctx, key, &o, &res), PE_OK);
+    } else {
+        install_summary(&res);
+        install_hint(ctx, key);
+        rc = PE_OK;
+    }
 out:
+    if (rc != PE_OK && o.json)
+        jsonout_print("install", NULL, rc);
     install_result_clear(&res);
     tok_key_free(key);
     tok_close(ctx);

@@ -21,6 +21,7 @@
 #include "jsonout.h"
 #include "tok.h"
 #include "tokopt.h"
+#include "util.h"
 
 static void list_usage(FILE *f)
 {
@@ -94,16 +95,18 @@ static json_t *key_json(const struct tok_object *o, const char *id)
 
 static json_t *cert_json(const struct tok_object *o, const char *id)
 {
-    char subj[512] = "", iss[512] = "", exp[32] = "?";
+    char subj[512] = "", iss[512] = "";
+    time_t end = 0;
 
     if (o->cert != NULL) {
         name_str(X509_get_subject_name(o->cert), subj, sizeof(subj));
         name_str(X509_get_issuer_name(o->cert), iss, sizeof(iss));
-        bundle_time_str(X509_get0_notAfter(o->cert), exp, sizeof(exp));
+        if (util_time_asn1(X509_get0_notAfter(o->cert), &end) != PE_OK)
+            end = 0;
     }
-    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:s}", "id", id,
+    return json_pack("{s:s, s:s, s:s, s:s, s:o, s:s, s:b, s:s}", "id", id,
                      "label", o->label, "subject", subj, "issuer", iss,
-                     "not_after", exp, "category",
+                     "not_after", jsonout_time(end), "category",
                      o->category == 2   ? "authority"
                      : o->category == 1 ? "token-user"
                      : o->category == 3 ? "other-entity"

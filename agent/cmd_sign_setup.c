@@ -26,10 +26,12 @@
 #include "cmd.h"
 #include "export.h"
 #include "fileio.h"
+#include "jsonout.h"
 #include "log.h"
 #include "recipe.h"
 #include "tok.h"
 #include "tokopt.h"
+#include "util.h"
 
 #define SETUP_DIR_DEFAULT "p11enroll-sign"
 
@@ -38,7 +40,7 @@ struct setup_opts {
     struct export_select sel;
     enum recipe_tool tool;
     const char *dir;
-    bool yes;
+    bool yes, json;
 };
 
 /* What the token told, kept after it is closed. */
@@ -51,7 +53,7 @@ static void setup_usage(FILE *f)
     fprintf(f,
             "Usage: p11enroll sign-setup TOOL [TOKEN OPTIONS]\n"
             "         [--key-id HEX | --label L] [--dir DIR] [--yes]\n"
-            "         [--state-dir DIR]\n"
+            "         [--state-dir DIR] [--json]\n"
             "\n"
             "TOOL: osslsigncode, jarsigner, sbsign, openssl or p11-kit.\n"
             "Writes what TOOL needs to sign with the key (--key-id, --label, "
@@ -67,7 +69,8 @@ static void setup_usage(FILE *f)
             "--pin-env VAR the commands read it from there, else the tool "
             "asks.\n"
             "A file in DIR with other content is replaced only with --yes."
-            "\n\n");
+            "\n--json: the files and the commands (as \"script\") in JSON "
+            "instead\n(docs/json-schema.md).\n\n");
     tokopt_usage(f, false);
 }
 
@@ -81,6 +84,7 @@ static enum pe_rc setup_args(int argc, char **argv, struct setup_opts *o,
         {"dir", required_argument, NULL, 'D'},
         {"state-dir", required_argument, NULL, 'd'},
         {"yes", no_argument, NULL, 'y'},
+        {"json", no_argument, NULL, 'j'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -103,6 +107,8 @@ static enum pe_rc setup_args(int argc, char **argv, struct setup_opts *o,
             o->sel.state_dir = optarg;
         else if (c == 'y')
             o->yes = true;
+        else if (c == 'j')
+            o->json = true;
         else if (c == 'h')
             *phelp = true;
         else
@@ -451,6 +457,60 @@ static void setup_in(const struct setup_opts *o, const struct setup_token *t,
     in->as_root = geteuid() == 0;
 }
 
+/* The --json result (docs/json-schema.md): the recipe as "script" and
+ * each file it reads. */
+static json_t *setup_json(const struct setup_opts *o, const char *dir,
+                          const struct setup_token *t,
+                          const struct export_item *it,
+                          const struct recipe_in *in)
+{
+    const struct {
+        const char *path, *content;
+    } f[] = {
+        {in->files.cert, "certificate"},
+        {in->files.cert_der, "certificate-der"},
+        {in->files.intermediates, "intermediates"},
+        {in->files.root, "root"},
+        {in->files.certchain, "chain"},
+        {in->files.sunpkcs11, "sunpkcs11-config"},
+        {in->files.module_file, "p11-kit-module"},
+    };
+    json_t *files = json_array(), *cert = NULL, *j;
+    char *script = NULL;
+    size_t len = 0, i;
+    time_t end = 0;
+    FILE *mem = open_memstream(&script, &len);
+
+    if (mem != NULL) {
+        recipe_print(mem, in);
+        if (fclose(mem) != 0) {
+            free(script);
+            script = NULL;
+        }
+    }
+    for (i = 0; files != NULL && i < sizeof(f) / sizeof(f[0]); i++)
+        if (f[i].path != NULL)
+            json_array_append_new(files,
+                                  json_pack("{s:s, s:s}", "path", f[i].path,
+                                            "content", f[i].content));
+    if (util_time_asn1(X509_get0_notAfter(it->leaf), &end) != PE_OK)
+        end = 0;
+    cert = json_pack("{s:s, s:o, s:s}", "subject", in->subject, "not_after",
+                     jsonout_time(end), "uri", it->cert_uri);
+    if (script == NULL || files == NULL || cert == NULL) {
+        free(script);
+        json_decref(files);
+        json_decref(cert);
+        return NULL;
+    }
+    j = json_pack("{s:s, s:s, s:s, s:{s:s, s:s, s:s}, s:o, s:o, s:s%}", "tool",
+                  recipe_tool_name(o->tool), "dir", dir, "token", t->uri, "key",
+                  "id", it->id_hex, "label", it->label, "uri", it->key_uri,
+                  "certificate", cert, "files", files, "script", script, len);
+    free(script);
+    return j;
+}
+
 enum pe_rc cmd_sign_setup(int argc, char **argv)
 {
     struct setup_opts o = {0};
@@ -493,10 +553,18 @@ enum pe_rc cmd_sign_setup(int argc, char **argv)
     rc = setup_files(&o, dir, &it, &in);
     if (rc != PE_OK)
         goto out;
+    if (o.json) {
+        json_t *j = setup_json(&o, dir, &t, &it, &in);
+
+        rc = j != NULL ? jsonout_print("sign-setup", j, PE_OK) : PE_E_NOMEM;
+        goto out;
+    }
     recipe_print(stdout, &in);
     if (fflush(stdout) != 0)
         rc = pe_failf(PE_E_IO, "Writing the recipe failed.");
 out:
+    if (rc != PE_OK && o.json)
+        jsonout_print("sign-setup", NULL, rc);
     files_clear(&in.files);
     free(pin);
     free(dir);

@@ -3,6 +3,7 @@
  * cmd_status.c - `p11enroll status [ID]`: the recorded enrollments.
  */
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,26 +56,73 @@ static void print_one(const struct journal_rec *r, bool full)
         printf("  last error %s\n", r->last_error);
 }
 
+/* A stored member that holds a time: its name ends in "Expires" or "At"
+ * (certExpires, predecessorExpires, retiredAt). */
+static bool is_time_member(const char *name)
+{
+    size_t n = strlen(name);
+
+    return (n > 7 && strcmp(name + n - 7, "Expires") == 0) ||
+           (n > 2 && strcmp(name + n - 2, "At") == 0);
+}
+
+/*
+ * The documented view of one record (docs/json-schema.md, "status"): the
+ * stored members under snake_case names, whatever members the journal
+ * has (journal.c's table), times as RFC 3339; without the file's format
+ * version and the CSR.  New reference, NULL when out of memory.
+ */
+static json_t *record_view(const struct journal_rec *rec)
+{
+    json_t *stored, *view, *v, *shown;
+    const char *name;
+    char *text = NULL, snake[128], next[160];
+
+    if (journal_dump(rec, &text) != PE_OK)
+        return NULL;
+    stored = json_loads(text, 0, NULL);
+    free(text);
+    view = json_object();
+    if (stored == NULL || view == NULL) {
+        json_decref(stored);
+        json_decref(view);
+        return NULL;
+    }
+    json_object_foreach(stored, name, v)
+    {
+        if (strcmp(name, "version") == 0 || strcmp(name, "csr") == 0)
+            continue;
+        jsonout_snake(name, snake, sizeof(snake));
+        if (snake[0] == '\0')
+            continue;
+        if (strcmp(name, "created") == 0 || strcmp(name, "updated") == 0)
+            shown = jsonout_time((time_t)json_integer_value(v));
+        else if (json_is_string(v) && is_time_member(name))
+            shown = jsonout_time_text(json_string_value(v));
+        else
+            shown = json_incref(v);
+        json_object_set_new(view, snake, shown);
+    }
+    json_decref(stored);
+    json_object_set_new(
+        view, "next_command",
+        json_string(enroll_next_command(rec, next, sizeof(next))));
+    return view;
+}
+
 static enum pe_rc print_json(struct journal_list *list)
 {
     json_t *arr = json_array(), *one;
-    char *text, text_next[160];
     size_t i;
 
     if (arr == NULL)
         return PE_E_NOMEM;
     for (i = 0; i < list->n; i++) {
-        if (journal_dump(list->v[i], &text) != PE_OK)
-            continue;
-        one = json_loads(text, 0, NULL);
-        free(text);
-        if (one != NULL) {
-            json_object_del(one, "csr");
-            json_object_set_new(one, "next_command",
-                                json_string(enroll_next_command(
-                                    list->v[i], text_next, sizeof(text_next))));
+        one = record_view(list->v[i]);
+        if (one == NULL || json_array_append_new(arr, one) != 0) {
+            json_decref(arr);
+            return PE_E_NOMEM;
         }
-        json_array_append_new(arr, one);
     }
     one = json_pack("{s:o}", "enrollments", arr);
     if (one == NULL)

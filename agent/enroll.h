@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include <jansson.h>
 #include <openssl/x509.h>
 
 #include "ca.h"
@@ -160,5 +161,10 @@ enum pe_rc enroll_install(struct tok_ctx *ctx, struct tok_key *key,
  * command (stdout) of a record. */
 void enroll_report(const struct journal_rec *rec, const struct enroll_opts *o,
                    enum pe_rc rc);
+
+/* The record's outcome as the "result" of enroll, resume and adopt
+ * --json (docs/json-schema.md).  New reference, NULL when out of
+ * memory. */
+json_t *enroll_result_json(const struct journal_rec *rec);
 
 #endif

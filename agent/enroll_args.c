@@ -145,12 +145,13 @@ static void enroll_usage(enum enroll_verb verb, FILE *f)
 {
     if (verb == ENROLL_VERB_FORGET) {
         fprintf(f, "Usage: p11enroll forget ID [--remove-key] [--yes] "
-                   "[--dry-run] [TOKEN OPTIONS]\n\n"
+                   "[--dry-run] [--json] [TOKEN OPTIONS]\n\n"
                    "Removes the record of an enrollment.  --remove-key also "
                    "removes its key\nfrom the token, only when p11enroll made "
                    "it and no certificate was\nissued for it; that needs "
                    "--yes, or a yes on the terminal.  --dry-run\nsays what "
-                   "would be removed and changes nothing.\n\n");
+                   "would be removed and changes nothing.  --json: the result "
+                   "as JSON\n(docs/json-schema.md).\n\n");
         tokopt_usage(f, true);
         return;
     }

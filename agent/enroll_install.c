@@ -112,17 +112,14 @@ out:
     return rc;
 }
 
-/* The --json report: the journal record's outcome in the p11enroll/1
- * envelope (docs/json-schema.md); the error member carries rc. */
-static void report_json(const struct journal_rec *rec, const char *command,
-                        enum pe_rc rc)
+json_t *enroll_result_json(const struct journal_rec *rec)
 {
     json_t *j, *files;
 
     j = json_pack("{s:s, s:s}", "id", rec->id, "status",
                   journal_status_name(rec->status));
     if (j == NULL)
-        return;
+        return NULL;
 #define PUT(name, val)                                                         \
     if ((val) != NULL)                                                         \
     json_object_set_new(j, name, json_string(val))
@@ -137,8 +134,10 @@ static void report_json(const struct journal_rec *rec, const char *command,
     PUT("subject", rec->cert_subject);
     PUT("issuer", rec->cert_issuer);
     PUT("serial", rec->cert_serial);
-    PUT("not_after", rec->cert_expires);
 #undef PUT
+    if (rec->cert_expires != NULL)
+        json_object_set_new(j, "not_after",
+                            jsonout_time_text(rec->cert_expires));
     files = json_array();
     if (files != NULL) {
         if (rec->out_cert != NULL)
@@ -147,16 +146,20 @@ static void report_json(const struct journal_rec *rec, const char *command,
             json_array_append_new(files, json_string(rec->out_chain));
         json_object_set_new(j, "files", files);
     }
-    jsonout_print(command, j, rc);
-    fflush(stdout);
+    return j;
 }
 
 void enroll_report(const struct journal_rec *rec, const struct enroll_opts *o,
                    enum pe_rc rc)
 {
     if (o->json) {
-        report_json(rec, o->verb == ENROLL_VERB_RESUME ? "resume" : "enroll",
-                    rc);
+        /* an enrollment stopped before its key was made keeps no record
+         * (cmd_enroll.c): there is nothing to name */
+        bool kept = !(o->verb == ENROLL_VERB_ENROLL && rc != PE_OK &&
+                      rec->status == JOURNAL_NEW && rec->keygen == NULL);
+
+        jsonout_print(o->verb == ENROLL_VERB_RESUME ? "resume" : "enroll",
+                      kept ? enroll_result_json(rec) : NULL, rc);
         return;
     }
     if (rc == PE_PENDING) {

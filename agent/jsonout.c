@@ -6,6 +6,11 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+
+static bool printed;
 
 json_t *jsonout_error(enum pe_rc rc)
 {
@@ -42,5 +47,66 @@ enum pe_rc jsonout_print(const char *command, json_t *result, enum pe_rc rc)
     printf("%s\n", s);
     fflush(stdout);
     free(s);
+    printed = true;
     return rc;
+}
+
+bool jsonout_printed(void)
+{
+    return printed;
+}
+
+bool jsonout_wanted(int argc, char **argv)
+{
+    int i;
+
+    for (i = 1; i < argc && argv[i] != NULL; i++) {
+        if (strcmp(argv[i], "--") == 0)
+            break;
+        if (strcmp(argv[i], "--json") == 0)
+            return true;
+    }
+    return false;
+}
+
+json_t *jsonout_time(time_t t)
+{
+    char buf[UTIL_TIME_SIZE];
+
+    if (t == 0)
+        return json_null();
+    return json_string(util_time_rfc3339(t, buf, sizeof(buf)));
+}
+
+json_t *jsonout_time_text(const char *s)
+{
+    time_t t = 0;
+
+    if (!util_time_parse(s, &t))
+        return json_null();
+    return jsonout_time(t);
+}
+
+const char *jsonout_snake(const char *name, char *buf, size_t size)
+{
+    size_t n = 0;
+    const char *p;
+
+    for (p = name; *p != '\0'; p++) {
+        if (n + 3 > size) {
+            if (size > 0)
+                buf[0] = '\0';
+            return buf;
+        }
+        if (*p >= 'A' && *p <= 'Z') {
+            if (n > 0)
+                buf[n++] = '_';
+            buf[n++] = (char)(*p - 'A' + 'a');
+        } else {
+            buf[n++] = *p;
+        }
+    }
+    if (size > 0)
+        buf[n] = '\0';
+    return buf;
 }

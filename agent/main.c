@@ -9,6 +9,7 @@
 
 #include "cmd.h"
 #include "http.h"
+#include "jsonout.h"
 #include "log.h"
 #include "rc.h"
 #include "secret.h"
@@ -117,6 +118,19 @@ static int help(int argc, char **argv)
     return pe_rc_exit(c->run(2, args));
 }
 
+/* An option before the command was wrong: with --json, the envelope of
+ * the command named after it (if one is). */
+static void usage_json(int argc, char **argv, enum pe_rc rc)
+{
+    int k;
+
+    for (k = 1; k < argc && argv[k][0] == '-'; k++)
+        ;
+    if (k < argc && find_cmd(argv[k]) != NULL &&
+        jsonout_wanted(argc - k, argv + k))
+        jsonout_print(argv[k], NULL, rc);
+}
+
 int main(int argc, char **argv)
 {
     const struct cmd *c;
@@ -147,9 +161,11 @@ int main(int argc, char **argv)
                    strcmp(argv[i], "--verbose") == 0) {
             verbose = true;
         } else {
-            fprintf(stderr, "p11enroll: unknown option \"%s\".\n", argv[i]);
+            rc = pe_failf(PE_E_USAGE, "unknown option \"%s\".", argv[i]);
+            fprintf(stderr, "p11enroll: %s\n", pe_sentence(rc));
             pe_usage(1);
-            return PE_EXIT_USAGE;
+            usage_json(argc - i, argv + i, rc);
+            return pe_rc_exit(rc);
         }
     }
     if (i >= argc) {
@@ -162,16 +178,22 @@ int main(int argc, char **argv)
         return help(argc - i, argv + i);
     c = find_cmd(argv[i]);
     if (c == NULL) {
-        fprintf(stderr,
-                "p11enroll: unknown command \"%s\"; see "
-                "p11enroll --help.\n",
-                argv[i]);
-        return PE_EXIT_USAGE;
+        /* lower case: scripts (the Ansible module) match this text */
+        rc = pe_failf(PE_E_USAGE,
+                      "unknown command \"%s\"; see p11enroll --help.", argv[i]);
+        fprintf(stderr, "p11enroll: %s\n", pe_sentence(rc));
+        if (jsonout_wanted(argc - i, argv + i))
+            jsonout_print(argv[i], NULL, rc);
+        return pe_rc_exit(rc);
     }
     rc = http_global_init();
     if (rc == PE_OK)
         rc = c->run(argc - i, argv + i);
     if (rc != PE_OK && rc != PE_PENDING)
         fprintf(stderr, "p11enroll: %s\n", pe_sentence(rc));
+    /* a failure before the command knew it was asked for JSON (bad
+     * usage, an unknown option): the envelope all the same */
+    if (rc != PE_OK && !jsonout_printed() && jsonout_wanted(argc - i, argv + i))
+        jsonout_print(c->name, NULL, rc);
     return pe_rc_exit(rc);
 }

@@ -6,32 +6,25 @@
 #include "renew.h"
 
 #include "jsonout.h"
-#include "util.h"
 
 json_t *renew_item_json(const struct renew_item *it)
 {
-    char t1[32], t2[32];
     json_t *j;
 
-    j = json_pack(
-        "{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "outcome",
-        renew_outcome_name(it->outcome), "token", it->token, "key_id",
-        it->key_id, "subject", it->subject, "serial", it->serial, "sha256",
-        it->sha256, "not_after",
-        it->not_after ? util_time_rfc3339(it->not_after, t1, sizeof(t1)) : "",
-        "message", it->message);
+    j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:s}", "outcome",
+                  renew_outcome_name(it->outcome), "token", it->token, "key_id",
+                  it->key_id, "subject", it->subject, "serial", it->serial,
+                  "sha256", it->sha256, "not_after",
+                  jsonout_time(it->not_after), "message", it->message);
     if (j != NULL && it->fix[0] != '\0')
         json_object_set_new(j, "fix", json_string(it->fix));
     if (j != NULL && it->enrollment[0] != '\0')
-        json_object_set_new(
-            j, "renewal",
-            json_pack("{s:s, s:s, s:s, s:s, s:s}", "enrollment", it->enrollment,
-                      "key_id", it->new_key_id, "serial", it->new_serial,
-                      "not_after",
-                      it->new_not_after != 0
-                          ? util_time_rfc3339(it->new_not_after, t2, sizeof(t2))
-                          : "",
-                      "certificate_uri", it->new_cert_uri));
+        json_object_set_new(j, "renewal",
+                            json_pack("{s:s, s:s, s:s, s:o, s:s}", "enrollment",
+                                      it->enrollment, "key_id", it->new_key_id,
+                                      "serial", it->new_serial, "not_after",
+                                      jsonout_time(it->new_not_after),
+                                      "certificate_uri", it->new_cert_uri));
     if (j != NULL && (it->outcome == RENEW_RETIRED || it->removed_certs != 0))
         json_object_set_new(j, "removed",
                             json_pack("{s:I, s:b}", "certificates",
@@ -47,7 +40,6 @@ json_t *renew_item_json(const struct renew_item *it)
 json_t *renew_result_json(const struct renew_result *res, long window)
 {
     json_t *items = json_array(), *j;
-    char t[32];
     size_t i;
 
     if (items == NULL)
@@ -62,8 +54,5 @@ json_t *renew_result_json(const struct renew_result *res, long window)
     return json_pack(
         "{s:o, s:o, s:o}", "window_seconds",
         window >= 0 ? json_integer((json_int_t)window) : json_null(),
-        "certificates", items, "next_due",
-        res->next_due != 0
-            ? json_string(util_time_rfc3339(res->next_due, t, sizeof(t)))
-            : json_null());
+        "certificates", items, "next_due", jsonout_time(res->next_due));
 }

@@ -34,6 +34,7 @@ install(FILES ${P11E_CONTRIB}/completion/p11enroll.bash
         DESTINATION ${P11E_COMPLETIONDIR} RENAME p11enroll COMPONENT agent)
 
 install(FILES README.md LICENSE docs/json-schema.md
+              docs/p11enroll.schema.json
         DESTINATION ${CMAKE_INSTALL_DOCDIR} COMPONENT agent)
 install(FILES ${P11E_CONTRIB}/systemd/renew.conf
         DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples COMPONENT agent)

@@ -30,7 +30,7 @@ packages=(
     gnutls-bin clang-format shellcheck procps man-db groff-base
     strace time # bench/run.sh
     swtpm swtpm-tools tpm2-tools libtpm2-pkcs11-1 libtss2-tcti-swtpm0 # tpm2 tests
-    python3     # JSON checks in the tests
+    python3 python3-jsonschema # JSON checks in the tests (tests/lib/json_check.py)
     openjdk-17-jdk-headless # jarsigner, keytool, jar: tests/e2e/recipe_jarsigner.sh
     sbsigntool  # sbsign, sbverify: tests/e2e/recipe_sbsign.sh
     dpkg-dev    # cpack -G DEB: dpkg-shlibdeps (tests/package)

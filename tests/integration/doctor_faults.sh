@@ -59,7 +59,7 @@ for line in "^ok    module " "^ok    token " "^ok    pin " "^ok    login " \
     fi
 done
 json=$("${D[@]}" "${T[@]}" --pin-file pin "${CA[@]}" --json 2>/dev/null)
-if printf '%s' "$json" | grep -q '"schema": "p11enroll/1"' &&
+if printf '%s' "$json" | grep -q '"schema": "p11enroll/2"' &&
     printf '%s' "$json" | grep -q '"command": "doctor"' &&
     printf '%s' "$json" | grep -q '"error": null' &&
     printf '%s' "$json" | grep -q '"failed": 0'; then

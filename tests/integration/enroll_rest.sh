@@ -35,9 +35,9 @@ for kt in ec-p384 rsa-3072 rsa-4096; do
     grep -q '"status": "installed"' "$EN/kt-$kt.out" ||
         en_fail "$kt: --json lacks installed"
     grep -q '"serial":' "$EN/kt-$kt.out" || en_fail "$kt: --json lacks serial"
-    if ! grep -q '"schema": "p11enroll/1"' "$EN/kt-$kt.out" ||
+    if ! grep -q '"schema": "p11enroll/2"' "$EN/kt-$kt.out" ||
         ! grep -q '"error": null' "$EN/kt-$kt.out"; then
-        en_fail "$kt: --json is not in the p11enroll/1 envelope"
+        en_fail "$kt: --json is not in the p11enroll/2 envelope"
     fi
 done
 en_expect_token 4 4 8

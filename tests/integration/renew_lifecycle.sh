@@ -92,7 +92,7 @@ expect /renew/due/then_no_order [ "$(orders)" = 2 ]
 
 # ---- --json ----------------------------------------------------------------
 json=$("${R[@]}" --within 12h --json 2>/dev/null)
-if printf '%s' "$json" | grep -q '"schema": "p11enroll/1"' &&
+if printf '%s' "$json" | grep -q '"schema": "p11enroll/2"' &&
     printf '%s' "$json" | grep -q '"command": "renew"' &&
     printf '%s' "$json" | grep -q '"outcome": "not-due"' &&
     printf '%s' "$json" | grep -q '"next_due": "20' &&

@@ -21,7 +21,7 @@ expect "/cli/tokens/shows_flags" grep -q 'Flags: .*login-required' "$W/tokens.tx
 expect "/cli/tokens/json" python3 -c '
 import json,sys
 e=json.load(open(sys.argv[1]))
-assert e["schema"]=="p11enroll/1" and e["command"]=="tokens" and e["error"] is None, e
+assert e["schema"]=="p11enroll/2" and e["command"]=="tokens" and e["error"] is None, e
 d=e["result"]
 t=[t for m in d["modules"] for t in m["tokens"] if t["label"]=="p11e-test"]
 assert len(t)==1 and "login-required" in t[0]["flags"], t
@@ -58,7 +58,7 @@ PIN_VAR=$FX_USER_PIN "$P11ENROLL" list --token "$FX_URI" \
 expect "/cli/list/json" python3 -c '
 import json,sys
 e=json.load(open(sys.argv[1]))
-assert e["schema"]=="p11enroll/1" and e["command"]=="list" and e["error"] is None, e
+assert e["schema"]=="p11enroll/2" and e["command"]=="list" and e["error"] is None, e
 d=e["result"]
 k={k["id"]:k for k in d["keys"]}
 c={c["id"]:c for c in d["certificates"]}
@@ -98,7 +98,7 @@ expect "/cli/list/not_found_lists" grep -q 'tokens present: pkcs11:.*token=p11e-
 expect "/cli/list/not_found_json_error" python3 -c '
 import json,sys
 e=json.load(open(sys.argv[1]))
-assert e["schema"]=="p11enroll/1" and e["result"] is None, e
+assert e["schema"]=="p11enroll/2" and e["result"] is None, e
 assert e["error"]["code"]==7 and e["error"]["name"]=="PE_E_TOKEN_NOT_FOUND", e
 assert "tokens present" in e["error"]["message"], e' "$W/nf.json"
 "$P11ENROLL" list --token "pkcs11:token=p11e-test;bogus=1" \

@@ -202,7 +202,7 @@ TEST("/jsonout/envelope")
 
     env = jsonout_envelope("doctor", json_pack("{s:i}", "n", 1), PE_OK);
     CHECK(env != NULL);
-    CHECK_STR(json_string_value(json_object_get(env, "schema")), "p11enroll/1");
+    CHECK_STR(json_string_value(json_object_get(env, "schema")), "p11enroll/2");
     CHECK_STR(json_string_value(json_object_get(env, "command")), "doctor");
     CHECK(json_is_null(json_object_get(env, "error")));
     CHECK_INT(json_integer_value(
@@ -220,7 +220,35 @@ TEST("/jsonout/envelope")
     CHECK_STR(json_string_value(json_object_get(err, "message")),
               "The token refused the PIN.");
     s = json_dumps(env, JSON_PRESERVE_ORDER);
-    CHECK(s != NULL && strncmp(s, "{\"schema\": \"p11enroll/1\"", 24) == 0);
+    CHECK(s != NULL && strncmp(s, "{\"schema\": \"p11enroll/2\"", 24) == 0);
     free(s);
     json_decref(env);
+}
+
+TEST("/jsonout/snake_case_and_times")
+{
+    char buf[64], small[6], line[128], *argv[8];
+    json_t *t;
+    int argc;
+
+    CHECK_STR(jsonout_snake("tokenUri", buf, sizeof(buf)), "token_uri");
+    CHECK_STR(jsonout_snake("predecessorCertSha256", buf, sizeof(buf)),
+              "predecessor_cert_sha256");
+    CHECK_STR(jsonout_snake("keygen", buf, sizeof(buf)), "keygen");
+    CHECK_STR(jsonout_snake("certExpires", small, sizeof(small)), "");
+
+    t = jsonout_time_text("2027-12-05 04:11:04 UTC"); /* first release */
+    CHECK_STR(json_string_value(t), "2027-12-05T04:11:04Z");
+    json_decref(t);
+    t = jsonout_time_text("2027-12-05T04:11:04Z");
+    CHECK_STR(json_string_value(t), "2027-12-05T04:11:04Z");
+    json_decref(t);
+    CHECK(json_is_null(jsonout_time_text("soon")));
+    CHECK(json_is_null(jsonout_time_text(NULL)));
+    CHECK(json_is_null(jsonout_time(0)));
+
+    argc = split("enroll --token t --json", line, sizeof(line), argv, 8);
+    CHECK(jsonout_wanted(argc, argv));
+    argc = split("enroll -- --json", line, sizeof(line), argv, 8);
+    CHECK(!jsonout_wanted(argc, argv));
 }

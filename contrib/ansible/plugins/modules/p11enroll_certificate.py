@@ -251,8 +251,9 @@ EXIT_PENDING = 3
 EXIT_USAGE = 2
 FINAL_STEPS = ("installed", "rejected")
 
-# The member names p11enroll prints: snake_case (docs/json-schema.md) and
-# the journal's own camelCase names that `status --json` has shown.
+# The member names p11enroll prints: snake_case (docs/json-schema.md,
+# schema p11enroll/2), and the journal's camelCase names that `status
+# --json` showed under p11enroll/1, so an older p11enroll still works.
 FIELDS = {
     "id": ("id",),
     "status": ("status",),
@@ -410,7 +411,8 @@ def lineage(records, p):
                 break
         else:
             mine.append(r)
-    return sorted(mine, key=lambda r: field(r, "created", 0))
+    # created: RFC 3339 since p11enroll/2, seconds since 1970 before
+    return sorted(mine, key=lambda r: epoch(field(r, "created")) or 0)
 
 
 def valid_leaves(certs, now):
