@@ -191,6 +191,23 @@ static enum pe_rc bundle_anchors(X509_STORE *store,
     return PE_OK;
 }
 
+/* The fingerprint of a pinned root with root's subject (another root
+ * under the same name) into fp[BUNDLE_SHA256_FP]; "" if none. */
+static void pinned_as(STACK_OF(X509) * pinned, X509 *root, char *fp)
+{
+    char hex[BUNDLE_SHA256_HEX];
+    X509 *p;
+    int i;
+
+    fp[0] = '\0';
+    for (i = 0; i < sk_X509_num(pinned) && fp[0] == '\0'; i++) {
+        p = sk_X509_value(pinned, i);
+        if (X509_NAME_cmp(X509_get_subject_name(p),
+                          X509_get_subject_name(root)) == 0)
+            bundle_sha256_fp(bundle_cert_sha256(p, hex), fp);
+    }
+}
+
 /* The sentence for a chain that no anchor vouches for (docs/PROTOCOL.md
  * section 3): the bundle's root with its fingerprint, or its absence, and
  * the ways on. */
@@ -221,13 +238,21 @@ static enum pe_rc bundle_refused(const struct bundle_check *chk, X509 *root,
                         "again to accept this one.",
                         subj_str(root, s), fp,
                         bundle_sha256_fp(chk->expect_root, was));
+    pinned_as(chk->pinned, root, was);
     return pe_failf(PE_E_VERIFY,
                     "The chain ends at the root \"%s\" (SHA-256 %s), which "
                     "only the bundle vouches for: it is neither in the "
                     "system's trust store nor pinned by an earlier "
-                    "enrollment; give --trust FILE with the CA's root, or "
-                    "--trust-bundle-root to accept this root %s.",
+                    "enrollment%s%s%s; give --trust FILE with the CA's root, "
+                    "or --trust-bundle-root to accept this root %s.",
                     subj_str(root, s), fp,
+                    was[0] != '\0' ? " (the root pinned under that name is "
+                                     "SHA-256 "
+                                   : "",
+                    was,
+                    was[0] != '\0' ? ": has the CA changed its root, or is "
+                                     "this one forged?)"
+                                   : "",
                     chk->pins ? "once and pin it for renewals"
                               : "for this run");
 }

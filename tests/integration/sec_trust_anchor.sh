@@ -78,6 +78,9 @@ field "$id" pinnedRoot >"$EN/pinned.pem"
 [ -z "$(field "$id" untrustedRoot)$(field "$id" acceptBundleRoot)" ] ||
     en_fail "accept: the refusal or the acceptance stayed in the record"
 [ "$(status_next "$id")" = "" ] || en_fail "accept: status names a next step"
+"$P11ENROLL" status --state-dir "$EN_STATE" "$id" |
+    grep -qxF "  pinned     root SHA-256 $fp1" ||
+    en_fail "accept: status does not show the pin"
 
 # ---- 3. a renewal and a later enrollment verify to the pin, no option ----
 en_run renew "$P11ENROLL" renew --module "$FX_MODULE" --token "$FX_URI" \
@@ -112,6 +115,7 @@ en_expect_rc 9
 en_expect_err '"CN=scm-sim EC Root CA'
 en_expect_err "(SHA-256 $fp2)"
 en_expect_err "which only the bundle vouches for"
+en_expect_err "(the root pinned under that name is SHA-256 $fp1: has the CA changed its root, or is this one forged?)"
 other_id=$(en_journal_id)
 [ "$(en_journal_status "$other_id")" = issued ] ||
     en_fail "other: record is $(en_journal_status "$other_id")"

@@ -672,7 +672,7 @@ TEST("/bundle/other_root_refused_despite_a_pin")
     STACK_OF(X509) *pins = sk_X509_new_null();
     struct bundle_check chk = {.key = leaf_key, .pinned = pins};
     struct bundle_root r;
-    char hex[BUNDLE_SHA256_HEX];
+    char hex[BUNDLE_SHA256_HEX], fp[BUNDLE_SHA256_FP], want[256];
 
     /* the same name as the bundle's root, another key */
     sk_X509_push(pins, other);
@@ -680,6 +680,12 @@ TEST("/bundle/other_root_refused_despite_a_pin")
     CHECK(r.refused);
     CHECK_STR(r.sha256, bundle_cert_sha256(root, hex));
     CHECK_CONTAINS(pe_detail(), "which only the bundle vouches for");
+    bundle_sha256_fp(bundle_cert_sha256(other, hex), fp);
+    snprintf(want, sizeof(want),
+             "(the root pinned under that name is SHA-256 %s: has the CA "
+             "changed its root, or is this one forged?)",
+             fp);
+    CHECK_CONTAINS(pe_detail(), want);
     sk_X509_free(pins);
     X509_free(other);
 }
