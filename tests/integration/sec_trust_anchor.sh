@@ -8,7 +8,7 @@
 # renewal and a later enrollment at the same CA verify to the pin with no
 # option; a bundle under another root of the same name is refused despite
 # the pin; `resume ID --trust RIGHT` works too; a bundle without any root
-# says to give --trust.
+# says to give --trust; the system store anchors a chain too.
 set -euo pipefail
 # shellcheck source=tests/integration/enroll_lib.sh
 . "$P11E_SOURCE_DIR/tests/integration/enroll_lib.sh"
@@ -144,6 +144,14 @@ noroot_id=$(en_journal_id)
 en_run noroot_trust en_resume "$noroot_id" --trust "$SCM_SIM_ROOTS"
 en_expect_rc 0
 [ "$(en_leafs)" -eq 5 ] || en_fail "noroot_trust: no certificate written"
+
+# ---- the system store is an anchor (and pins nothing) --------------------
+SSL_CERT_FILE=$SCM_SIM_ROOTS en_run sysstore bare --label sysstore
+en_expect_rc 0
+sys_id=$(en_journal_id)
+[ "$(en_journal_status "$sys_id")" = installed ] ||
+    en_fail "sysstore: record is $(en_journal_status "$sys_id")"
+[ -z "$(field "$sys_id" pinnedRoot)" ] || en_fail "sysstore: pinned a root"
 
 # ---- the choice is the command line's, never a config file's -------------
 printf 'trust-bundle-root = yes\n' >"$EN/accept.conf"
