@@ -47,28 +47,64 @@ enum pe_rc bundle_read_file(const char *path, STACK_OF(X509) * certs);
 /* sk_X509_pop_free(certs, X509_free); NULL is a no-op. */
 void bundle_certs_free(STACK_OF(X509) * certs);
 
-/* What bundle_verify checks against. */
+/*
+ * The anchors of the chain (docs/PROTOCOL.md section 3): the trust roots
+ * given (--trust) and nothing else when there are any; otherwise the
+ * system's trust store (system_store) and the roots pinned by earlier
+ * enrollments.  A root the bundle carries is only a candidate that must
+ * be one of these, unless the person accepted it (bundle_root, from
+ * --trust-bundle-root); expect_root then names the one accepted.
+ */
 struct bundle_check {
-    EVP_PKEY *key;          /* the token key's public key (required) */
-    STACK_OF(X509) * trust; /* trusted roots (--trust); NULL or empty: a
-                               self-signed root in the bundle, and without
-                               one the system trust store */
-    bool any_eku;           /* do not require the codeSigning EKU */
-    time_t at;              /* check validity at this time; 0 = now */
+    EVP_PKEY *key;           /* the token key's public key (required) */
+    STACK_OF(X509) * trust;  /* --trust roots; NULL or empty: none */
+    STACK_OF(X509) * pinned; /* roots pinned by earlier enrollments */
+    bool system_store;       /* also the system's trusted roots */
+    bool bundle_root;        /* also the bundle's own self-signed root */
+    const char *expect_root; /* with bundle_root: only the root of this
+                                SHA-256 (bundle_cert_sha256); NULL: any */
+    bool pins;               /* the caller pins an accepted root: the
+                                refusal says so */
+    bool any_eku;            /* do not require the codeSigning EKU */
+    time_t at;               /* check validity at this time; 0 = now */
+};
+
+#define BUNDLE_SHA256_HEX 65 /* 64 hex digits and the NUL */
+#define BUNDLE_SHA256_FP  96 /* 32 colon-separated pairs and the NUL */
+
+/* The root at the top of the chain, as bundle_verify saw it. */
+struct bundle_root {
+    bool refused; /* PE_E_VERIFY because nothing trusted anchors the
+                     chain: --trust FILE (or --trust-bundle-root, when
+                     sha256 is set) is the way on */
+    char sha256[BUNDLE_SHA256_HEX]; /* verified: the chain's root; refused:
+                                       the bundle's root, "" if it carries
+                                       none */
 };
 
 /*
  * Find the leaf for chk->key among certs and check it: exactly one
  * end-entity certificate, public key equal to the token key, within its
  * validity, keyUsage digitalSignature, EKU codeSigning (unless any_eku),
- * and a chain that X509_verify_cert()s to a trusted root.  On success
- * *pleaf is the leaf (new reference, X509_free) and *pchain its verified
- * chain in order, issuer first, root last (new stack, bundle_certs_free).
- * PE_E_VERIFY with one sentence otherwise (a missing intermediate is named
- * by the issuer it needs); PE_E_NOMEM.
+ * and a chain that X509_verify_cert()s to one of chk's anchors.  On
+ * success *pleaf is the leaf (new reference, X509_free) and *pchain its
+ * verified chain in order, issuer first, root last (new stack,
+ * bundle_certs_free).  PE_E_VERIFY with one sentence otherwise (a missing
+ * intermediate is named by the issuer it needs; a root nothing anchors by
+ * its subject and SHA-256 with the two ways on); PE_E_NOMEM.  proot (may
+ * be NULL) tells which root it was.
  */
 enum pe_rc bundle_verify(STACK_OF(X509) * certs, const struct bundle_check *chk,
-                         X509 **pleaf, STACK_OF(X509) * *pchain);
+                         X509 **pleaf, STACK_OF(X509) * *pchain,
+                         struct bundle_root *proot);
+
+/* The SHA-256 of cert's DER as 64 lowercase hex digits (as the journal
+ * keeps it) into buf[BUNDLE_SHA256_HEX]; "" if it cannot be computed. */
+const char *bundle_cert_sha256(X509 *cert, char *buf);
+
+/* The same as the person compares it with `openssl x509 -fingerprint
+ * -sha256`: uppercase pairs with colons, into buf[BUNDLE_SHA256_FP]. */
+const char *bundle_sha256_fp(const char *hex, char *buf);
 
 /* One certificate as PEM: a new NUL-terminated string (free()). */
 enum pe_rc bundle_cert_pem(X509 *cert, char **ppem);

@@ -34,14 +34,16 @@ struct inst_opts {
     struct tokopt tok;
     const char *key_id, *key_uri;
     const char *file, *chain, *trust, *out_cert, *out_chain;
-    bool any_eku, json;
+    bool any_eku, bundle_root, json;
 };
 
 static void inst_usage(FILE *f)
 {
     fprintf(f,
             "Usage: p11enroll install [TOKEN OPTIONS]\n"
-            "         FILE [--chain FILE] [--trust ROOT.pem] [--any-eku]\n"
+            "         FILE [--chain FILE] [--trust ROOT.pem | "
+            "--trust-bundle-root]\n"
+            "         [--any-eku]\n"
             "         [--key-id HEX | --key-uri URI]\n"
             "         [--out-cert F] [--out-chain F] [--json]\n"
             "\n"
@@ -54,7 +56,10 @@ static void inst_usage(FILE *f)
             "certificate must match a key on the token, be valid now, allow\n"
             "digitalSignature and codeSigning (--any-eku: any purpose), and "
             "chain\n"
-            "to --trust (default: the root in the bundle).\n"
+            "to --trust (default: the system's trust store).  A root only "
+            "the bundle\n"
+            "carries is refused unless --trust-bundle-root accepts it for "
+            "this run.\n"
             "--out-cert/--out-chain also write PEM files for signing tools."
             "\n--json: what was installed, as JSON (docs/json-schema.md)."
             "\n\n");
@@ -70,6 +75,7 @@ static enum pe_rc inst_parse_args(int argc, char **argv, struct inst_opts *o,
         {"key-uri", required_argument, NULL, 'u'},
         {"chain", required_argument, NULL, 'c'},
         {"trust", required_argument, NULL, 'r'},
+        {"trust-bundle-root", no_argument, NULL, 'b'},
         {"any-eku", no_argument, NULL, 'a'},
         {"out-cert", required_argument, NULL, 'C'},
         {"out-chain", required_argument, NULL, 'H'},
@@ -97,6 +103,9 @@ static enum pe_rc inst_parse_args(int argc, char **argv, struct inst_opts *o,
             break;
         case 'r':
             o->trust = optarg;
+            break;
+        case 'b':
+            o->bundle_root = true;
             break;
         case 'a':
             o->any_eku = true;
@@ -127,6 +136,9 @@ static enum pe_rc inst_parse_args(int argc, char **argv, struct inst_opts *o,
     o->file = argv[optind];
     if (o->key_id != NULL && o->key_uri != NULL)
         return pe_failf(PE_E_USAGE, "Give --key-id or --key-uri, not both.");
+    if (o->trust != NULL && o->bundle_root)
+        return pe_failf(PE_E_USAGE,
+                        "Give --trust or --trust-bundle-root, not both.");
     return tokopt_finish(&o->tok);
 }
 
@@ -262,6 +274,7 @@ enum pe_rc cmd_install(int argc, char **argv)
     if (rc != PE_OK)
         goto out;
     iopts.trust = trust;
+    iopts.bundle_root = o.bundle_root;
     iopts.any_eku = o.any_eku;
     rc = install_material(ctx, key, certs, &iopts, &res);
     if (rc != PE_OK)

@@ -11,6 +11,7 @@
 
 #include <jansson.h>
 
+#include "bundle.h"
 #include "cmd.h"
 #include "enroll.h"
 #include "journal.h"
@@ -31,7 +32,7 @@ static void usage(FILE *f)
 
 static void print_one(const struct journal_rec *r, bool full)
 {
-    char when[UTIL_TIME_SIZE], next[160];
+    char when[UTIL_TIME_SIZE], next[160], fp[BUNDLE_SHA256_FP];
 
     util_time_rfc3339(r->created, when, sizeof(when));
     printf("%-27s %-13s %-16s %s %s\n", r->id, journal_status_name(r->status),
@@ -52,6 +53,9 @@ static void print_one(const struct journal_rec *r, bool full)
         printf("  subject    %s\n", r->cert_subject);
     if (r->cert_expires)
         printf("  expires    %s\n", r->cert_expires);
+    if (r->pinned_root_sha256)
+        printf("  pinned     root SHA-256 %s\n",
+               bundle_sha256_fp(r->pinned_root_sha256, fp));
     if (r->last_error)
         printf("  last error %s\n", r->last_error);
 }

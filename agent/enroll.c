@@ -101,7 +101,13 @@ const char *enroll_next_command(const struct journal_rec *rec, char *buf,
                      : "");
         break;
     default:
-        snprintf(buf, size, "p11enroll resume %s", rec->id);
+        /* the bundle's root was refused: resume alone would refuse it
+         * again (docs/PROTOCOL.md section 3) */
+        snprintf(buf, size, "p11enroll resume %s%s", rec->id,
+                 rec->untrusted_root == NULL ? ""
+                 : strcmp(rec->untrusted_root, "missing") == 0
+                     ? " --trust ROOT.pem"
+                     : " --trust ROOT.pem (or --trust-bundle-root)");
         break;
     }
     return buf;
@@ -140,8 +146,8 @@ static enum pe_rc stopped(const struct journal_rec *rec, enum pe_rc rc)
 
 /* Open what the states ahead need, checking every local thing first so a
  * mistake costs nothing at the CA: the client secret, the token and its
- * PIN, the --trust roots; then the CA, logged in and its terms accepted,
- * before a key is made. */
+ * PIN, the --trust roots and the pinned ones; then the CA, logged in and
+ * its terms accepted, before a key is made. */
 static enum pe_rc open_all(struct run *r)
 {
     enum tok_keytype type;
@@ -156,7 +162,7 @@ static enum pe_rc open_all(struct run *r)
         tok_keytype_parse(r->rec->key_type, &type) == PE_OK)
         rc = tok_keytype_check(r->ctx, type);
     if (rc == PE_OK)
-        rc = enroll_load_trust(r->rec, &r->trust);
+        rc = enroll_anchors_load(r->rec, &r->anchors);
     if (rc == PE_OK && r->rec->status < JOURNAL_SUBMITTED &&
         r->ca->ops->prepare != NULL)
         rc = r->ca->ops->prepare(r->ca);
@@ -166,7 +172,7 @@ static enum pe_rc open_all(struct run *r)
 static void run_free(struct run *r)
 {
     free(r->attestation_b64);
-    bundle_certs_free(r->trust);
+    enroll_anchors_clear(&r->anchors);
     ca_free(r->ca);
     secret_free(r->client_secret);
     tok_key_free(r->key);

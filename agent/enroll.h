@@ -47,10 +47,11 @@ struct enroll_opts {
     long attestation_timeout; /* seconds; 0: ATTEST_CMD_TIMEOUT */
     bool accept_eula, no_wait, json, remove_key, fresh, force;
     bool yes, dry_run;     /* forget: consent, and only say what would go */
+    bool trust_bundle_root; /* accept the bundle's own root and pin it */
     enum enroll_verb verb; /* the command that parsed these options */
     /* private: storage for specs built from options */
     char secret_buf[4200];
-    bool secret_from_conf, parsing_conf;
+    bool secret_from_conf, trust_from_conf, parsing_conf;
     char **merged; /* config options + argv, what getopt saw */
     char **owned;  /* strings made from config lines */
     size_t nowned;
@@ -85,7 +86,8 @@ enum pe_rc enroll_apply_options(const struct enroll_opts *o,
                                 struct journal_rec *rec);
 
 /* The settings of an earlier enrollment old (CA, identity, names, files,
- * secret and PIN sources, module, key label and type) into the new rec,
+ * trust and pinned root, secret and PIN sources, module, key label and
+ * type) into the new rec,
  * for a renewal; the command line then goes over them
  * (enroll_apply_options). */
 enum pe_rc enroll_inherit(const struct journal_rec *old,
@@ -138,23 +140,50 @@ enum pe_rc enroll_slot_key_id(const char *slot, char **phex);
 enum pe_rc enroll_yk_attestation(struct tok_ctx *ctx, struct tok_key *key,
                                  char **pb64);
 
-/* ---- enroll_install.c ------------------------------------------------- */
+/* ---- enroll_trust.c: the anchors of the issued chain ------------------ */
 
-/* The trust roots rec names (--trust), read and parsed, or *ptrust = NULL
- * when it names none.  Allocates *ptrust (bundle_certs_free). */
-enum pe_rc enroll_load_trust(const struct journal_rec *rec,
-                             STACK_OF(X509) * *ptrust);
+/* What rec's chain may verify to (docs/PROTOCOL.md section 3). */
+struct enroll_anchors {
+    STACK_OF(X509) * trust;  /* rec's --trust roots; NULL when none */
+    STACK_OF(X509) * pinned; /* roots pinned in rec and, for its URL, by
+                                the other records of its state folder */
+};
+
+/* Read rec's --trust file (a file that cannot be read is an error) and
+ * gather the pinned roots (a damaged pin is skipped with a warning).
+ * Fills *pa (enroll_anchors_clear). */
+enum pe_rc enroll_anchors_load(const struct journal_rec *rec,
+                               struct enroll_anchors *pa);
+
+/* Free what *pa holds and zero it; safe twice. */
+void enroll_anchors_clear(struct enroll_anchors *pa);
+
+/* The install options of rec: its anchors, and the bundle's own root when
+ * rec holds the person's --trust-bundle-root (only the root refused and
+ * shown before, when one was). */
+void enroll_trust_opts(const struct journal_rec *rec,
+                       const struct enroll_anchors *a,
+                       struct install_opts *popts);
+
+/* After install_material returned rc with res: a refused root into rec
+ * (untrustedRoot, for `status` and the next --trust-bundle-root), or on
+ * success the accepted root pinned (pinnedRoot).  Not saved. */
+enum pe_rc enroll_trust_note(struct journal_rec *rec, enum pe_rc rc,
+                             const struct install_result *res);
+
+/* ---- enroll_install.c ------------------------------------------------- */
 
 /*
  * The downloaded bundle of rec (saved beside the record): parse, find the
- * leaf for key, verify as `install` does (against trust, from
- * enroll_load_trust), write leaf and chain, read back and prove the key
+ * leaf for key, verify as `install` does (against anchors, from
+ * enroll_anchors_load), write leaf and chain, read back and prove the key
  * signs for it, write --out-cert and --out-chain.  Records the
- * certificate in rec (not saved).  PE_E_VERIFY/PE_E_INPUT: nothing was
- * written.
+ * certificate, a refused or pinned root in rec (not saved).
+ * PE_E_VERIFY/PE_E_INPUT: nothing was written.
  */
 enum pe_rc enroll_install(struct tok_ctx *ctx, struct tok_key *key,
-                          struct journal_rec *rec, STACK_OF(X509) * trust,
+                          struct journal_rec *rec,
+                          const struct enroll_anchors *anchors,
                           const struct enroll_opts *o);
 
 /* The human summary (stderr) or, with o->json, the JSON result of o's

@@ -55,6 +55,7 @@ enum {
     O_ATTEST_TIMEOUT,
     O_CA_FILE,
     O_TRUST,
+    O_TRUST_BUNDLE_ROOT,
     O_FORMAT,
     O_CS_FILE,
     O_CS_FD,
@@ -114,6 +115,7 @@ static const struct option longopts[] = {
     {"attestation-timeout", required_argument, NULL, O_ATTEST_TIMEOUT},
     {"ca-file", required_argument, NULL, O_CA_FILE},
     {"trust", required_argument, NULL, O_TRUST},
+    {"trust-bundle-root", no_argument, NULL, O_TRUST_BUNDLE_ROOT},
     {"format", required_argument, NULL, O_FORMAT},
     {"client-secret-file", required_argument, NULL, O_CS_FILE},
     {"client-secret-fd", required_argument, NULL, O_CS_FD},
@@ -188,6 +190,12 @@ static void enroll_usage(enum enroll_verb verb, FILE *f)
             "  --ca-file F          trust F for the CA's HTTPS (default: "
             "the system store)\n"
             "  --trust ROOT.pem     roots the issued chain must verify to\n"
+            "                       (default: the system store, and roots "
+            "pinned before)\n"
+            "  --trust-bundle-root  accept the root the bundle carries, once, "
+            "and pin it\n"
+            "                       for renewals and later enrollments at "
+            "this CA\n"
             "  --format F           download format (x509, pemia, bin, ...)\n"
             "  --token-url URL      OAuth token URL (default: from the 401)\n"
             "  --hsm-type T --attestation FILE   key attestation\n"
@@ -354,6 +362,10 @@ static enum pe_rc set_opt(struct enroll_opts *o, int c, const char *arg)
         break;
     case O_TRUST:
         o->trust = arg;
+        o->trust_from_conf = o->parsing_conf;
+        break;
+    case O_TRUST_BUNDLE_ROOT:
+        o->trust_bundle_root = true;
         break;
     case O_FORMAT:
         o->format = arg;
@@ -490,8 +502,10 @@ static enum pe_rc conf_line(struct enroll_opts *o, const char *file, int ln,
         strcmp(key, "help") == 0)
         return pe_failf(PE_E_CONFIG, "%s:%d: unknown key \"%.60s\".", file, ln,
                         key);
-    /* consent to remove a key is given each time, never once for all */
-    if (strcmp(key, "yes") == 0 || strcmp(key, "dry-run") == 0)
+    /* consent to remove a key or to trust a root is given each time,
+     * never once for all */
+    if (strcmp(key, "yes") == 0 || strcmp(key, "dry-run") == 0 ||
+        strcmp(key, "trust-bundle-root") == 0)
         return pe_failf(PE_E_CONFIG,
                         "%s:%d: %s is given on the command line only.", file,
                         ln, key);
@@ -670,6 +684,12 @@ enum pe_rc enroll_parse_args(enum enroll_verb verb, int argc, char **argv,
         return pe_failf(PE_E_USAGE, "Give --endpoint or --form, not both.");
     if (o->no_wait && o->wait_s >= 0)
         return pe_failf(PE_E_USAGE, "Give --wait or --no-wait, not both.");
+    /* the command line's choice of anchor overrides a config file's */
+    if (o->trust != NULL && o->trust_bundle_root && o->trust_from_conf)
+        o->trust = NULL;
+    if (o->trust != NULL && o->trust_bundle_root)
+        return pe_failf(PE_E_USAGE,
+                        "Give --trust or --trust-bundle-root, not both.");
     if (o->attestation_file != NULL && o->attestation_cmd != NULL)
         return pe_failf(PE_E_USAGE,
                         "Give --attestation or --attestation-cmd, not both.");

@@ -45,25 +45,6 @@ static enum pe_rc note_cert(struct journal_rec *rec, X509 *leaf)
     return rc;
 }
 
-enum pe_rc enroll_load_trust(const struct journal_rec *rec,
-                             STACK_OF(X509) * *ptrust)
-{
-    enum pe_rc rc;
-
-    *ptrust = NULL;
-    if (rec->trust == NULL)
-        return PE_OK;
-    *ptrust = sk_X509_new_null();
-    if (*ptrust == NULL)
-        return PE_E_NOMEM;
-    rc = bundle_read_file(rec->trust, *ptrust);
-    if (rc != PE_OK) {
-        bundle_certs_free(*ptrust);
-        *ptrust = NULL;
-    }
-    return rc;
-}
-
 /* The saved bundle of rec. */
 static enum pe_rc load_bundle(struct journal_rec *rec, STACK_OF(X509) * *pcerts)
 {
@@ -81,17 +62,21 @@ static enum pe_rc load_bundle(struct journal_rec *rec, STACK_OF(X509) * *pcerts)
 }
 
 enum pe_rc enroll_install(struct tok_ctx *ctx, struct tok_key *key,
-                          struct journal_rec *rec, STACK_OF(X509) * trust,
+                          struct journal_rec *rec,
+                          const struct enroll_anchors *anchors,
                           const struct enroll_opts *o)
 {
     struct install_result own = {0}, *res = &own;
-    struct install_opts iopts = {.trust = trust};
+    struct install_opts iopts;
     STACK_OF(X509) *certs = NULL;
     enum pe_rc rc;
 
+    enroll_trust_opts(rec, anchors, &iopts);
     rc = load_bundle(rec, &certs);
-    if (rc == PE_OK)
+    if (rc == PE_OK) {
         rc = install_material(ctx, key, certs, &iopts, &own);
+        rc = enroll_trust_note(rec, rc, res);
+    }
     if (rc != PE_OK)
         goto out;
     rc = install_write_files(rec->out_cert, rec->out_chain, res);

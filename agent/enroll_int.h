@@ -21,7 +21,7 @@ struct run {
     struct ca_config cfg;
     struct tok_ctx *ctx;
     struct tok_key *key;
-    STACK_OF(X509) * trust;
+    struct enroll_anchors anchors;
     char *attestation_b64; /* gathered for the submission */
     const char *hsm_type;  /* what the attestation came from, or NULL */
     time_t deadline;       /* CLOCK_MONOTONIC: stop waiting for the CA */

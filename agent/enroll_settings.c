@@ -208,6 +208,14 @@ static enum pe_rc take_access(const struct enroll_opts *o,
     rc = take_module(rec, o->tok.module);
     if (rc == PE_OK)
         rc = take_rows(t, sizeof(t) / sizeof(t[0]), &changed);
+    /* one choice of anchor replaces the other: --trust-bundle-root is
+     * kept until the bundle's root was accepted (enroll_trust_note) */
+    if (rc == PE_OK && o->trust_bundle_root)
+        rc = journal_set(&rec->trust, NULL);
+    if (rc == PE_OK && o->trust_bundle_root)
+        rc = journal_set(&rec->accept_bundle_root, "yes");
+    if (rc == PE_OK && o->trust != NULL)
+        rc = journal_set(&rec->accept_bundle_root, NULL);
     /* one way of attestation replaces the other */
     if (rc == PE_OK && o->attestation_file != NULL)
         rc = journal_set(&rec->attestation_cmd, NULL);
@@ -350,6 +358,8 @@ enum pe_rc enroll_inherit(const struct journal_rec *old,
         {&rec->token_url, old->token_url},
         {&rec->ca_file, old->ca_file},
         {&rec->trust, old->trust},
+        {&rec->pinned_root, old->pinned_root},
+        {&rec->pinned_root_sha256, old->pinned_root_sha256},
         {&rec->out_cert, old->out_cert},
         {&rec->out_chain, old->out_chain},
         {&rec->secret_source, old->secret_source},

@@ -568,6 +568,6 @@ enum pe_rc step_install(struct run *r)
 
     rc = step_find_key(r);
     if (rc == PE_OK)
-        rc = enroll_install(r->ctx, r->key, r->rec, r->trust, r->o);
+        rc = enroll_install(r->ctx, r->key, r->rec, &r->anchors, r->o);
     return rc;
 }

@@ -185,9 +185,16 @@ enum pe_rc install_check(EVP_PKEY *pub, STACK_OF(X509) * certs,
 
     install_result_clear(res);
     chk.key = pub;
-    chk.trust = opts != NULL ? opts->trust : NULL;
-    chk.any_eku = opts != NULL && opts->any_eku;
-    return bundle_verify(certs, &chk, &res->leaf, &res->chain);
+    chk.system_store = true;
+    if (opts != NULL) {
+        chk.trust = opts->trust;
+        chk.pinned = opts->pinned;
+        chk.bundle_root = opts->bundle_root;
+        chk.expect_root = opts->expect_root;
+        chk.pins = opts->pins;
+        chk.any_eku = opts->any_eku;
+    }
+    return bundle_verify(certs, &chk, &res->leaf, &res->chain, &res->root);
 }
 
 enum pe_rc install_checked(struct tok_ctx *ctx, struct tok_key *key,

@@ -23,12 +23,19 @@
 
 #include <openssl/x509.h>
 
+#include "bundle.h"
 #include "rc.h"
 #include "tok.h"
 
+/* The anchors as struct bundle_check names them (bundle.h); the
+ * system's trust store is always one when no trust roots are given. */
 struct install_opts {
-    STACK_OF(X509) * trust; /* trusted roots; NULL: as bundle_verify */
-    bool any_eku;           /* do not require codeSigning */
+    STACK_OF(X509) * trust;  /* --trust roots; NULL: none */
+    STACK_OF(X509) * pinned; /* roots pinned by earlier enrollments */
+    bool bundle_root;        /* --trust-bundle-root: accept the bundle's */
+    const char *expect_root; /* with bundle_root: only this SHA-256 */
+    bool pins;               /* the caller pins an accepted root */
+    bool any_eku;            /* do not require codeSigning */
 };
 
 struct install_result {
@@ -37,6 +44,7 @@ struct install_result {
     struct tok_cert_result cert; /* where the leaf is on the token */
     size_t written, skipped;     /* chain certificates */
     bool chain_on_token;         /* false: the token holds only the leaf */
+    struct bundle_root root;     /* the chain's root, or the one refused */
 };
 
 /*

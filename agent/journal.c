@@ -95,6 +95,10 @@ static const struct {
     F("retiredAt", retired_at),
     F("retiredCert", retired_cert),
     F("retiredKey", retired_key),
+    F("pinnedRoot", pinned_root),
+    F("pinnedRootSha256", pinned_root_sha256),
+    F("acceptBundleRoot", accept_bundle_root),
+    F("untrustedRoot", untrusted_root),
 };
 #undef F
 #define NFIELDS (sizeof(fields) / sizeof(fields[0]))

@@ -69,6 +69,14 @@ struct journal_rec {
     char *pred_id, *pred_cert_sha256, *pred_key_id, *pred_serial, *pred_subject,
         *pred_expires;
     char *retired_at, *retired_cert, *retired_key;
+    /* trust of the issued chain (docs/PROTOCOL.md section 3): the root
+     * the person accepted with --trust-bundle-root (PEM and the SHA-256 of
+     * its DER, lowercase hex), an anchor for renewals and for later
+     * enrollments at the same URL; "yes" while that acceptance waits for
+     * the bundle; the SHA-256 of the root the last check refused
+     * ("missing" when the bundle carried none), until one verifies */
+    char *pinned_root, *pinned_root_sha256, *accept_bundle_root,
+        *untrusted_root;
     /* private */
     char *dir;
     int lock_fd;

@@ -97,6 +97,10 @@ same /completion/key_types "$(printf '%s\n' "$offered" | sort | tr '\n' ' ')" \
     "ec-p256 ec-p384 "
 offered=$(complete_words "$P" doctor --wi)
 same /completion/prefix "$offered" --within
+for c in enroll resume install; do
+    offered=$(complete_words "$P" "$c" --trust-b)
+    same "/completion/trust_bundle_root/$c" "$offered" --trust-bundle-root
+done
 
 # ---- PIV slots --------------------------------------------------------------
 offered=$(complete_line "$P enroll --slot " | tr '\n' ' ')

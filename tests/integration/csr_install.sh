@@ -199,7 +199,18 @@ check_unchanged /install/not_yet_valid 9 "is not valid yet: valid from 2040-01-0
 check_unchanged /install/no_code_signing 9 "lacks the codeSigning extended key usage" \
     -- "${I[@]}" tls.pem --chain chain.pem
 check_unchanged /install/chain_does_not_verify 9 "is not by the key of its issuer" \
-    -- "${I[@]}" forged.pem --chain chain.pem
+    -- "${I[@]}" forged.pem --chain chain.pem --trust root.pem
+# a root only the bundle carries is no anchor (docs/PROTOCOL.md section 3)
+check_unchanged /install/root_only_in_bundle 9 "which only the bundle vouches for" \
+    -- "${I[@]}" "$B"
+fp=$(openssl x509 -in root.pem -noout -fingerprint -sha256 | sed 's/^.*=//')
+check_unchanged /install/root_only_in_bundle/fingerprint 9 \
+    "(SHA-256 $fp)" -- "${I[@]}" "$B"
+check_unchanged /install/root_only_in_bundle/ways_on 9 \
+    "give --trust FILE with the CA's root, or --trust-bundle-root to accept this root for this run." \
+    -- "${I[@]}" "$B"
+check_unchanged /install/trust_and_bundle_root 2 "not both" \
+    -- "${I[@]}" "$B" --trust root.pem --trust-bundle-root
 check_unchanged /install/untrusted_root 9 "which is not the trusted root given" \
     -- "${I[@]}" "$B" --trust other-root.pem
 check_unchanged /install/missing_intermediate 9 \
@@ -215,10 +226,10 @@ if [ -n "${P11E_MOCK:-}" ] && [ -r "$P11E_MOCK" ]; then
     M=("$P11ENROLL" install --token "$FX_URI" --module "$P11E_MOCK" --pin-file "$W/pin")
     P11E_MOCK_FAIL="C_CreateObject=CKR_DEVICE_MEMORY" check_unchanged \
         /install/token_write_fails 7 'Writing the certificate on token "p11e-test" failed: CKR_DEVICE_MEMORY' \
-        -- "${M[@]}" "$B"
+        -- "${M[@]}" "$B" --trust root.pem
     P11E_MOCK_FAIL="C_Sign=CKR_FUNCTION_FAILED" check \
         /install/check_after_write_fails 7 "The certificate was written to the token, but the check after writing failed" \
-        -- "${M[@]}" "$B"
+        -- "${M[@]}" "$B" --trust root.pem
 else
     bad /install/mock "P11E_MOCK is not set: the mock module was not built"
 fi
@@ -252,21 +263,23 @@ fi
 cat root.pem int.pem leaf.pem >rootfirst.pem
 cat root.pem int.pem >x509IO.pem
 for f in p7.der p7.pem rootfirst.pem; do
-    check_unchanged "/install/format/$f" 0 "(already there)" -- "${I[@]}" "$f"
+    check_unchanged "/install/format/$f" 0 "(already there)" -- "${I[@]}" "$f" \
+        --trust-bundle-root
 done
 check_unchanged /install/format/leaf_plus_chain_only 0 "(already there)" \
-    -- "${I[@]}" leaf.pem --chain x509IO.pem
+    -- "${I[@]}" leaf.pem --chain x509IO.pem --trust root.pem
 # The other key types install too (the challenge is signed with SHA-384
 # on P-384, PKCS#1 v1.5 on RSA); the chain is already there.
 for k in ec-p384 rsa-3072; do
     issue "req-$k.pem" "cert-$k.pem"
     check "/install/$k" 0 "chain    0 written, 2 already on the token" \
-        -- "${I[@]}" "cert-$k.pem" --chain chain.pem
+        -- "${I[@]}" "cert-$k.pem" --chain chain.pem --trust root.pem
 done
 # stdin works as FILE "-"
-check /install/stdin 0 "(already there)" -- "${I[@]}" - <bundle.pem
+check /install/stdin 0 "(already there)" -- "${I[@]}" - --trust-bundle-root \
+    <bundle.pem
 # --any-eku takes the TLS certificate (and replaces the code-signing one).
 check /install/any_eku 0 "(replaced the old one)" \
-    -- "${I[@]}" tls.pem --chain chain.pem --any-eku
+    -- "${I[@]}" tls.pem --chain chain.pem --any-eku --trust root.pem
 
 check_done

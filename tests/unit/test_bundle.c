@@ -244,12 +244,14 @@ static STACK_OF(X509) * parse_all(struct buf *bufs, int n)
 static void expect_good(STACK_OF(X509) * certs, STACK_OF(X509) * trust,
                         int want_chain)
 {
-    struct bundle_check chk = {.key = leaf_key, .trust = trust};
+    /* no roots given: the bundle's own, as --trust-bundle-root accepts it */
+    struct bundle_check chk = {
+        .key = leaf_key, .trust = trust, .bundle_root = trust == NULL};
     X509 *got = NULL;
     STACK_OF(X509) *chain = NULL;
 
     pe_clear();
-    CHECK_INT(bundle_verify(certs, &chk, &got, &chain), PE_OK);
+    CHECK_INT(bundle_verify(certs, &chk, &got, &chain, NULL), PE_OK);
     CHECK(X509_cmp(got, leaf) == 0);
     CHECK_INT(sk_X509_num(chain), want_chain);
     CHECK(X509_cmp(sk_X509_value(chain, 0), inter) == 0);
@@ -268,7 +270,7 @@ static void expect_bad(STACK_OF(X509) * certs, const struct bundle_check *c,
     STACK_OF(X509) *chain = NULL;
 
     pe_clear();
-    CHECK_INT(bundle_verify(certs, c, &got, &chain), want_rc);
+    CHECK_INT(bundle_verify(certs, c, &got, &chain, NULL), want_rc);
     CHECK(got == NULL && chain == NULL);
     CHECK_CONTAINS(pe_detail(), want);
     bundle_certs_free(certs);
@@ -491,7 +493,7 @@ TEST("/bundle/no_code_signing_eku")
                              "serverAuth", -60, 30 * DAY));
     X509 *xs[] = {tls, inter, root, NULL};
     struct buf b = pem_of(xs, NULL, NULL);
-    struct bundle_check chk = {.key = leaf_key};
+    struct bundle_check chk = {.key = leaf_key, .bundle_root = true};
     STACK_OF(X509) *chain = NULL;
     X509 *got = NULL;
     STACK_OF(X509) * certs;
@@ -501,7 +503,7 @@ TEST("/bundle/no_code_signing_eku")
     b = pem_of(xs, NULL, NULL);
     certs = parse_all(&b, 1);
     chk.any_eku = true;
-    CHECK_INT(bundle_verify(certs, &chk, &got, &chain), PE_OK);
+    CHECK_INT(bundle_verify(certs, &chk, &got, &chain, NULL), PE_OK);
     CHECK(X509_cmp(got, tls) == 0);
     X509_free(got);
     bundle_certs_free(chain);
@@ -542,7 +544,7 @@ TEST("/bundle/chain_signature_does_not_verify")
         "codeSigning", -60,  DAY,  1};
     X509 *forged, *xs[4];
     struct buf b;
-    struct bundle_check chk = {.key = leaf_key};
+    struct bundle_check chk = {.key = leaf_key, .bundle_root = true};
 
     ca_setup();
     s.pub = leaf_key;
@@ -573,10 +575,159 @@ TEST("/bundle/root_not_the_trusted_one")
     sk_X509_push(trust, other_root);
     chk.trust = trust;
     expect_bad(parse_all(&b, 1), &chk, PE_E_VERIFY,
-               "The chain ends at the root \"CN=Test Root,O=Test\", which "
-               "is not the trusted root given.");
+               "The chain ends at the root \"CN=Test Root,O=Test\" (SHA-256 ");
+    CHECK_CONTAINS(pe_detail(), "), which is not the trusted root given.");
     sk_X509_free(trust);
     X509_free(other_root);
+}
+
+/* ---- anchors: what the chain may verify to --------------------------- */
+
+/* The bundle with leaf, inter and root verified under chk into *pr. */
+static enum pe_rc verify_full(struct bundle_check *chk, X509 *top,
+                              struct bundle_root *pr)
+{
+    X509 *xs[] = {leaf, inter, top, NULL};
+    struct buf b = pem_of(xs, NULL, NULL);
+    STACK_OF(X509) *certs = parse_all(&b, 1), *chain = NULL;
+    X509 *got = NULL;
+    enum pe_rc rc;
+
+    pe_clear();
+    rc = bundle_verify(certs, chk, &got, &chain, pr);
+    CHECK((rc == PE_OK) == (got != NULL && chain != NULL));
+    X509_free(got);
+    bundle_certs_free(chain);
+    bundle_certs_free(certs);
+    return rc;
+}
+
+TEST("/bundle/root_only_in_bundle_refused_with_fingerprint")
+{
+    struct bundle_check chk = {.key = (ca_setup(), leaf_key), .pins = true};
+    struct bundle_root r;
+    char hex[BUNDLE_SHA256_HEX], fp[BUNDLE_SHA256_FP], want[200];
+
+    bundle_cert_sha256(root, hex);
+    CHECK_INT(strlen(hex), 64);
+    CHECK_INT(verify_full(&chk, root, &r), PE_E_VERIFY);
+    CHECK(r.refused);
+    CHECK_STR(r.sha256, hex);
+    snprintf(want, sizeof(want),
+             "The chain ends at the root \"CN=Test Root,O=Test\" "
+             "(SHA-256 %s), which only the bundle vouches for",
+             bundle_sha256_fp(hex, fp));
+    CHECK_CONTAINS(pe_detail(), want);
+    CHECK_CONTAINS(pe_detail(), "give --trust FILE with the CA's root, or "
+                                "--trust-bundle-root to accept this root "
+                                "once and pin it for renewals.");
+    chk.pins = false;
+    CHECK_INT(verify_full(&chk, root, &r), PE_E_VERIFY);
+    CHECK_CONTAINS(pe_detail(), "accept this root for this run.");
+}
+
+TEST("/bundle/fingerprint_is_openssl_style")
+{
+    char fp[BUNDLE_SHA256_FP];
+    const char *hex = "00ff1a2b3c4d5e6f708192a3b4c5d6e7"
+                      "f8091a2b3c4d5e6f708192a3b4c5d6e7";
+
+    CHECK_STR(bundle_sha256_fp(hex, fp),
+              "00:FF:1A:2B:3C:4D:5E:6F:70:81:92:A3:B4:C5:D6:E7:"
+              "F8:09:1A:2B:3C:4D:5E:6F:70:81:92:A3:B4:C5:D6:E7");
+}
+
+TEST("/bundle/pinned_root_anchors_the_chain")
+{
+    STACK_OF(X509) *pins = sk_X509_new_null();
+    struct bundle_check chk = {.key = (ca_setup(), leaf_key), .pinned = pins};
+    struct bundle_root r;
+    char hex[BUNDLE_SHA256_HEX];
+    X509 *xs[] = {leaf, inter, NULL};
+    struct buf b = pem_of(xs, NULL, NULL);
+    STACK_OF(X509) * certs, *chain = NULL;
+    X509 *got = NULL;
+
+    sk_X509_push(pins, root);
+    CHECK_INT(verify_full(&chk, root, &r), PE_OK);
+    CHECK(!r.refused);
+    CHECK_STR(r.sha256, bundle_cert_sha256(root, hex));
+    /* a bundle without its root: the pin completes the chain */
+    certs = parse_all(&b, 1);
+    CHECK_INT(bundle_verify(certs, &chk, &got, &chain, &r), PE_OK);
+    CHECK_INT(sk_X509_num(chain), 2);
+    CHECK(X509_cmp(sk_X509_value(chain, 1), root) == 0);
+    X509_free(got);
+    bundle_certs_free(chain);
+    bundle_certs_free(certs);
+    sk_X509_free(pins);
+}
+
+TEST("/bundle/other_root_refused_despite_a_pin")
+{
+    struct spec rs = {
+        "Test Root", other_key, NULL, other_key, 1, "critical,keyCertSign",
+        NULL,        -DAY,      DAY,  0};
+    X509 *other = (ca_setup(), mk(&rs));
+    STACK_OF(X509) *pins = sk_X509_new_null();
+    struct bundle_check chk = {.key = leaf_key, .pinned = pins};
+    struct bundle_root r;
+    char hex[BUNDLE_SHA256_HEX], fp[BUNDLE_SHA256_FP], want[256];
+
+    /* the same name as the bundle's root, another key */
+    sk_X509_push(pins, other);
+    CHECK_INT(verify_full(&chk, root, &r), PE_E_VERIFY);
+    CHECK(r.refused);
+    CHECK_STR(r.sha256, bundle_cert_sha256(root, hex));
+    CHECK_CONTAINS(pe_detail(), "which only the bundle vouches for");
+    bundle_sha256_fp(bundle_cert_sha256(other, hex), fp);
+    snprintf(want, sizeof(want),
+             "(the root pinned under that name is SHA-256 %s: has the CA "
+             "changed its root, or is this one forged?)",
+             fp);
+    CHECK_CONTAINS(pe_detail(), want);
+    sk_X509_free(pins);
+    X509_free(other);
+}
+
+TEST("/bundle/no_root_at_all_says_give_trust")
+{
+    X509 *xs[] = {(ca_setup(), leaf), inter, NULL};
+    struct buf b = pem_of(xs, NULL, NULL);
+    struct bundle_check chk = {.key = leaf_key, .bundle_root = true};
+    STACK_OF(X509) *certs = parse_all(&b, 1), *chain = NULL;
+    struct bundle_root r;
+    X509 *got = NULL;
+
+    pe_clear();
+    CHECK_INT(bundle_verify(certs, &chk, &got, &chain, &r), PE_E_VERIFY);
+    CHECK(r.refused);
+    CHECK_STR(r.sha256, "");
+    CHECK_CONTAINS(pe_detail(),
+                   "The bundle carries no root: \"CN=Test Root,O=Test\", "
+                   "the issuer of \"CN=Test Intermediate,O=Test\"");
+    CHECK_CONTAINS(pe_detail(), "give --trust FILE with the CA's root");
+    bundle_certs_free(certs);
+}
+
+TEST("/bundle/accepted_root_must_be_the_one_shown")
+{
+    struct bundle_check chk = {.key = (ca_setup(), leaf_key),
+                               .bundle_root = true,
+                               .expect_root = "00112233445566778899aabbccdd"
+                                              "eeff00112233445566778899aabb"
+                                              "ccddeeff"};
+    struct bundle_root r;
+    char hex[BUNDLE_SHA256_HEX];
+
+    CHECK_INT(verify_full(&chk, root, &r), PE_E_VERIFY);
+    CHECK(r.refused);
+    CHECK_CONTAINS(pe_detail(), "is not the root accepted before (SHA-256 "
+                                "00:11:22:33:");
+    CHECK_CONTAINS(pe_detail(), "--trust-bundle-root again");
+    chk.expect_root = bundle_cert_sha256(root, hex);
+    CHECK_INT(verify_full(&chk, root, &r), PE_OK);
+    CHECK_STR(r.sha256, hex);
 }
 
 /* ---- what cannot be parsed --------------------------------------------- */

@@ -95,7 +95,13 @@ options:
     description: Label of the new key and certificate (C(--label)); part of the lineage.
     type: str
   trust:
-    description: PEM roots the issued chain must verify to (C(--trust)).
+    description:
+      - PEM roots the issued chain must verify to (C(--trust)).
+      - Without it the chain must verify to the system trust store or to a root
+        pinned in the state folder; a root that only the downloaded bundle
+        carries is refused (exit 9). The module offers no C(--trust-bundle-root)
+        on purpose, so that a play never accepts a root nobody looked at; ship
+        the CA's root and give it here.
     type: path
   ca_file:
     description: PEM CA certificates trusted for the CA's HTTPS (C(--ca-file)).
