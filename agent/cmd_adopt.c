@@ -26,20 +26,28 @@
 
 static void adopt_usage(FILE *f)
 {
-    fprintf(f,
-            "Usage: p11enroll adopt [--token URI] [--module M] [PIN options]\n"
-            "         [--key-id HEX] (--endpoint URL --client-id ID\n"
-            "         [--client-secret-file F] | --form URL) --email ADDRESS\n"
-            "         [names] [--state-dir D] [--config F] [--json]\n"
-            "\n"
-            "Records the certificate with --key-id (or the token's only "
-            "certificate\n"
-            "that no record names) and its key as an installed enrollment, "
-            "so that\n"
-            "p11enroll renew renews it at the endpoint given.  The key must "
-            "be on the\n"
-            "token and match the certificate; nothing on the token "
-            "changes.\n");
+    fprintf(
+        f,
+        "Usage: p11enroll adopt [--token URI] [--module M] [PIN options]\n"
+        "         [--key-id HEX] (--endpoint URL --client-id ID\n"
+        "         [--client-secret-file F] | --form URL) --email ADDRESS\n"
+        "         [names] [--state-dir D] [--config F] [--json]\n"
+        "\n"
+        "Records the certificate with --key-id (or the token's only "
+        "certificate\n"
+        "that no record names) and its key as an installed enrollment, "
+        "so that\n"
+        "p11enroll renew renews it at the endpoint given.  The key must "
+        "be on the\n"
+        "token and match the certificate; nothing on the token "
+        "changes.\n"
+        "--endpoint URL --client-id ID --client-secret-file F, or --form "
+        "URL,\nand --email ADDRESS: where and for whom renew orders the "
+        "successor,\nas for enroll; names: enroll's --first-name, --last-name, "
+        "--title\nand subject options.\n"
+        "--state-dir D: the journal folder; --config F: a config file "
+        "(both as\nfor enroll).  --json: the record made, as JSON "
+        "(docs/json-schema.md).\n");
     tokopt_usage(f, false);
 }
 

@@ -60,6 +60,8 @@ static void inst_usage(FILE *f)
             "the bundle\n"
             "carries is refused unless --trust-bundle-root accepts it for "
             "this run.\n"
+            "--key-id HEX or --key-uri URI: the key the certificate must be "
+            "for\n(default: the token key it matches).\n"
             "--out-cert/--out-chain also write PEM files for signing tools."
             "\n--json: what was installed, as JSON (docs/json-schema.md)."
             "\n\n");

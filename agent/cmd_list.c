@@ -35,7 +35,8 @@ static void list_usage(FILE *f)
                "URI.\n"
                "Private keys are shown after login; without any PIN source "
                "and\n"
-               "no terminal only public objects are listed.\n\n");
+               "no terminal only public objects are listed.\n"
+               "--json: the same as JSON (docs/json-schema.md).\n\n");
     tokopt_usage(f, false);
 }
 

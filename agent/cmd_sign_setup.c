@@ -58,8 +58,8 @@ static void setup_usage(FILE *f)
             "TOOL: osslsigncode, jarsigner, sbsign, openssl or p11-kit.\n"
             "Writes what TOOL needs to sign with the key (--key-id, --label, "
             "or the\n"
-            "only one with a certificate) into DIR (default " SETUP_DIR_DEFAULT
-            "):\n"
+            "only one with a certificate) into --dir DIR "
+            "(default " SETUP_DIR_DEFAULT "):\n"
             "the certificate and chain read from the token, a SunPKCS11 "
             "config,\n"
             "a p11-kit module file; and prints the commands, a shell script "
@@ -68,7 +68,9 @@ static void setup_usage(FILE *f)
             "F or\n"
             "--pin-env VAR the commands read it from there, else the tool "
             "asks.\n"
-            "A file in DIR with other content is replaced only with --yes."
+            "A file in DIR with other content is replaced only with --yes.\n"
+            "--state-dir: where enroll's records are, for the chain when "
+            "the token\nholds none (default: as enroll's)."
             "\n--json: the files and the commands (as \"script\") in JSON "
             "instead\n(docs/json-schema.md).\n\n");
     tokopt_usage(f, false);

@@ -27,7 +27,10 @@ static void usage(FILE *f)
                "Lists the recorded enrollments (or one) with their step, "
                "request id,\nkey and last error.  --metrics also writes "
                "each certificate's expiry\nand renewal state to FILE in "
-               "node_exporter's textfile format.\n");
+               "node_exporter's textfile format.\n"
+               "--state-dir: the journal folder (default: as enroll's).\n"
+               "--json: the records and each one's next command as JSON\n"
+               "(docs/json-schema.md).\n");
 }
 
 static void print_one(const struct journal_rec *r, bool full)

@@ -23,7 +23,10 @@ static void tokens_usage(FILE *f)
                "one\n"
                "given) and their tokens, with the pkcs11: URI that selects "
                "each\n"
-               "token and its flags.\n");
+               "token and its flags.\n"
+               "--module: list only this module (a path, or a p11-kit "
+               "module name).\n"
+               "--json: the same as JSON (docs/json-schema.md).\n");
 }
 
 static json_t *flags_json(unsigned long flags)

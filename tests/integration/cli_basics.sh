@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
-# The command line itself: --version, --help, unknown words, exit codes.
+# The command line itself: --version, --help (each command's describes
+# every option of its usage block), unknown words, exit codes.
 set -u
 : "${P11ENROLL:?}"
 passed=0 failed=0
@@ -44,6 +45,28 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 check /cli/resume_nothing 2 "no unfinished enrollment" -- \
     "$P11ENROLL" resume --state-dir "$tmp/state"
+
+# Every option a command's usage block names is described below it (the
+# usage block ends at the first empty line).
+while read -r cmd; do
+    "$P11ENROLL" "$cmd" --help >"$tmp/help" 2>&1
+    usage=$(sed '/^$/q' "$tmp/help")
+    body=$(sed '1,/^$/d' "$tmp/help")
+    missing=''
+    for opt in $(printf '%s\n' "$usage" | grep -o -- '--[a-z][a-z0-9-]*' |
+        sort -u); do
+        printf '%s\n' "$body" | grep -qE -- "$opt([^a-z0-9-]|\$)" ||
+            missing="$missing $opt"
+    done
+    if [ -z "$missing" ]; then
+        passed=$((passed + 1))
+        echo "ok   /cli/help_describes_usage/$cmd"
+    else
+        failed=$((failed + 1))
+        echo "FAIL /cli/help_describes_usage/$cmd: not described:$missing"
+    fi
+done < <("$P11ENROLL" --help |
+    sed -n '/^Commands:/,/^$/s/^  \([a-z][a-z-]*\) .*/\1/p')
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
