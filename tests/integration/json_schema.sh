@@ -42,8 +42,9 @@ printf '0000\n' >"$W/badpin"
 BAD=(--token "$FX_URI" --module "$FX_MODULE" --pin-file "$W/badpin")
 
 # jrun NAME COMMAND WANT EXPR -- ARGV...: run ARGV (stdout in F.out, stderr
-# in F.err, F being NAME without its first "/" and with "_" for "/"), then check its output for COMMAND; WANT is the exit
-# code, or "fail" for any non-zero one; EXPR as in tests/lib/json_check.py
+# in F.err, F being NAME without its first "/" and with "_" for "/"), then
+# check its output for COMMAND; WANT is the exit code, or "fail" for any
+# non-zero one; EXPR as in tests/lib/json_check.py
 jrun() {
     local name=$1 cmd=$2 want=$3 expr=${4:-} rc why f
     shift 4
