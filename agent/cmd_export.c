@@ -13,7 +13,6 @@
 #include <string.h>
 
 #include <jansson.h>
-#include <openssl/bn.h>
 
 #include "bundle.h"
 #include "cmd.h"
@@ -138,26 +137,6 @@ static enum pe_rc exp_open(const struct tokopt *to, struct tok_ctx **pctx)
     return rc;
 }
 
-static json_t *cert_json(X509 *x)
-{
-    char s[512], i[512];
-    BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL);
-    char *serial = bn != NULL ? BN_bn2hex(bn) : NULL;
-    time_t end = 0;
-    json_t *j;
-
-    if (util_time_asn1(X509_get0_notAfter(x), &end) != PE_OK)
-        end = 0;
-    j = json_pack(
-        "{s:s, s:s, s:s, s:o}", "subject",
-        bundle_name_str(X509_get_subject_name(x), s, sizeof(s)), "issuer",
-        bundle_name_str(X509_get_issuer_name(x), i, sizeof(i)), "serial",
-        serial ? serial : "?", "not_after", jsonout_time(end));
-    OPENSSL_free(serial);
-    BN_free(bn);
-    return j;
-}
-
 static json_t *exp_json(struct tok_ctx *ctx, const struct exp_opts *o,
                         const struct export_item *it)
 {
@@ -165,14 +144,14 @@ static json_t *exp_json(struct tok_ctx *ctx, const struct exp_opts *o,
     int i;
 
     for (i = 0; chain != NULL && i < sk_X509_num(it->chain); i++)
-        json_array_append_new(chain, cert_json(sk_X509_value(it->chain, i)));
+        json_array_append_new(chain, jsonout_cert(sk_X509_value(it->chain, i)));
     if (files != NULL && o->cert != NULL)
         json_array_append_new(files, json_pack("{s:s, s:s}", "path", o->cert,
                                                "content", "certificate"));
     if (files != NULL && o->chain != NULL)
         json_array_append_new(files, json_pack("{s:s, s:s}", "path", o->chain,
                                                "content", "chain"));
-    cert = cert_json(it->leaf);
+    cert = jsonout_cert(it->leaf);
     if (cert != NULL)
         json_object_set_new(cert, "uri", json_string(it->cert_uri));
     return json_pack("{s:s, s:{s:s, s:s, s:s, s:b}, s:o, s:{s:o, s:b, s:s, "

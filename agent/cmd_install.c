@@ -16,7 +16,6 @@
 #include <string.h>
 
 #include <jansson.h>
-#include <openssl/bn.h>
 #include <openssl/x509.h>
 
 #include "bundle.h"
@@ -174,34 +173,13 @@ static enum pe_rc inst_find_key(struct tok_ctx *ctx, const struct inst_opts *o,
     return tokopt_find_key(ctx, o->key_id, o->key_uri, pkey);
 }
 
-/* A certificate's names, serial and end for the --json result. */
-static json_t *inst_cert_json(X509 *x)
-{
-    BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL);
-    char *serial = bn != NULL ? BN_bn2hex(bn) : NULL;
-    char s[512], i[512];
-    time_t end = 0;
-    json_t *j;
-
-    if (util_time_asn1(X509_get0_notAfter(x), &end) != PE_OK)
-        end = 0;
-    j = json_pack(
-        "{s:s, s:s, s:s, s:o}", "subject",
-        bundle_name_str(X509_get_subject_name(x), s, sizeof(s)), "issuer",
-        bundle_name_str(X509_get_issuer_name(x), i, sizeof(i)), "serial",
-        serial != NULL ? serial : "?", "not_after", jsonout_time(end));
-    OPENSSL_free(serial);
-    BN_free(bn);
-    return j;
-}
-
 /* The --json result (docs/json-schema.md): what is on the token now. */
 static json_t *inst_json(struct tok_ctx *ctx, struct tok_key *key,
                          const struct inst_opts *o,
                          const struct install_result *res)
 {
     const unsigned char *id = NULL;
-    json_t *cert = inst_cert_json(res->leaf), *chain = json_array();
+    json_t *cert = jsonout_cert(res->leaf), *chain = json_array();
     json_t *files = json_array();
     char hex[260];
     size_t len = 0;
@@ -212,7 +190,7 @@ static json_t *inst_json(struct tok_ctx *ctx, struct tok_key *key,
         json_object_set_new(cert, "uri", json_string(res->cert.uri));
     for (i = 0; chain != NULL && i < sk_X509_num(res->chain); i++)
         json_array_append_new(chain,
-                              inst_cert_json(sk_X509_value(res->chain, i)));
+                              jsonout_cert(sk_X509_value(res->chain, i)));
     if (files != NULL && o->out_cert != NULL)
         json_array_append_new(files,
                               json_pack("{s:s, s:s}", "path", o->out_cert,

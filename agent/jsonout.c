@@ -8,6 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/bn.h>
+
+#include "bundle.h"
 #include "util.h"
 
 static bool printed;
@@ -109,4 +112,24 @@ const char *jsonout_snake(const char *name, char *buf, size_t size)
     if (size > 0)
         buf[n] = '\0';
     return buf;
+}
+
+json_t *jsonout_cert(X509 *x)
+{
+    BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL);
+    char *serial = bn != NULL ? BN_bn2hex(bn) : NULL;
+    char s[512], i[512];
+    time_t end = 0;
+    json_t *j;
+
+    if (util_time_asn1(X509_get0_notAfter(x), &end) != PE_OK)
+        end = 0;
+    j = json_pack(
+        "{s:s, s:s, s:s, s:o}", "subject",
+        bundle_name_str(X509_get_subject_name(x), s, sizeof(s)), "issuer",
+        bundle_name_str(X509_get_issuer_name(x), i, sizeof(i)), "serial",
+        serial != NULL ? serial : "?", "not_after", jsonout_time(end));
+    OPENSSL_free(serial);
+    BN_free(bn);
+    return j;
 }

@@ -20,6 +20,7 @@
 #include <time.h>
 
 #include <jansson.h>
+#include <openssl/x509.h>
 
 #include "rc.h"
 
@@ -56,6 +57,10 @@ json_t *jsonout_time(time_t t);
 /* A time p11enroll stored as text (util_time_parse's forms) as RFC 3339,
  * or null when s is NULL or not a time.  New reference. */
 json_t *jsonout_time_text(const char *s);
+
+/* A certificate as export and install report it: subject and issuer
+ * (RFC 2253), serial (upper-case hex) and not_after.  New reference. */
+json_t *jsonout_cert(X509 *x);
 
 /* The snake_case form of a camelCase name ("tokenUri" -> "token_uri")
  * into buf; "" when it does not fit.  Returns buf. */
