@@ -13,32 +13,17 @@ en_setup
 
 pin=$(head -n 1 "$EN/pin")
 # perl (Debian's essential perl-base): a shell holds descriptors of its
-# own.  It records its environment and descriptors (reading those above 2
-# back through /proc), then waits for a mail to P11ENROLL_EMAIL newer than
-# P11ENROLL_OTP_SINCE in the outbox and prints its code.
+# own.  It records its environment and descriptors with
+# tests/lib/child_probe.pl (otp.env, otp.fds, otp.read), then waits for a
+# mail to P11ENROLL_EMAIL newer than P11ENROLL_OTP_SINCE in the outbox and
+# prints its code.
 cat >"$EN/otp.pl" <<'PL'
-use POSIX ();
-my ($dir, $outbox) = @ARGV;
+my ($dir, $outbox, $lib) = @ARGV;
 open(my $log, '>>', "$dir/otp.runs") or die;
 print $log "run\n";
 close($log);
-open(my $env, '>', "$dir/otp.env") or die;
-print $env "$_=$ENV{$_}\n" for sort keys %ENV;
-close($env);
-my (@open, $read);
-for my $fd (0 .. 1023) {
-    my $d = POSIX::dup($fd);
-    next unless defined $d;
-    POSIX::close($d);
-    push @open, $fd;
-    next if $fd < 3;
-    if (open(my $h, '<', "/proc/self/fd/$fd")) { local $/; $read .= <$h> // ''; }
-}
-open(my $f, '>', "$dir/otp.fds") or die;
-print $f join(' ', @open), "\n";
-open(my $r, '>', "$dir/otp.read") or die;
-print $r $read // '';
-close($r);
+require $lib;
+child_probe($dir, 'otp');
 # the newest first: OTP_SINCE is a second early, an older mail may match
 for (1 .. 600) {
     my @mails = sort { $b->[0] <=> $a->[0] || $b->[1] cmp $a->[1] }
@@ -59,7 +44,7 @@ for (1 .. 600) {
 }
 exit 5;
 PL
-otpcmd="exec perl $EN/otp.pl $EN $SCM_SIM_OUTBOX"
+otpcmd="exec perl $EN/otp.pl $EN $SCM_SIM_OUTBOX $P11E_SOURCE_DIR/tests/lib/child_probe.pl"
 
 form_nopin() { # en_form without its --pin-file
     "$P11ENROLL" enroll --module "$FX_MODULE" --token "$FX_URI" \

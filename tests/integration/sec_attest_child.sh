@@ -11,27 +11,10 @@ en_setup
 
 pin=$(head -n 1 "$EN/pin")
 secret=$(cat "$EN/secret")
-# perl (Debian's essential perl-base): a shell holds descriptors of its own
-cat >"$EN/probe.pl" <<'PL'
-use POSIX ();
-my $dir = $ARGV[0];
-open(my $env, '>', "$dir/probe.env") or die;
-print $env "$_=$ENV{$_}\n" for sort keys %ENV;
-close($env);
-my (@open, $read);
-for my $fd (0 .. 1023) {
-    my $d = POSIX::dup($fd);
-    next unless defined $d;
-    POSIX::close($d);
-    push @open, $fd;
-    next if $fd < 3;
-    # the way the PIN was read back: reopen the descriptor from the start
-    if (open(my $h, '<', "/proc/self/fd/$fd")) { local $/; $read .= <$h> // ''; }
-}
-open(my $f, '>', "$dir/probe.fds") or die;
-print $f join(' ', @open), "\n";
-open(my $r, '>', "$dir/probe.read") or die;
-print $r $read // '';
+# tests/lib/child_probe.pl writes probe.env, probe.fds and probe.read
+cat >"$EN/probe.pl" <<PL
+require '$P11E_SOURCE_DIR/tests/lib/child_probe.pl';
+child_probe('$EN', 'probe');
 exit 3;
 PL
 probe="exec perl $EN/probe.pl $EN"
