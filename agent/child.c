@@ -95,6 +95,7 @@ static enum pe_rc read_all(const struct child_cmd *c, int fd,
     ssize_t n;
     unsigned char sink[4096];
     struct pollfd pfd = {fd, POLLIN, 0};
+    enum pe_rc rc = PE_OK;
     long left;
     int pr;
 
@@ -102,17 +103,21 @@ static enum pe_rc read_all(const struct child_cmd *c, int fd,
     *ptimed_out = false;
     for (;;) {
         /* a Ctrl-C reaches our process group, not the command's */
-        if (interrupt_pending())
-            return PE_E_INTERRUPTED;
+        if (interrupt_pending()) {
+            rc = PE_E_INTERRUPTED;
+            break;
+        }
         left = ms_left(deadline);
         if (left <= 0) {
             *ptimed_out = true;
             break;
         }
         pr = poll(&pfd, 1, left > 1000 ? 1000 : (int)left);
-        if (pr < 0 && errno != EINTR)
-            return pe_failf(PE_E_IO, "Waiting for the %s failed: %s.", c->what,
-                            strerror(errno));
+        if (pr < 0 && errno != EINTR) {
+            rc = pe_failf(PE_E_IO, "Waiting for the %s failed: %s.", c->what,
+                          strerror(errno));
+            break;
+        }
         if (pr <= 0)
             continue;
         if (len < max)
@@ -121,9 +126,11 @@ static enum pe_rc read_all(const struct child_cmd *c, int fd,
             n = read(fd, sink, sizeof(sink));
         if (n < 0 && errno == EINTR)
             continue;
-        if (n < 0)
-            return pe_failf(PE_E_IO, "Reading the output of the %s failed: %s.",
-                            c->what, strerror(errno));
+        if (n < 0) {
+            rc = pe_failf(PE_E_IO, "Reading the output of the %s failed: %s.",
+                          c->what, strerror(errno));
+            break;
+        }
         if (n == 0)
             break;
         if (len < max)
@@ -134,21 +141,24 @@ static enum pe_rc read_all(const struct child_cmd *c, int fd,
     /* what was dropped may be the tail of a secret */
     OPENSSL_cleanse(sink, sizeof(sink));
     *plen = len;
-    return PE_OK;
+    return rc;
 }
 
-/* Wait for pid until deadline; false when it is still running then. */
-static bool wait_until(pid_t pid, const struct timespec *deadline, int *pst)
+/* Wait for pid until deadline: 1 when it ended (*pst), 0 when it is
+ * still running then, -1 when it cannot be waited for (errno). */
+static int wait_until(pid_t pid, const struct timespec *deadline, int *pst)
 {
     struct timespec tick = {0, 20 * 1000000L};
     pid_t w;
 
     for (;;) {
         w = waitpid(pid, pst, WNOHANG);
-        if (w == pid || (w < 0 && errno != EINTR))
-            return true;
+        if (w == pid)
+            return 1;
+        if (w < 0 && errno != EINTR)
+            return -1;
         if (ms_left(deadline) <= 0 || interrupt_pending())
-            return false;
+            return 0;
         nanosleep(&tick, NULL);
     }
 }
@@ -211,7 +221,7 @@ enum pe_rc child_run(const struct child_cmd *c, unsigned char *buf, size_t max,
     bool timed_out = false;
     char **env = NULL;
     int pipefd[2] = {-1, -1};
-    int st = 0;
+    int st = 0, ended = 1;
     pid_t pid = -1;
     struct timespec deadline;
     enum pe_rc rc = PE_E_NOMEM;
@@ -236,8 +246,15 @@ enum pe_rc child_run(const struct child_cmd *c, unsigned char *buf, size_t max,
     pipefd[1] = -1;
     rc = read_all(c, pipefd[0], &deadline, buf, max, plen, ptruncated,
                   &timed_out);
-    if (rc == PE_OK && !timed_out)
-        timed_out = !wait_until(pid, &deadline, &st);
+    if (rc == PE_OK && !timed_out) {
+        ended = wait_until(pid, &deadline, &st);
+        timed_out = ended == 0;
+    }
+    if (rc == PE_OK && ended < 0) {
+        rc = pe_failf(c->fail_rc, "Waiting for the %s failed: %s.", c->what,
+                      strerror(errno));
+        goto out;
+    }
     if (rc == PE_OK && timed_out && interrupt_pending())
         rc = PE_E_INTERRUPTED;
     if (rc == PE_OK && timed_out) {
