@@ -501,7 +501,7 @@ enum pe_rc tok_login(struct tok_ctx *ctx, const struct secret_source *pin,
     rc = login_retried(ctx, pin, user, interactive, &secret, flags, &kind);
     /* a mistyped PIN is typed again, while that cannot lock the token */
     while (rc == PE_E_PIN_INCORRECT &&
-           tok_pin_ask_again(kind, user, tok_token_flags(ctx), asked)) {
+           tok_pin_ask_again(kind, user, tok_flags_after_refusal(ctx), asked)) {
         say("Token \"%s\" refused that %s; type it again (%d of %d).",
             ctx->label, user == TOK_SO ? "SO PIN" : "PIN", asked + 1,
             TOK_PIN_PROMPTS);

@@ -348,6 +348,21 @@ unsigned long tok_token_flags(struct tok_ctx *ctx)
     return ctx->tinfo.flags;
 }
 
+unsigned long tok_flags_after_refusal(struct tok_ctx *ctx)
+{
+    CK_TOKEN_INFO ti;
+    CK_RV rv;
+
+    rv = ctx->fl->C_GetTokenInfo(ctx->slot, &ti);
+    if (rv != CKR_OK) {
+        log_debug(LOG_CAT_PKCS11, "C_GetTokenInfo: %s", ckr_name(rv));
+        return ctx->tinfo.flags | TOK_F_USER_PIN_FINAL_TRY |
+               TOK_F_SO_PIN_FINAL_TRY;
+    }
+    ctx->tinfo.flags = ti.flags;
+    return ti.flags;
+}
+
 static const struct {
     unsigned long flag;
     const char *name;

@@ -146,6 +146,10 @@ enum pe_rc tok_uri_parse(const char *str, P11KitUri **puri);
 /* Select the one token matching ctx->uri in ctx->mods (sets mod, fl,
  * slot, tinfo and the strings).  same_token: match ctx->tinfo instead. */
 enum pe_rc tok_slot_select(struct tok_ctx *ctx, bool same_token);
+/* The token's flags as it reports them now, for deciding whether a PIN
+ * may be tried again; when it cannot tell, the PIN counts as on its final
+ * try (user and SO), so an unknown count is never risked. */
+unsigned long tok_flags_after_refusal(struct tok_ctx *ctx);
 /* Token URI for info (malloc'ed) or NULL. */
 char *tok_format_token_uri(const CK_TOKEN_INFO *ti);
 /* pkcs11: URI of an object on ctx's token (malloc'ed) or NULL. */
