@@ -122,12 +122,14 @@ static int help(int argc, char **argv)
  * the command named after it (if one is). */
 static void usage_json(int argc, char **argv, enum pe_rc rc)
 {
+    bool wanted = false;
     int k;
 
-    for (k = 1; k < argc && argv[k][0] == '-'; k++)
-        ;
+    /* --json itself may be the option given too early */
+    for (k = 0; k < argc && argv[k][0] == '-'; k++)
+        wanted = wanted || strcmp(argv[k], "--json") == 0;
     if (k < argc && find_cmd(argv[k]) != NULL &&
-        jsonout_wanted(argc - k, argv + k))
+        (wanted || jsonout_wanted(argc - k, argv + k)))
         jsonout_print(argv[k], NULL, rc);
 }
 

@@ -194,6 +194,8 @@ jrun /json/usage/csr csr 2 "$usage" \
     -- "$P11ENROLL" csr --key-id 01 --key-uri pkcs11:id=%01 --json
 jrun /json/usage/program_option status 2 "$usage" \
     -- "$P11ENROLL" --frobnicate status --json
+jrun /json/usage/json_before_command status 2 "$usage" \
+    -- "$P11ENROLL" --json status
 jrun /json/usage/unknown_command frobnicate 2 "$usage" \
     -- "$P11ENROLL" frobnicate --json
 # without --json, standard output stays empty
