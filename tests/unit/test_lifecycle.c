@@ -237,7 +237,8 @@ TEST("/jsonout/snake_case_and_times")
     CHECK_STR(jsonout_snake("keygen", buf, sizeof(buf)), "keygen");
     CHECK_STR(jsonout_snake("certExpires", small, sizeof(small)), "");
 
-    t = jsonout_time_text("2027-12-05 04:11:04 UTC"); /* first release */
+    /* the stored form with a space and "UTC" */
+    t = jsonout_time_text("2027-12-05 04:11:04 UTC");
     CHECK_STR(json_string_value(t), "2027-12-05T04:11:04Z");
     json_decref(t);
     t = jsonout_time_text("2027-12-05T04:11:04Z");
