@@ -46,9 +46,9 @@ struct enroll_opts {
     long poll_first, poll_max, http_timeout;
     long attestation_timeout; /* seconds; 0: ATTEST_CMD_TIMEOUT */
     bool accept_eula, no_wait, json, remove_key, fresh, force;
-    bool yes, dry_run;     /* forget: consent, and only say what would go */
+    bool yes, dry_run;      /* forget: consent, and only say what would go */
     bool trust_bundle_root; /* accept the bundle's own root and pin it */
-    enum enroll_verb verb; /* the command that parsed these options */
+    enum enroll_verb verb;  /* the command that parsed these options */
     /* private: storage for specs built from options */
     char secret_buf[4200];
     bool secret_from_conf, trust_from_conf, parsing_conf;
