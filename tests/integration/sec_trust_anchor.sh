@@ -95,7 +95,8 @@ if [ -n "$PY" ]; then
         >"$EN/status-json.out" || en_fail "status --json failed"
     "$PY" "$P11E_SOURCE_DIR/tests/lib/json_check.py" \
         "$P11E_SOURCE_DIR/docs/p11enroll.schema.json" "$EN/status-json.out" \
-        status 0 || en_fail "status --json: not as the schema says"
+        status 0 'r["enrollments"][0]["pinned_root_sha256"] == "'"$hex1"'"' ||
+        en_fail "status --json: not as the schema says, or no pin"
 elif [ -n "${P11E_NO_SKIP:-}" ]; then
     en_fail "python3-jsonschema is not installed"
 fi
