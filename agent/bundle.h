@@ -80,6 +80,8 @@ struct bundle_root {
     char sha256[BUNDLE_SHA256_HEX]; /* verified: the chain's root; refused:
                                        the bundle's root, "" if it carries
                                        none */
+    bool by_bundle_root; /* verified: anchored by the bundle's own root,
+                            accepted through chk->bundle_root */
 };
 
 /*

@@ -161,15 +161,17 @@ static enum pe_rc add_all(X509_STORE *store, STACK_OF(X509) * certs)
 }
 
 /* The anchors of chk into store; root is the bundle's own self-signed
- * root or NULL.  *pmismatch: the person accepted another root than this. */
+ * root or NULL.  *pmismatch: the person accepted another root than this;
+ * *padded: root is one of the anchors. */
 static enum pe_rc bundle_anchors(X509_STORE *store,
                                  const struct bundle_check *chk, X509 *root,
-                                 bool *pmismatch)
+                                 bool *pmismatch, bool *padded)
 {
     char sha[BUNDLE_SHA256_HEX];
     enum pe_rc rc;
 
     *pmismatch = false;
+    *padded = false;
     if (chk->trust != NULL && sk_X509_num(chk->trust) > 0) {
         /* a trust file may name an intermediate: anchor there */
         X509_STORE_set_flags(store, X509_V_FLAG_PARTIAL_CHAIN);
@@ -188,6 +190,7 @@ static enum pe_rc bundle_anchors(X509_STORE *store,
     }
     if (X509_STORE_add_cert(store, root) != 1)
         return pe_fail_ossl(PE_E_INTERNAL, "Adding the bundle's root");
+    *padded = true;
     return PE_OK;
 }
 
@@ -393,11 +396,11 @@ enum pe_rc bundle_verify(STACK_OF(X509) * certs, const struct bundle_check *chk,
                          struct bundle_root *proot)
 {
     struct bundle_root own = {0}, *out = proot != NULL ? proot : &own;
-    X509 *leaf = NULL, *top;
+    X509 *leaf = NULL, *top, *root;
     X509_STORE *store = NULL;
     X509_STORE_CTX *ctx = NULL;
     STACK_OF(X509) *untrusted = NULL, *chain = NULL;
-    bool mismatch = false;
+    bool mismatch = false, added = false;
     enum pe_rc rc;
 
     *pleaf = NULL;
@@ -422,13 +425,13 @@ enum pe_rc bundle_verify(STACK_OF(X509) * certs, const struct bundle_check *chk,
     top = sk_X509_num(untrusted) > 0
               ? sk_X509_value(untrusted, sk_X509_num(untrusted) - 1)
               : leaf;
+    root = X509_self_signed(top, 0) == 1 ? top : NULL;
     rc = PE_E_NOMEM;
     store = X509_STORE_new();
     ctx = X509_STORE_CTX_new();
     if (store == NULL || ctx == NULL)
         goto out;
-    rc = bundle_anchors(store, chk, X509_self_signed(top, 0) == 1 ? top : NULL,
-                        &mismatch);
+    rc = bundle_anchors(store, chk, root, &mismatch, &added);
     if (rc != PE_OK)
         goto out;
     if (X509_STORE_CTX_init(ctx, store, leaf, untrusted) != 1) {
@@ -449,6 +452,11 @@ enum pe_rc bundle_verify(STACK_OF(X509) * certs, const struct bundle_check *chk,
     X509_free(sk_X509_shift(chain)); /* the leaf itself */
     bundle_cert_sha256(sk_X509_value(chain, sk_X509_num(chain) - 1),
                        out->sha256);
+    /* a store may hold the same root twice; what counts is that the
+     * chain ends at the very root the person accepted */
+    out->by_bundle_root =
+        added &&
+        X509_cmp(sk_X509_value(chain, sk_X509_num(chain) - 1), root) == 0;
     if (!X509_up_ref(leaf)) {
         rc = PE_E_NOMEM;
         goto out;

@@ -165,11 +165,32 @@ void enroll_trust_opts(const struct journal_rec *rec,
                        const struct enroll_anchors *a,
                        struct install_opts *popts);
 
-/* After install_material returned rc with res: a refused root into rec
- * (untrustedRoot, for `status` and the next --trust-bundle-root), or on
- * success the accepted root pinned (pinnedRoot).  Not saved. */
-enum pe_rc enroll_trust_note(struct journal_rec *rec, enum pe_rc rc,
-                             const struct install_result *res);
+/* After the check of the bundle (install_check) failed with rc: a
+ * refused root into rec (untrustedRoot, for `status` and the next
+ * --trust-bundle-root), and any earlier acceptance void, since it was
+ * for another root.  Returns rc, or PE_E_NOMEM.  Not saved. */
+enum pe_rc enroll_trust_refused(struct journal_rec *rec, enum pe_rc rc,
+                                const struct install_result *res);
+
+/* The root pin of an accepted bundle root, made before the token is
+ * written so that nothing can fail once it is. */
+struct enroll_pin {
+    char *pem;    /* NULL: nothing to pin */
+    char *sha256; /* its SHA-256, hex */
+    char name[256];
+};
+
+/* After install_check passed with res: the pin rec's --trust-bundle-root
+ * asks for, only when the bundle's own root anchored the chain (res->root.
+ * by_bundle_root).  PE_E_NOMEM; *pin is enroll_pin_clear'ed by the caller. */
+enum pe_rc enroll_pin_prepare(const struct journal_rec *rec,
+                              const struct install_result *res,
+                              struct enroll_pin *pin);
+
+/* Once the certificate is on the token: pin moved into rec, the refusal
+ * and the acceptance cleared.  Cannot fail.  Not saved. */
+void enroll_pin_commit(struct journal_rec *rec, struct enroll_pin *pin);
+void enroll_pin_clear(struct enroll_pin *pin);
 
 /* ---- enroll_install.c ------------------------------------------------- */
 

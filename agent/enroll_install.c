@@ -61,6 +61,34 @@ static enum pe_rc load_bundle(struct journal_rec *rec, STACK_OF(X509) * *pcerts)
     return rc;
 }
 
+/* Check certs for key as install_material does, and write them only when
+ * the pin they ask for is ready too: a pin that cannot be made leaves the
+ * token untouched (enroll.h). */
+static enum pe_rc check_and_write(struct tok_ctx *ctx, struct tok_key *key,
+                                  struct journal_rec *rec,
+                                  STACK_OF(X509) * certs,
+                                  const struct install_opts *iopts,
+                                  struct install_result *res)
+{
+    struct enroll_pin pin = {0};
+    EVP_PKEY *pub = NULL;
+    enum pe_rc rc;
+
+    rc = tok_key_public(key, &pub);
+    if (rc == PE_OK)
+        rc = enroll_trust_refused(rec, install_check(pub, certs, iopts, res),
+                                  res);
+    if (rc == PE_OK)
+        rc = enroll_pin_prepare(rec, res, &pin);
+    if (rc == PE_OK)
+        rc = install_checked(ctx, key, res);
+    if (rc == PE_OK)
+        enroll_pin_commit(rec, &pin);
+    enroll_pin_clear(&pin);
+    EVP_PKEY_free(pub);
+    return rc;
+}
+
 enum pe_rc enroll_install(struct tok_ctx *ctx, struct tok_key *key,
                           struct journal_rec *rec,
                           const struct enroll_anchors *anchors,
@@ -73,10 +101,8 @@ enum pe_rc enroll_install(struct tok_ctx *ctx, struct tok_key *key,
 
     enroll_trust_opts(rec, anchors, &iopts);
     rc = load_bundle(rec, &certs);
-    if (rc == PE_OK) {
-        rc = install_material(ctx, key, certs, &iopts, &own);
-        rc = enroll_trust_note(rec, rc, res);
-    }
+    if (rc == PE_OK)
+        rc = check_and_write(ctx, key, rec, certs, &iopts, res);
     if (rc != PE_OK)
         goto out;
     rc = install_write_files(rec->out_cert, rec->out_chain, res);

@@ -185,6 +185,30 @@ static enum pe_rc take_rows(const struct take_row *t, size_t n, bool *pchanged)
     return rc;
 }
 
+/*
+ * --trust-bundle-root: consent to the root the last refusal showed (its
+ * SHA-256), or to any root when none was refused yet; kept until a bundle
+ * was installed or refused again (enroll_trust.c).  It replaces --trust.
+ */
+static enum pe_rc take_bundle_root(struct journal_rec *rec)
+{
+    enum pe_rc rc;
+
+    if (rec->untrusted_root != NULL &&
+        strcmp(rec->untrusted_root, "missing") == 0)
+        return pe_failf(PE_E_USAGE,
+                        "The bundle of enrollment %s carried no root to "
+                        "accept; give --trust FILE with the CA's root "
+                        "certificate.",
+                        rec->id);
+    rc = journal_set(&rec->trust, NULL);
+    if (rc == PE_OK)
+        rc = journal_set(&rec->accept_bundle_root, rec->untrusted_root != NULL
+                                                       ? rec->untrusted_root
+                                                       : "any");
+    return rc;
+}
+
 /* What may change in any state that is not final: how to reach things,
  * never what was ordered. */
 static enum pe_rc take_access(const struct enroll_opts *o,
@@ -208,12 +232,8 @@ static enum pe_rc take_access(const struct enroll_opts *o,
     rc = take_module(rec, o->tok.module);
     if (rc == PE_OK)
         rc = take_rows(t, sizeof(t) / sizeof(t[0]), &changed);
-    /* one choice of anchor replaces the other: --trust-bundle-root is
-     * kept until the bundle's root was accepted (enroll_trust_note) */
     if (rc == PE_OK && o->trust_bundle_root)
-        rc = journal_set(&rec->trust, NULL);
-    if (rc == PE_OK && o->trust_bundle_root)
-        rc = journal_set(&rec->accept_bundle_root, "yes");
+        rc = take_bundle_root(rec);
     if (rc == PE_OK && o->trust != NULL)
         rc = journal_set(&rec->accept_bundle_root, NULL);
     /* one way of attestation replaces the other */
@@ -281,6 +301,16 @@ static enum pe_rc take_ca(const struct enroll_opts *o, struct journal_rec *rec)
     rc = take(&rec->url, url, &changed);
     if (rc == PE_OK)
         rc = take(&rec->protocol, proto, &changed);
+    /* a pin, a refusal or a consent was about the old CA's root: another
+     * CA's bundles verify to its own (docs/PROTOCOL.md section 3) */
+    if (rc == PE_OK)
+        rc = journal_set(&rec->pinned_root, NULL);
+    if (rc == PE_OK)
+        rc = journal_set(&rec->pinned_root_sha256, NULL);
+    if (rc == PE_OK)
+        rc = journal_set(&rec->untrusted_root, NULL);
+    if (rc == PE_OK)
+        rc = journal_set(&rec->accept_bundle_root, NULL);
     if (rc == PE_OK && o->form != NULL)
         rc = journal_set(&rec->client_id, NULL);
     return rc;

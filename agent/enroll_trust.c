@@ -86,55 +86,81 @@ void enroll_trust_opts(const struct journal_rec *rec,
     popts->pins = true;
     popts->bundle_root = rec->accept_bundle_root != NULL;
     /* the person accepts the root they were shown, not one that came
-     * with a later download */
-    if (rec->untrusted_root != NULL &&
-        strcmp(rec->untrusted_root, "missing") != 0)
-        popts->expect_root = rec->untrusted_root;
+     * with a later download (enroll_settings.c stores which) */
+    if (rec->accept_bundle_root != NULL &&
+        strcmp(rec->accept_bundle_root, "any") != 0)
+        popts->expect_root = rec->accept_bundle_root;
 }
 
-/* rec pins the root its chain verified to. */
-static enum pe_rc pin_root(struct journal_rec *rec,
-                           const struct install_result *res)
-{
-    X509 *root = sk_X509_value(res->chain, sk_X509_num(res->chain) - 1);
-    char *pem = NULL, subj[256], fp[BUNDLE_SHA256_FP];
-    enum pe_rc rc;
-
-    if (root == NULL || X509_self_signed(root, 0) != 1)
-        return pe_failf(PE_E_VERIFY,
-                        "The chain verified, but not to a root; there is "
-                        "nothing to pin.");
-    rc = bundle_cert_pem(root, &pem);
-    if (rc == PE_OK)
-        rc = journal_set(&rec->pinned_root, pem);
-    if (rc == PE_OK)
-        rc = journal_set(&rec->pinned_root_sha256, res->root.sha256);
-    if (rc == PE_OK)
-        say("Pinned the root \"%s\" (SHA-256 %s): renewals and later "
-            "enrollments at %s verify to it.",
-            bundle_name_str(X509_get_subject_name(root), subj, sizeof(subj)),
-            bundle_sha256_fp(res->root.sha256, fp), rec->url ? rec->url : "?");
-    free(pem);
-    return rc;
-}
-
-enum pe_rc enroll_trust_note(struct journal_rec *rec, enum pe_rc rc,
-                             const struct install_result *res)
+enum pe_rc enroll_trust_refused(struct journal_rec *rec, enum pe_rc rc,
+                                const struct install_result *res)
 {
     enum pe_rc rc2;
 
-    if (rc == PE_E_VERIFY && res->root.refused) {
-        rc2 = journal_set(&rec->untrusted_root, res->root.sha256[0] != '\0'
-                                                    ? res->root.sha256
-                                                    : "missing");
-        return rc2 != PE_OK ? rc2 : rc;
-    }
-    if (rc != PE_OK)
+    if (rc != PE_E_VERIFY || !res->root.refused)
         return rc;
-    rc = journal_set(&rec->untrusted_root, NULL);
-    if (rc == PE_OK && rec->accept_bundle_root != NULL)
-        rc = pin_root(rec, res);
-    if (rc == PE_OK)
-        rc = journal_set(&rec->accept_bundle_root, NULL);
-    return rc;
+    rc2 =
+        journal_set(&rec->untrusted_root,
+                    res->root.sha256[0] != '\0' ? res->root.sha256 : "missing");
+    if (rc2 == PE_OK)
+        rc2 = journal_set(&rec->accept_bundle_root, NULL);
+    return rc2 != PE_OK ? rc2 : rc;
+}
+
+enum pe_rc enroll_pin_prepare(const struct journal_rec *rec,
+                              const struct install_result *res,
+                              struct enroll_pin *pin)
+{
+    X509 *root = sk_X509_value(res->chain, sk_X509_num(res->chain) - 1);
+    enum pe_rc rc;
+
+    memset(pin, 0, sizeof(*pin));
+    if (rec->accept_bundle_root == NULL)
+        return PE_OK;
+    /* a root that the system's store or an earlier pin vouched for is no
+     * root the person accepted from this bundle */
+    if (root == NULL || !res->root.by_bundle_root) {
+        say("The chain verified to a root already trusted, not to one only "
+            "the bundle carries; nothing is pinned.");
+        return PE_OK;
+    }
+    rc = bundle_cert_pem(root, &pin->pem);
+    if (rc == PE_OK) {
+        pin->sha256 = strdup(res->root.sha256);
+        if (pin->sha256 == NULL)
+            rc = PE_E_NOMEM;
+    }
+    if (rc != PE_OK) {
+        enroll_pin_clear(pin);
+        return rc;
+    }
+    bundle_name_str(X509_get_subject_name(root), pin->name, sizeof(pin->name));
+    return PE_OK;
+}
+
+void enroll_pin_commit(struct journal_rec *rec, struct enroll_pin *pin)
+{
+    char fp[BUNDLE_SHA256_FP];
+
+    /* setting NULL allocates nothing, so none of these can fail */
+    (void)journal_set(&rec->untrusted_root, NULL);
+    (void)journal_set(&rec->accept_bundle_root, NULL);
+    if (pin->pem == NULL)
+        return;
+    free(rec->pinned_root);
+    free(rec->pinned_root_sha256);
+    rec->pinned_root = pin->pem;
+    rec->pinned_root_sha256 = pin->sha256;
+    pin->pem = pin->sha256 = NULL;
+    say("Pinned the root \"%s\" (SHA-256 %s): renewals and later "
+        "enrollments at %s verify to it.",
+        pin->name, bundle_sha256_fp(rec->pinned_root_sha256, fp),
+        rec->url ? rec->url : "?");
+}
+
+void enroll_pin_clear(struct enroll_pin *pin)
+{
+    free(pin->pem);
+    free(pin->sha256);
+    memset(pin, 0, sizeof(*pin));
 }

@@ -81,6 +81,25 @@ field "$id" pinnedRoot >"$EN/pinned.pem"
 "$P11ENROLL" status --state-dir "$EN_STATE" "$id" |
     grep -qxF "  pinned     root SHA-256 $fp1" ||
     en_fail "accept: status does not show the pin"
+# the record's members as `status --json` prints them, checked as
+# tests/integration/json_schema.sh checks every command's output
+PY=
+for p in /usr/bin/python3 python3; do
+    if "$p" -c 'import jsonschema' 2>/dev/null; then
+        PY=$p
+        break
+    fi
+done
+if [ -n "$PY" ]; then
+    "$P11ENROLL" status --json --state-dir "$EN_STATE" "$id" \
+        >"$EN/status-json.out" || en_fail "status --json failed"
+    "$PY" "$P11E_SOURCE_DIR/tests/lib/json_check.py" \
+        "$P11E_SOURCE_DIR/docs/p11enroll.schema.json" "$EN/status-json.out" \
+        status 0 'r["enrollments"][0]["pinned_root_sha256"] == "'"$hex1"'"' ||
+        en_fail "status --json: not as the schema says, or no pin"
+elif [ -n "${P11E_NO_SKIP:-}" ]; then
+    en_fail "python3-jsonschema is not installed"
+fi
 
 # ---- 3. a renewal and a later enrollment verify to the pin, no option ----
 en_run renew "$P11ENROLL" renew --module "$FX_MODULE" --token "$FX_URI" \
@@ -97,6 +116,24 @@ renewal=$(grep -l '"predecessorId"' "$EN_STATE"/*.json | head -n 1)
     en_fail "renew: the renewal did not inherit the pin"
 [ "$(scm_sim_json_field trust <"$renewal")" = "" ] ||
     en_fail "renew: the renewal names a --trust file"
+# a renewal sent to another CA URL (the same scm-sim under another name)
+# inherits no pin: the root pinned for one CA vouches for no other
+alt=${SCM_SIM_URL/127.0.0.1/localhost}
+[ "$alt" != "$SCM_SIM_URL" ] || en_fail "no other name for $SCM_SIM_URL"
+en_run moved "$P11ENROLL" renew --module "$FX_MODULE" --token "$FX_URI" \
+    --pin-file "$EN/pin" --ca-file "$SCM_SIM_CA_FILE" \
+    --state-dir "$EN_STATE" --poll-interval 1 --within 400d --reuse-key \
+    --endpoint "$alt" --client-id p11e-client \
+    --client-secret-file "$EN/secret" --token-url "$alt/oauth2/token"
+en_expect_rc 9
+en_expect_err "which only the bundle vouches for"
+en_expect_token 2 2 4
+moved_id=$(sed -n 's/.* as enrollment \([0-9TZa-f-]*\) .*/\1/p' "$EN/moved.err")
+[ -n "$moved_id" ] || en_fail "moved: no renewal recorded"
+[ "$(field "$moved_id" url)" = "$alt" ] ||
+    en_fail "moved: the renewal is not at $alt"
+[ -z "$(field "$moved_id" pinnedRoot)$(field "$moved_id" pinnedRootSha256)" ] ||
+    en_fail "moved: the renewal kept the pin of $SCM_SIM_URL"
 en_run later bare --label later
 en_expect_rc 0
 en_expect_token 3 3 5
@@ -125,6 +162,30 @@ en_expect_rc 9
 en_expect_err "(SHA-256 $fp2)"
 [ "$(en_leafs)" -eq 3 ] || en_fail "other_again: a certificate was written"
 
+# consent is for the root shown: a record refused under the old root
+# whose new download carries the new one (the record is set back to the
+# old root's refusal, as a record made before the restart would hold it)
+python3 -c '
+import json, sys
+with open(sys.argv[1]) as f:
+    rec = json.load(f)
+rec["untrustedRoot"] = sys.argv[2]
+with open(sys.argv[1], "w") as f:
+    json.dump(rec, f, indent=2)
+' "$EN_STATE/$other_id.json" "$hex1"
+en_run consent en_resume "$other_id" --trust-bundle-root
+en_expect_rc 9
+en_expect_err "(SHA-256 $fp2) is not the root accepted before (SHA-256 $fp1)"
+[ "$(field "$other_id" untrustedRoot)" = "$(hex_of "$ROOT")" ] ||
+    en_fail "consent: the record does not hold the root refused now"
+[ -z "$(field "$other_id" acceptBundleRoot)" ] ||
+    en_fail "consent: the acceptance outlived the refusal"
+en_run consent_plain en_resume "$other_id"
+en_expect_rc 9
+[ -z "$(field "$other_id" pinnedRoot)" ] ||
+    en_fail "consent_plain: a root was pinned unseen"
+[ "$(en_leafs)" -eq 3 ] || en_fail "consent_plain: a certificate was written"
+
 # ---- 5. resume --trust RIGHT finishes it, and pins nothing ---------------
 en_run right en_resume "$other_id" --trust "$SCM_SIM_ROOTS"
 en_expect_rc 0
@@ -141,6 +202,11 @@ noroot_id=$(en_journal_id)
 [ "$(status_next "$noroot_id")" = \
     "p11enroll resume $noroot_id --trust ROOT.pem" ] ||
     en_fail "noroot: status next is \"$(status_next "$noroot_id")\""
+en_run noroot_accept en_resume "$noroot_id" --trust-bundle-root
+en_expect_rc 2
+en_expect_err "The bundle of enrollment $noroot_id carried no root to accept; give --trust FILE with the CA's root certificate."
+[ -z "$(field "$noroot_id" acceptBundleRoot)" ] ||
+    en_fail "noroot_accept: an acceptance was recorded"
 en_run noroot_trust en_resume "$noroot_id" --trust "$SCM_SIM_ROOTS"
 en_expect_rc 0
 [ "$(en_leafs)" -eq 5 ] || en_fail "noroot_trust: no certificate written"
@@ -152,6 +218,16 @@ sys_id=$(en_journal_id)
 [ "$(en_journal_status "$sys_id")" = installed ] ||
     en_fail "sysstore: record is $(en_journal_status "$sys_id")"
 [ -z "$(field "$sys_id" pinnedRoot)" ] || en_fail "sysstore: pinned a root"
+
+# --trust-bundle-root with a bundle that carries no root, anchored by the
+# system store: that root is not the bundle's, and is not pinned
+SSL_CERT_FILE=$SCM_SIM_ROOTS en_run sysflag bare --label sysflag \
+    --format pemia --trust-bundle-root
+en_expect_rc 0
+en_expect_err "nothing is pinned"
+sysflag_id=$(en_journal_id)
+[ -z "$(field "$sysflag_id" pinnedRoot)$(field "$sysflag_id" acceptBundleRoot)" ] ||
+    en_fail "sysflag: pinned the system store's root, or kept the acceptance"
 
 # ---- the choice is the command line's, never a config file's -------------
 printf 'trust-bundle-root = yes\n' >"$EN/accept.conf"

@@ -728,6 +728,34 @@ TEST("/bundle/accepted_root_must_be_the_one_shown")
     chk.expect_root = bundle_cert_sha256(root, hex);
     CHECK_INT(verify_full(&chk, root, &r), PE_OK);
     CHECK_STR(r.sha256, hex);
+    CHECK(r.by_bundle_root);
+}
+
+TEST("/bundle/chain_anchored_elsewhere_is_not_by_the_bundle_root")
+{
+    STACK_OF(X509) *pins = sk_X509_new_null();
+    struct bundle_check chk = {
+        .key = (ca_setup(), leaf_key), .pinned = pins, .bundle_root = true};
+    X509 *xs[] = {leaf, inter, NULL};
+    struct buf b = pem_of(xs, NULL, NULL);
+    STACK_OF(X509) * certs, *chain = NULL;
+    struct bundle_root r;
+    X509 *got = NULL;
+
+    /* a bundle without its root, completed by a pin: the root at the top
+     * of the chain is not one the bundle carried */
+    sk_X509_push(pins, root);
+    certs = parse_all(&b, 1);
+    CHECK_INT(bundle_verify(certs, &chk, &got, &chain, &r), PE_OK);
+    CHECK(!r.by_bundle_root);
+    X509_free(got);
+    bundle_certs_free(chain);
+    bundle_certs_free(certs);
+    /* not accepted: the same root, anchored by the pin alone */
+    chk.bundle_root = false;
+    CHECK_INT(verify_full(&chk, root, &r), PE_OK);
+    CHECK(!r.by_bundle_root);
+    sk_X509_free(pins);
 }
 
 /* ---- what cannot be parsed --------------------------------------------- */
