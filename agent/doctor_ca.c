@@ -27,47 +27,10 @@ enum doctor_status doctor_skew_status(long skew_s)
     return a <= SKEW_WARN ? DOCTOR_WARN : DOCTOR_FAIL;
 }
 
-/* The endpoint answers at all, over TLS we trust. */
-static bool check_reach(struct doctor_report *r, const struct doctor_ca_opts *o)
-{
-    struct http_config cfg = {0};
-    struct http_client *c = NULL;
-    struct http_request req = {0};
-    struct http_response resp = {0};
-    enum pe_rc rc;
-
-    cfg.ca_file = o->ca_file;
-    cfg.connect_timeout_s = o->timeout_s;
-    cfg.timeout_s = o->timeout_s;
-    cfg.max_body = DATE_BODY_MAX;
-    req.method = "GET";
-    req.url = o->url;
-    if (!http_url_is_https(o->url)) {
-        doctor_add(r, "ca", DOCTOR_FAIL, PE_E_CONFIG,
-                   "%s is not an https:// URL; credentials and requests "
-                   "are only sent over verified HTTPS.",
-                   o->url);
-        return false;
-    }
-    rc = http_client_new(&cfg, &c);
-    if (rc == PE_OK)
-        rc = http_do(c, &req, &resp);
-    http_response_clear(&resp);
-    http_client_free(c);
-    if (rc != PE_OK)
-        doctor_add(r, "ca", DOCTOR_FAIL, rc, "%s", pe_sentence(rc));
-    else
-        doctor_add(r, "ca", DOCTOR_OK, PE_OK,
-                   "%s answers over HTTPS with a certificate trusted by %s%s.",
-                   o->url, o->ca_file != NULL ? "--ca-file " : "the system",
-                   o->ca_file != NULL ? o->ca_file : " trust store");
-    return rc == PE_OK;
-}
-
-/* The server's Date header and our clock at that moment (the middle of
- * the request). */
-static enum pe_rc server_date(const struct doctor_ca_opts *o, time_t *pserver,
-                              time_t *plocal)
+/* One GET of the endpoint over TLS we trust: its Date header (0 when it
+ * sends none) and our clock at that moment (the middle of the request). */
+static enum pe_rc ca_get(const struct doctor_ca_opts *o, time_t *pserver,
+                         time_t *plocal)
 {
     struct http_config cfg = {0};
     struct http_client *c = NULL;
@@ -83,38 +46,52 @@ static enum pe_rc server_date(const struct doctor_ca_opts *o, time_t *pserver,
     req.method = "GET";
     req.url = o->url;
     rc = http_client_new(&cfg, &c);
-    if (rc != PE_OK)
-        goto out;
-    t0 = time(NULL);
-    rc = http_do(c, &req, &resp);
-    t1 = time(NULL);
-    if (rc != PE_OK)
-        goto out;
-    if (resp.date == 0) {
-        rc = pe_failf(PE_E_CA_PROTOCOL, "%s sends no readable Date header.",
-                      o->url);
-        goto out;
+    if (rc == PE_OK) {
+        t0 = time(NULL);
+        rc = http_do(c, &req, &resp);
+        t1 = time(NULL);
+        *pserver = resp.date;
+        *plocal = t0 + (t1 - t0) / 2;
     }
-    *pserver = resp.date;
-    *plocal = t0 + (t1 - t0) / 2;
-    rc = PE_OK;
-out:
     http_response_clear(&resp);
     http_client_free(c);
     return rc;
 }
 
-static void check_clock(struct doctor_report *r, const struct doctor_ca_opts *o)
+/* The endpoint answers at all, over TLS we trust: the "ca" check, and
+ * the answer's Date for check_clock. */
+static bool check_reach(struct doctor_report *r, const struct doctor_ca_opts *o,
+                        time_t *pserver, time_t *plocal)
 {
-    time_t server = 0, local = 0;
-    enum doctor_status st;
     enum pe_rc rc;
+
+    if (!http_url_is_https(o->url)) {
+        doctor_add(r, "ca", DOCTOR_FAIL, PE_E_CONFIG,
+                   "%s is not an https:// URL; credentials and requests "
+                   "are only sent over verified HTTPS.",
+                   o->url);
+        return false;
+    }
+    rc = ca_get(o, pserver, plocal);
+    if (rc != PE_OK)
+        doctor_add(r, "ca", DOCTOR_FAIL, rc, "%s", pe_sentence(rc));
+    else
+        doctor_add(r, "ca", DOCTOR_OK, PE_OK,
+                   "%s answers over HTTPS with a certificate trusted by %s%s.",
+                   o->url, o->ca_file != NULL ? "--ca-file " : "the system",
+                   o->ca_file != NULL ? o->ca_file : " trust store");
+    return rc == PE_OK;
+}
+
+static void check_clock(struct doctor_report *r, const struct doctor_ca_opts *o,
+                        time_t server, time_t local)
+{
+    enum doctor_status st;
     long skew;
 
-    rc = server_date(o, &server, &local);
-    if (rc != PE_OK) {
-        doctor_add(r, "clock", DOCTOR_SKIP, PE_OK, "Not checked: %s",
-                   pe_sentence(rc));
+    if (server == 0) {
+        doctor_add(r, "clock", DOCTOR_SKIP, PE_OK,
+                   "Not checked: %s sends no readable Date header.", o->url);
         return;
     }
     skew = (long)(local - server);
@@ -182,18 +159,20 @@ static void check_credentials(struct doctor_report *r,
 
 void doctor_ca(struct doctor_report *r, const struct doctor_ca_opts *o)
 {
+    time_t server = 0, local = 0;
+
     if (o->url == NULL) {
         doctor_add(r, "ca", DOCTOR_SKIP, PE_OK,
                    "Not checked: no --endpoint or --form given.");
         return;
     }
-    if (!check_reach(r, o)) {
+    if (!check_reach(r, o, &server, &local)) {
         doctor_add(r, "clock", DOCTOR_SKIP, PE_OK,
                    "Not checked: the CA did not answer.");
         doctor_add(r, "credentials", DOCTOR_SKIP, PE_OK,
                    "Not checked: the CA did not answer.");
         return;
     }
-    check_clock(r, o);
+    check_clock(r, o, server, local);
     check_credentials(r, o);
 }
