@@ -15,15 +15,9 @@ set -u
 
 SCHEMA=$P11E_SOURCE_DIR/docs/p11enroll.schema.json
 CHECKER=$P11E_SOURCE_DIR/tests/lib/json_check.py
-# Debian's python3-jsonschema is for Debian's python3: prefer it to
-# whatever python3 comes first on PATH
-PY=
-for p in /usr/bin/python3 python3; do
-    if "$p" -c 'import jsonschema' 2>/dev/null; then
-        PY=$p
-        break
-    fi
-done
+# shellcheck source=tests/lib/json_lib.sh
+. "$P11E_SOURCE_DIR/tests/lib/json_lib.sh"
+PY=$(json_python) || PY=
 if [ -z "$PY" ]; then
     if [ -n "${P11E_NO_SKIP:-}" ]; then
         echo "FAIL: python3-jsonschema is not installed" >&2

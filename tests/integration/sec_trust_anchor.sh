@@ -83,13 +83,9 @@ field "$id" pinnedRoot >"$EN/pinned.pem"
     en_fail "accept: status does not show the pin"
 # the record's members as `status --json` prints them, checked as
 # tests/integration/json_schema.sh checks every command's output
-PY=
-for p in /usr/bin/python3 python3; do
-    if "$p" -c 'import jsonschema' 2>/dev/null; then
-        PY=$p
-        break
-    fi
-done
+# shellcheck source=tests/lib/json_lib.sh
+. "$P11E_SOURCE_DIR/tests/lib/json_lib.sh"
+PY=$(json_python) || PY=
 if [ -n "$PY" ]; then
     "$P11ENROLL" status --json --state-dir "$EN_STATE" "$id" \
         >"$EN/status-json.out" || en_fail "status --json failed"

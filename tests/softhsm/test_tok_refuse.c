@@ -29,17 +29,7 @@ static struct tok_ctx *mock_login(const char *fail)
 /* Lines of the mock's log that start with fn and hold text. */
 static int log_lines(const char *fn, const char *text)
 {
-    char line[512];
-    int n = 0;
-    FILE *f = fopen(logpath, "r");
-
-    if (f == NULL)
-        return 0;
-    while (fgets(line, sizeof(line), f) != NULL)
-        if (strncmp(line, fn, strlen(fn)) == 0 && strstr(line, text) != NULL)
-            n++;
-    fclose(f);
-    return n;
+    return tu_log_lines(logpath, fn, text);
 }
 
 struct certs {

@@ -229,8 +229,10 @@ static inline void tu_mock_end(void)
         harness_set_fixture(setup, teardown);                                  \
     }
 
-/* Lines of the mock's log at logpath that start with prefix. */
-static inline int tu_log_count(const char *logpath, const char *prefix)
+/* Lines of the mock's log at logpath that start with prefix and hold
+ * text (any line, for NULL). */
+static inline int tu_log_lines(const char *logpath, const char *prefix,
+                               const char *text)
 {
     char line[512];
     int n = 0;
@@ -239,10 +241,17 @@ static inline int tu_log_count(const char *logpath, const char *prefix)
     if (f == NULL)
         return 0;
     while (fgets(line, sizeof(line), f) != NULL)
-        if (strncmp(line, prefix, strlen(prefix)) == 0)
+        if (strncmp(line, prefix, strlen(prefix)) == 0 &&
+            (text == NULL || strstr(line, text) != NULL))
             n++;
     fclose(f);
     return n;
+}
+
+/* Lines of the mock's log at logpath that start with prefix. */
+static inline int tu_log_count(const char *logpath, const char *prefix)
+{
+    return tu_log_lines(logpath, prefix, NULL);
 }
 
 #endif
