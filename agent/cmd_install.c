@@ -226,7 +226,7 @@ static void install_hint(struct tok_ctx *ctx, struct tok_key *key)
 enum pe_rc cmd_install(int argc, char **argv)
 {
     struct inst_opts o = {0};
-    struct install_opts iopts = {0};
+    struct bundle_check iopts = {0};
     struct install_result res = {0};
     STACK_OF(X509) *certs = NULL, *trust = NULL;
     struct tok_ctx *ctx = NULL;

@@ -163,7 +163,7 @@ void enroll_anchors_clear(struct enroll_anchors *pa);
  * shown before, when one was). */
 void enroll_trust_opts(const struct journal_rec *rec,
                        const struct enroll_anchors *a,
-                       struct install_opts *popts);
+                       struct bundle_check *popts);
 
 /* After the check of the bundle (install_check) failed with rc: a
  * refused root into rec (untrustedRoot, for `status` and the next

@@ -67,7 +67,7 @@ static enum pe_rc load_bundle(struct journal_rec *rec, STACK_OF(X509) * *pcerts)
 static enum pe_rc check_and_write(struct tok_ctx *ctx, struct tok_key *key,
                                   struct journal_rec *rec,
                                   STACK_OF(X509) * certs,
-                                  const struct install_opts *iopts,
+                                  const struct bundle_check *iopts,
                                   struct install_result *res)
 {
     struct enroll_pin pin = {0};
@@ -95,7 +95,7 @@ enum pe_rc enroll_install(struct tok_ctx *ctx, struct tok_key *key,
                           const struct enroll_opts *o)
 {
     struct install_result own = {0}, *res = &own;
-    struct install_opts iopts;
+    struct bundle_check iopts;
     STACK_OF(X509) *certs = NULL;
     enum pe_rc rc;
 

@@ -78,7 +78,7 @@ void enroll_anchors_clear(struct enroll_anchors *pa)
 
 void enroll_trust_opts(const struct journal_rec *rec,
                        const struct enroll_anchors *a,
-                       struct install_opts *popts)
+                       struct bundle_check *popts)
 {
     memset(popts, 0, sizeof(*popts));
     popts->trust = a->trust;

@@ -178,22 +178,17 @@ void install_summary(const struct install_result *res)
 }
 
 enum pe_rc install_check(EVP_PKEY *pub, STACK_OF(X509) * certs,
-                         const struct install_opts *opts,
+                         const struct bundle_check *opts,
                          struct install_result *res)
 {
     struct bundle_check chk = {0};
 
     install_result_clear(res);
+    if (opts != NULL)
+        chk = *opts;
     chk.key = pub;
     chk.system_store = true;
-    if (opts != NULL) {
-        chk.trust = opts->trust;
-        chk.pinned = opts->pinned;
-        chk.bundle_root = opts->bundle_root;
-        chk.expect_root = opts->expect_root;
-        chk.pins = opts->pins;
-        chk.any_eku = opts->any_eku;
-    }
+    chk.at = 0;
     return bundle_verify(certs, &chk, &res->leaf, &res->chain, &res->root);
 }
 
@@ -222,7 +217,7 @@ enum pe_rc install_checked(struct tok_ctx *ctx, struct tok_key *key,
 
 enum pe_rc install_material(struct tok_ctx *ctx, struct tok_key *key,
                             STACK_OF(X509) * certs,
-                            const struct install_opts *opts,
+                            const struct bundle_check *opts,
                             struct install_result *res)
 {
     EVP_PKEY *pub = NULL;

@@ -27,17 +27,6 @@
 #include "rc.h"
 #include "tok.h"
 
-/* The anchors as struct bundle_check names them (bundle.h); the
- * system's trust store is always one when no trust roots are given. */
-struct install_opts {
-    STACK_OF(X509) * trust;  /* --trust roots; NULL: none */
-    STACK_OF(X509) * pinned; /* roots pinned by earlier enrollments */
-    bool bundle_root;        /* --trust-bundle-root: accept the bundle's */
-    const char *expect_root; /* with bundle_root: only this SHA-256 */
-    bool pins;               /* the caller pins an accepted root */
-    bool any_eku;            /* do not require codeSigning */
-};
-
 struct install_result {
     X509 *leaf;                  /* the certificate installed */
     STACK_OF(X509) * chain;      /* its verified chain, issuer first */
@@ -59,12 +48,13 @@ enum pe_rc install_find_key(struct tok_ctx *ctx, STACK_OF(X509) * certs,
 /*
  * The two halves of install_material.  install_check verifies certs for
  * the key whose public key is pub (bundle_verify) into res->leaf and
- * res->chain; it touches no token, so it may run on a thread of its own.
- * install_checked writes what install_check passed and proves it (read
- * back, sign and verify a challenge).
+ * res->chain, and touches no token.  Of opts (NULL: none) it takes the
+ * anchors and any_eku; the key is pub's, and the system's trust store is
+ * always an anchor when opts gives no trust roots.  install_checked writes what
+ * install_check passed and proves it (read back, sign and verify a challenge).
  */
 enum pe_rc install_check(EVP_PKEY *pub, STACK_OF(X509) * certs,
-                         const struct install_opts *opts,
+                         const struct bundle_check *opts,
                          struct install_result *res);
 enum pe_rc install_checked(struct tok_ctx *ctx, struct tok_key *key,
                            struct install_result *res);
@@ -77,7 +67,7 @@ enum pe_rc install_checked(struct tok_ctx *ctx, struct tok_key *key,
  */
 enum pe_rc install_material(struct tok_ctx *ctx, struct tok_key *key,
                             STACK_OF(X509) * certs,
-                            const struct install_opts *opts,
+                            const struct bundle_check *opts,
                             struct install_result *res);
 
 /* Write res's leaf and chain as PEM files (atomically, 0644); a NULL
