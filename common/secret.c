@@ -5,7 +5,6 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <malloc.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -299,7 +298,6 @@ static struct {
     char name[128];
     struct secret *value;
 } env_cache[ENV_CACHE_N];
-static pthread_mutex_t env_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static void env_cache_clear(void)
 {
@@ -320,7 +318,6 @@ static enum pe_rc read_env(const char *name, char *buf, size_t *plen)
     size_t i, len;
     enum pe_rc rc = PE_OK;
 
-    pthread_mutex_lock(&env_lock);
     for (i = 0; i < ENV_CACHE_N; i++) {
         if (env_cache[i].value != NULL &&
             strcmp(env_cache[i].name, name) == 0) {
@@ -354,7 +351,6 @@ static enum pe_rc read_env(const char *name, char *buf, size_t *plen)
             registered = atexit(env_cache_clear) == 0;
     }
 out:
-    pthread_mutex_unlock(&env_lock);
     return rc;
 }
 
